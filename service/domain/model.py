@@ -1,0 +1,116 @@
+"""Event types of the enrolment reporting domain. Pure data: no I/O."""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+# Periods are calendar months in Vietnam's time (DOMAIN.md, "Semantics").
+REPORTING_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+class Scheme(StrEnum):
+    BHXH_BB = "BHXH_BB"  # compulsory social insurance
+    BHXH_TN = "BHXH_TN"  # voluntary social insurance
+    BHTN = "BHTN"  # unemployment insurance
+    BHYT_HGD = "BHYT_HGD"  # household health insurance
+    BHYT_KHAC = "BHYT_KHAC"  # health insurance, other groups
+
+
+class EnrolmentKind(StrEnum):
+    REGISTERED = "registered"
+    RENEWED = "renewed"
+    LAPSED = "lapsed"
+    WITHDRAWN = "withdrawn"
+
+    @property
+    def activates(self) -> bool:
+        """After registered/renewed the participant is active; after lapsed/withdrawn not."""
+        return self in (EnrolmentKind.REGISTERED, EnrolmentKind.RENEWED)
+
+
+CONFERENCE_HELD = "conference_held"
+EVENT_KINDS = tuple(k.value for k in EnrolmentKind) + (CONFERENCE_HELD,)
+
+
+class Channel(StrEnum):
+    POST_OFFICE = "post_office"
+    COLLECTION_ORGANISATION = "collection_organisation"
+    SOCIAL_INSURANCE_OFFICE = "social_insurance_office"
+    EMPLOYER = "employer"
+
+
+class Sex(StrEnum):
+    MALE = "male"
+    FEMALE = "female"
+
+
+class SupportGroup(StrEnum):
+    """State support for voluntary BHXH, as a share of 22 % of the poverty line."""
+
+    POOR = "poor"
+    NEAR_POOR = "near_poor"
+    ETHNIC_MINORITY = "ethnic_minority"
+    OTHER = "other"
+
+
+@dataclass(frozen=True)
+class Agent:
+    agent_id: str
+    channel: Channel
+
+
+@dataclass(frozen=True)
+class Participant:
+    personal_id: str | None = None  # 12-digit số định danh cá nhân
+    si_number: str | None = None  # 10-digit mã số BHXH (pre-2025 key)
+    sex: Sex | None = None
+    birth_year: int | None = None
+
+
+@dataclass(frozen=True)
+class Contribution:
+    months: int
+    amount_vnd: int
+    chosen_income_vnd: int | None = None
+    support_group: SupportGroup | None = None
+
+
+@dataclass(frozen=True)
+class EnrolmentEvent:
+    event_id: uuid.UUID
+    kind: EnrolmentKind
+    occurred_at: datetime
+    locality_code: str
+    agent: Agent
+    scheme: Scheme
+    participant: Participant
+    contribution: Contribution | None = None
+    campaign: str | None = None
+
+
+@dataclass(frozen=True)
+class ConferenceEvent:
+    event_id: uuid.UUID
+    occurred_at: datetime
+    locality_code: str
+    agent: Agent
+    attendees: int
+    cost_vnd: int
+    organiser: str
+    campaign: str | None = None
+
+    kind = CONFERENCE_HELD
+
+
+Event = EnrolmentEvent | ConferenceEvent
+
+
+def reporting_month(moment: datetime) -> date:
+    """First day of the calendar month, in Asia/Ho_Chi_Minh, that `moment` falls in."""
+    if moment.tzinfo is None:
+        raise ValueError("occurred_at must carry a UTC offset")
+    local = moment.astimezone(REPORTING_TZ)
+    return date(local.year, local.month, 1)

@@ -1,0 +1,34 @@
+"""The `enrolment` command line: one click group, one module per area."""
+from __future__ import annotations
+
+import importlib
+
+import click
+
+# Each module defines `commands: list[click.Command]`.
+COMMAND_MODULES = (
+    "run",  # the whole service on the embedded default stack
+    "tokens",  # agent and reporting tokens
+    "contract",  # export the published JSON Schemas
+    "worker",  # the consumer worker
+    "deadletters",  # list / replay dead letters
+    "replay",  # rebuild aggregates from the topic or a JSON-lines export
+    "reference",  # localities, denominators, targets
+    "simulate",  # agent traffic simulator
+    "status",  # pipeline health at a glance
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """Enrolment reporting service for Vietnam's social insurance."""
+
+
+def _register() -> None:
+    for name in COMMAND_MODULES:
+        module = importlib.import_module(f"{__name__}.{name}")
+        for command in module.commands:
+            main.add_command(command)
+
+
+_register()

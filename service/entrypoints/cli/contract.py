@@ -1,0 +1,4 @@
+"""`enrolment` commands: contract."""
+import click
+
+commands: list[click.Command] = []

@@ -1,0 +1,4 @@
+"""`enrolment` commands: deadletters."""
+import click
+
+commands: list[click.Command] = []

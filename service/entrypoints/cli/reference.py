@@ -1,0 +1,4 @@
+"""`enrolment` commands: reference."""
+import click
+
+commands: list[click.Command] = []

@@ -1,0 +1,4 @@
+"""`enrolment` commands: replay."""
+import click
+
+commands: list[click.Command] = []

@@ -1,0 +1,4 @@
+"""`enrolment` commands: run."""
+import click
+
+commands: list[click.Command] = []

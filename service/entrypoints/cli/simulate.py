@@ -1,0 +1,4 @@
+"""`enrolment` commands: simulate."""
+import click
+
+commands: list[click.Command] = []

@@ -1,0 +1,4 @@
+"""`enrolment` commands: status."""
+import click
+
+commands: list[click.Command] = []

@@ -1,0 +1,4 @@
+"""`enrolment` commands: tokens."""
+import click
+
+commands: list[click.Command] = []

@@ -1,0 +1,4 @@
+"""`enrolment` commands: worker."""
+import click
+
+commands: list[click.Command] = []
