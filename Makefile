@@ -22,6 +22,7 @@ run: $(STAMP)
 
 ## Run the whole test suite (unit + integration against real PostgreSQL and a real broker).
 test: $(STAMP)
+	scripts/ensure-system-packages
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench-api: $(STAMP)
