@@ -1,4 +1,190 @@
-"""`enrolment` commands: run."""
+"""`enrolment run`: the whole service on one machine.
+
+Starts what is not given by the environment (an embedded PostgreSQL 16 in `DATA_DIR/postgres`,
+reused by the next start; the Tansu broker, memory only), applies migrations, loads the
+localities, creates the topics, then runs the API under gunicorn and the consumer worker(s)
+as child processes until Ctrl-C, and stops everything in reverse order.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from contextlib import ExitStack
+from pathlib import Path
+
 import click
 
-commands: list[click.Command] = []
+from ...config import Settings
+
+CHILD_STOP_TIMEOUT_S = 20
+
+
+def _pseudonym_key(settings: Settings) -> str:
+    """The key from the environment, or one generated once and kept in the data dir."""
+    if settings.pseudonym_key:
+        return settings.pseudonym_key
+    path = settings.data_dir / "pseudonym.key"
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _wait_http_ok(url: str, timeout_s: float, children: list[subprocess.Popen]) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        for child in children:
+            if child.poll() is not None:
+                raise click.ClickException(f"{child.args[2:4]} exited with {child.returncode} during start-up")
+        try:
+            with urllib.request.urlopen(url, timeout=1) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise click.ClickException(f"{url} did not answer within {timeout_s}s")
+
+
+def _spawn(args: list[str], env: dict[str, str]) -> subprocess.Popen:
+    # Own process group: Ctrl-C reaches only the runner, which then stops children in order.
+    return subprocess.Popen([sys.executable, "-m", *args], env=env, start_new_session=True)
+
+
+def _stop(children: list[subprocess.Popen]) -> None:
+    for child in children:
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + CHILD_STOP_TIMEOUT_S
+    for child in children:
+        try:
+            child.wait(max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+
+
+def start_infrastructure(settings: Settings, stack: ExitStack) -> Settings:
+    """Start embedded servers for what the environment leaves unset; return filled settings."""
+    from ...adapters.embedded import EmbeddedKafka, EmbeddedPostgres
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    changes: dict = {}
+    if not settings.database_url:
+        click.echo(f"starting embedded PostgreSQL 16 in {settings.data_dir / 'postgres'} …")
+        pg = EmbeddedPostgres(settings.data_dir / "postgres").start()
+        stack.callback(pg.stop, quiet=True)
+        changes["database_url"] = pg.url
+    if not settings.kafka_bootstrap_servers:
+        click.echo("starting embedded Kafka-protocol broker (Tansu, memory storage) …")
+        broker = EmbeddedKafka(log_file=settings.data_dir / "tansu.log").start()
+        stack.callback(broker.stop)
+        changes["kafka_bootstrap_servers"] = broker.bootstrap_servers
+    changes["pseudonym_key"] = _pseudonym_key(settings)
+    return settings.with_(**changes)
+
+
+def prepare_data(settings: Settings, fresh_broker: bool) -> None:
+    from ...adapters.kafka.topics import ensure_topics
+    from ...adapters.postgres import migrate
+    from ...adapters.postgres.reference import load_vietnam_localities
+
+    applied = migrate(settings.database_url)
+    click.echo(f"migrations: {len(applied)} applied now")
+    report = load_vietnam_localities(settings.database_url)
+    click.echo(f"localities: {report.summary()}")
+    ensure_topics(settings)
+    if fresh_broker:
+        from ...adapters.postgres.aggregates import forget_consumer_offsets
+
+        # A new in-memory broker numbers offsets from zero again; offsets stored for the
+        # previous broker's topic would skip its records.
+        forget_consumer_offsets(settings.database_url)
+
+
+@click.command("run")
+@click.option("--consumers", default=1, show_default=True, help="consumer worker processes")
+@click.option("--demo/--no-demo", default=False, help="load the demo data set through the API")
+@click.option("--simulate", "simulate_rate", type=float, default=0.0, help="also play simulated agent traffic at this many events/s")
+def run_command(consumers: int, demo: bool, simulate_rate: float) -> None:
+    """Run the whole service (API, consumer worker) on the embedded default stack."""
+    from ..logs import configure_logging
+
+    settings = Settings.from_env()
+    configure_logging(settings.log_level)
+    with ExitStack() as stack:
+        fresh_broker = not settings.kafka_bootstrap_servers
+        settings = start_infrastructure(settings, stack)
+        prepare_data(settings, fresh_broker)
+
+        env = {**os.environ, **settings.to_env()}
+        env.setdefault("PROMETHEUS_MULTIPROC_DIR", str(_fresh_dir(settings.data_dir / "prometheus")))
+        api = _spawn(
+            ["gunicorn", "-c", "python:service.entrypoints.api.gunicorn_conf", "service.entrypoints.api.wsgi:app"],
+            env,
+        )
+        workers = [_spawn(["service.entrypoints.cli", "worker"], _worker_env(env, i)) for i in range(consumers)]
+        children = [api, *workers]
+        stack.callback(_stop, children)
+        base = f"http://{settings.api_host}:{settings.api_port}"
+        _wait_http_ok(f"{base}/healthz", 60, children)
+
+        click.echo("")
+        click.echo(f"API            {base}/v1/events  (POST, bearer token: `enrolment tokens --help`)")
+        click.echo(f"API docs       {base}/docs   OpenAPI: {base}/openapi.json")
+        click.echo(f"dashboard      {base}/dashboard")
+        click.echo(f"metrics        {base}/metrics")
+        click.echo(f"database       psql '{settings.database_url}'")
+        click.echo(f"broker         {settings.kafka_bootstrap_servers}  topic {settings.events_topic}")
+        click.echo(f"data dir       {settings.data_dir.resolve()}")
+        if demo:
+            _load_demo(settings, base)
+        if simulate_rate > 0:
+            _start_simulation(settings, base, simulate_rate, children, env)
+        click.echo("running; Ctrl-C stops everything")
+        _supervise(children)
+
+
+def _worker_env(env: dict[str, str], index: int) -> dict[str, str]:
+    """Each worker its own metrics port (0 stays 0 = off)."""
+    port = int(env.get("WORKER_METRICS_PORT", "9108") or 0)
+    return {**env, "WORKER_METRICS_PORT": str(port + index if port else 0)}
+
+
+def _fresh_dir(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    for stale in path.glob("*.db"):
+        stale.unlink()
+    return path
+
+
+def _load_demo(settings: Settings, base_url: str) -> None:
+    from ...demo import load_demo
+
+    click.echo("loading the demo data set through the API …")
+    load_demo(settings, base_url)
+
+
+def _start_simulation(settings: Settings, base_url: str, rate: float, children: list, env: dict) -> None:
+    children.append(
+        _spawn(["service.entrypoints.cli", "simulate", "--api", base_url, "--rate", str(rate)], env)
+    )
+
+
+def _supervise(children: list[subprocess.Popen]) -> None:
+    try:
+        while True:
+            for child in children:
+                code = child.poll()
+                if code is not None:
+                    raise click.ClickException(f"child {child.args[2:4]} exited with {code}; stopping")
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        click.echo("\nstopping …")
+
+
+commands = [run_command]
