@@ -1,4 +1,68 @@
-"""`enrolment` commands: reference."""
-import click
+"""`enrolment reference …`: load localities, denominators and targets (with --dry-run)."""
+from __future__ import annotations
 
-commands: list[click.Command] = []
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from ...adapters.postgres import reference as ref
+
+console = Console(stderr=True)
+
+database_option = click.option(
+    "--database-url", envvar="DATABASE_URL", required=True,
+    help="PostgreSQL URL (default: $DATABASE_URL).",
+)
+dry_run_option = click.option(
+    "--dry-run", is_flag=True, help="Validate and report what would change; write nothing."
+)
+
+
+def print_report(what: str, report: ref.LoadReport, max_rejected: int = 20) -> None:
+    table = Table(title=f"{what}{' (dry run: nothing written)' if report.dry_run else ''}")
+    for column in ("added", "changed", "unchanged", "rejected"):
+        table.add_column(column, justify="right")
+    table.add_row(*(f"{n:,}" for n in (report.added, report.changed, report.unchanged, len(report.rejected))))
+    console.print(table)
+    for r in report.rejected[:max_rejected]:
+        console.print(f"[red]rejected[/red] line {r.line} code {r.code!r}: {r.reason}")
+    if len(report.rejected) > max_rejected:
+        console.print(f"… and {len(report.rejected) - max_rejected} more rejected rows")
+
+
+def run_with_status(what: str, load) -> ref.LoadReport:
+    with console.status(f"{what}: starting") as status:
+        report = load(lambda step: status.update(f"{what}: {step}"))
+    print_report(what, report)
+    return report
+
+
+@click.group("reference")
+def reference() -> None:
+    """Reference data: localities, denominators, targets."""
+
+
+@reference.command("localities")
+@click.option("--csv", "csv_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="code,name,level,parent_code CSV; default: today's 34 provinces and 3,321 communes.")
+@database_option
+@dry_run_option
+def localities(csv_path: Path | None, database_url: str, dry_run: bool) -> None:
+    """Load the locality tree (idempotent) and its closure."""
+    if csv_path:
+        report = run_with_status(
+            f"localities from {csv_path}",
+            lambda say: ref.load_localities_csv(database_url, csv_path, dry_run=dry_run, progress=say),
+        )
+    else:
+        report = run_with_status(
+            "localities (vietnam-provinces)",
+            lambda say: ref.load_vietnam_localities(database_url, dry_run=dry_run, progress=say),
+        )
+    if report.rejected:
+        raise SystemExit(1)
+
+
+commands: list[click.Command] = [reference]
