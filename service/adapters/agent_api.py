@@ -1,0 +1,109 @@
+"""HTTP client for the ingestion API as an agent app uses it (the simulator's adapter).
+
+One `AgentApiClient` per thread: it keeps a keep-alive `requests.Session`. `send()` posts one
+event or a batch and returns an `Outcome` with the status, the latency and, for rejected
+events, the rule each broke (the field path the API's error names).
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import requests
+
+EVENTS_PATH = "/v1/events"
+BATCH_PATH = "/v1/events/batch"
+
+
+@dataclass
+class Outcome:
+    status: int  # HTTP status, 0 when the connection failed
+    latency_s: float
+    accepted: int = 0
+    duplicates: int = 0
+    rejected_rules: list[str] = field(default_factory=list)  # one entry per rejected event
+    error: str = ""  # connection error or unexpected body, for the summary
+
+
+def error_rules(errors) -> list[str]:
+    """Field paths named by a marshmallow-style error tree, e.g. `participant.personal_id`.
+
+    `{"json": {"participant": {"personal_id": ["…"]}}}` gives `["participant.personal_id"]`;
+    the `json` location key flask-smorest adds is dropped.
+    """
+    out: list[str] = []
+
+    def walk(node, path: tuple[str, ...]) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                walk(value, path if key == "json" and not path else (*path, str(key)))
+        elif isinstance(node, list) and node and all(isinstance(x, str) for x in node):
+            out.append(".".join(path) or "body")
+        elif isinstance(node, list):
+            for value in node:
+                walk(value, path)
+        elif isinstance(node, str):
+            out.append(".".join(path) or "body")
+
+    walk(errors, ())
+    return out
+
+
+def _event_rule(result: dict) -> str:
+    rules = error_rules(result.get("errors") or {})
+    if rules:
+        return ",".join(sorted(set(rules)))
+    return str(result.get("rule") or result.get("message") or "unknown")
+
+
+class AgentApiClient:
+    def __init__(self, base_url: str, timeout_s: float = 10.0):
+        self._base = base_url.rstrip("/")
+        self._timeout = timeout_s
+        self._session = requests.Session()
+
+    def close(self) -> None:
+        self._session.close()
+
+    def send(self, token: str, events: list[dict], batch: bool) -> Outcome:
+        headers = {"Authorization": f"Bearer {token}"}
+        url = self._base + (BATCH_PATH if batch else EVENTS_PATH)
+        body = {"events": events} if batch else events[0]
+        started = time.perf_counter()
+        try:
+            response = self._session.post(url, json=body, headers=headers, timeout=self._timeout)
+        except requests.RequestException as exc:
+            return Outcome(0, time.perf_counter() - started, error=type(exc).__name__)
+        latency = time.perf_counter() - started
+        try:
+            payload = response.json()
+        except ValueError:
+            payload = {}
+        return self._outcome(response.status_code, latency, payload, len(events), batch)
+
+    @staticmethod
+    def _outcome(status: int, latency: float, payload, sent: int, batch: bool) -> Outcome:
+        outcome = Outcome(status, latency)
+        if status in (429, 503) or status >= 500 or status in (401, 403, 413):
+            outcome.error = str(payload.get("message", "")) if isinstance(payload, dict) else ""
+            return outcome
+        if batch and isinstance(payload, dict) and isinstance(payload.get("results"), list):
+            for result in payload["results"]:
+                state = str(result.get("status", ""))
+                if state == "accepted":
+                    outcome.accepted += 1
+                elif state == "duplicate":
+                    outcome.duplicates += 1
+                else:
+                    outcome.rejected_rules.append(_event_rule(result))
+            return outcome
+        if 200 <= status < 300:
+            if isinstance(payload, dict) and payload.get("status") == "duplicate":
+                outcome.duplicates = sent
+            else:
+                outcome.accepted = sent
+            return outcome
+        # A whole request refused as invalid (a single event, or a batch the API rejects whole).
+        rules = error_rules(payload.get("errors", {})) if isinstance(payload, dict) else []
+        outcome.rejected_rules = [",".join(sorted(set(rules))) or f"http_{status}"] * (1 if not batch else sent)
+        return outcome
