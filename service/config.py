@@ -69,6 +69,10 @@ class Settings:
     max_batch_events: int = 1000
     rate_limit_per_minute: int = 6000
     max_clock_skew_s: int = 300
+    # How long a worker trusts a token lookup (a revoked token keeps working that long) and
+    # its commune list / contribution rules before reading them again.
+    auth_cache_ttl_s: float = 10.0
+    reference_refresh_s: float = 60.0
 
     log_level: str = "INFO"
     extra: dict[str, str] = field(default_factory=dict)
@@ -101,6 +105,8 @@ class Settings:
             max_batch_events=_int(env, "MAX_BATCH_EVENTS", d.max_batch_events),
             rate_limit_per_minute=_int(env, "RATE_LIMIT_PER_MINUTE", d.rate_limit_per_minute),
             max_clock_skew_s=_int(env, "MAX_CLOCK_SKEW_S", d.max_clock_skew_s),
+            auth_cache_ttl_s=_float(env, "AUTH_CACHE_TTL_S", d.auth_cache_ttl_s),
+            reference_refresh_s=_float(env, "REFERENCE_REFRESH_S", d.reference_refresh_s),
             log_level=env.get("LOG_LEVEL", d.log_level),
         )
 
@@ -130,6 +136,8 @@ class Settings:
             "MAX_BATCH_EVENTS": str(self.max_batch_events),
             "RATE_LIMIT_PER_MINUTE": str(self.rate_limit_per_minute),
             "MAX_CLOCK_SKEW_S": str(self.max_clock_skew_s),
+            "AUTH_CACHE_TTL_S": str(self.auth_cache_ttl_s),
+            "REFERENCE_REFRESH_S": str(self.reference_refresh_s),
             "LOG_LEVEL": self.log_level,
         }
 

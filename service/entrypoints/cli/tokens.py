@@ -1,4 +1,77 @@
-"""`enrolment` commands: tokens."""
-import click
+"""`enrolment tokens`: issue, revoke and list API tokens. A token is printed once, at issue;
+the database keeps only its SHA-256."""
+from __future__ import annotations
 
-commands: list[click.Command] = []
+import click
+import psycopg
+
+from ...adapters.postgres import tokens as store
+from ...domain.model import Channel
+from .migrate import database_url_option
+
+
+@click.group("tokens")
+def tokens() -> None:
+    """Bearer tokens of agents (post events) and of analysts (read reports)."""
+
+
+@tokens.command("issue-agent")
+@database_url_option
+@click.argument("agent_id")
+@click.option("--name", required=True, help="the agent's display name")
+@click.option("--channel", required=True, type=click.Choice([c.value for c in Channel]))
+@click.option("--province", "provinces", multiple=True, required=True,
+              help="province code the agent may post for (repeat for several)")
+@click.option("--label", default="", help="a note to recognise the token by (e.g. the device)")
+def issue_agent(database_url: str, agent_id: str, name: str, channel: str, provinces: tuple[str, ...], label: str) -> None:
+    """Create or update AGENT_ID and issue a token for it."""
+    with psycopg.connect(database_url) as conn:
+        unknown = store.unknown_provinces(conn, list(provinces))
+        if unknown:
+            raise click.ClickException(f"not provinces in the reference data: {', '.join(unknown)}")
+        store.upsert_agent(conn, agent_id, name, Channel(channel), list(provinces))
+        token_id, token = store.issue(conn, store.AGENT, agent_id, label)
+    click.echo(f"token {token_id} for agent {agent_id} (shown once, keep it now):", err=True)
+    click.echo(token)
+
+
+@tokens.command("issue-reporting")
+@database_url_option
+@click.option("--label", required=True, help="who the token is for")
+def issue_reporting(database_url: str, label: str) -> None:
+    """Issue a token for the report API and the dashboard."""
+    with psycopg.connect(database_url) as conn:
+        token_id, token = store.issue(conn, store.REPORTING, None, label)
+    click.echo(f"reporting token {token_id} (shown once, keep it now):", err=True)
+    click.echo(token)
+
+
+@tokens.command("revoke")
+@database_url_option
+@click.option("--id", "token_id", type=int, help="token id (see `tokens list`)")
+@click.option("--token", help="the token itself")
+@click.option("--agent", "agent_id", help="every token of this agent")
+def revoke(database_url: str, token_id: int | None, token: str | None, agent_id: str | None) -> None:
+    """Revoke tokens. API workers stop accepting them within AUTH_CACHE_TTL_S seconds."""
+    if sum(x is not None for x in (token_id, token, agent_id)) != 1:
+        raise click.UsageError("name exactly one of --id, --token, --agent")
+    with psycopg.connect(database_url) as conn:
+        count = store.revoke(conn, token_id=token_id, token=token, agent_id=agent_id)
+    if count == 0:
+        raise click.ClickException("no active token matched")
+    click.echo(f"revoked {count} token(s)")
+
+
+@tokens.command("list")
+@database_url_option
+def list_tokens(database_url: str) -> None:
+    """Every token: id, scope, agent, label, created, revoked (never the token itself)."""
+    with psycopg.connect(database_url) as conn:
+        rows = store.list_tokens(conn)
+    for r in rows:
+        revoked = r.revoked_at.isoformat(timespec="seconds") if r.revoked_at else "active"
+        click.echo(f"{r.token_id}\t{r.scope}\t{r.agent_id or '-'}\t{r.label}\t"
+                   f"{r.created_at.isoformat(timespec='seconds')}\t{revoked}")
+
+
+commands: list[click.Command] = [tokens]

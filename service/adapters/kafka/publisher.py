@@ -1,0 +1,133 @@
+"""Publishing accepted events to the events topic.
+
+One KafkaProducer per worker process, created on first use in that process (never before
+gunicorn forks: PLATFORM.md trap 6), acks=all and idempotence set explicitly, values and keys
+passed as bytes (no serializer callables).
+
+The record key is the hex of the participant's pseudonym (`Pseudonymiser`) of the primary id:
+the personal id when the event has one, else the SI number; a conference is keyed by its
+locality code. The default partitioner hashes the key, so one participant's events (under one
+id) stay in order on one partition. See docs/ingestion.md for what that does and does not
+promise.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from kafka import KafkaProducer
+from kafka.errors import KafkaError
+
+from ...config import Settings
+from ...contract.events import SCHEMA_VERSION, encode_record
+from ...domain.identity import Pseudonymiser
+from ...domain.model import ConferenceEvent, Event
+
+log = logging.getLogger(__name__)
+
+
+class PublishUnavailable(Exception):
+    """The broker did not acknowledge every record in time: nothing may be reported accepted."""
+
+
+@dataclass(frozen=True)
+class OutgoingRecord:
+    key: bytes
+    value: bytes
+    headers: list[tuple[str, bytes]]
+
+
+def record_key(event: Event, pseudonymiser: Pseudonymiser) -> bytes:
+    if isinstance(event, ConferenceEvent):
+        return event.locality_code.encode()
+    p = event.participant
+    if p.personal_id:
+        return pseudonymiser.personal_id(p.personal_id).hex().encode()
+    return pseudonymiser.si_number(p.si_number).hex().encode()
+
+
+def outgoing(event: Event, received_at: datetime, pseudonymiser: Pseudonymiser) -> OutgoingRecord:
+    return OutgoingRecord(
+        key=record_key(event, pseudonymiser),
+        value=encode_record(event, received_at),
+        headers=[
+            ("event_id", str(event.event_id).encode()),
+            ("schema_version", str(SCHEMA_VERSION).encode()),
+            ("kind", str(event.kind).encode()),
+        ],
+    )
+
+
+class KafkaPublisher:
+    def __init__(self, settings: Settings):
+        self._settings = settings
+        self._timeout_ms = max(1, int(settings.publish_timeout_s * 1000))
+        self._lock = threading.Lock()
+        self._producer: KafkaProducer | None = None
+        self._pid: int | None = None
+
+    def _make_producer(self) -> KafkaProducer:
+        s = self._settings
+        return KafkaProducer(
+            bootstrap_servers=s.kafka_bootstrap_servers.split(","),
+            client_id=f"enrolment-api-{os.getpid()}",
+            acks="all",
+            enable_idempotence=True,
+            linger_ms=s.producer_linger_ms,
+            batch_size=64 * 1024,
+            # Every wait is bounded by the publish timeout: connecting, metadata, each request.
+            bootstrap_timeout_ms=self._timeout_ms,
+            max_block_ms=self._timeout_ms,
+            request_timeout_ms=self._timeout_ms,
+            delivery_timeout_ms=self._timeout_ms + s.producer_linger_ms + 1000,
+        )
+
+    def _get(self) -> KafkaProducer:
+        pid = os.getpid()
+        if self._producer is None or self._pid != pid:
+            with self._lock:
+                if self._producer is None or self._pid != pid:
+                    try:
+                        self._producer = self._make_producer()
+                    except KafkaError as exc:
+                        raise PublishUnavailable(f"cannot connect to the broker: {type(exc).__name__}") from exc
+                    self._pid = pid
+        return self._producer
+
+    def publish(self, records: Sequence[OutgoingRecord]) -> None:
+        """Send all, then wait for every acknowledgement within the publish timeout.
+        Raises PublishUnavailable unless the broker acknowledged every record."""
+        if not records:
+            return
+        deadline = time.monotonic() + self._settings.publish_timeout_s
+        producer = self._get()
+        topic = self._settings.events_topic
+        try:
+            futures = [producer.send(topic, value=r.value, key=r.key, headers=r.headers) for r in records]
+            for future in futures:
+                future.get(timeout=max(0.0, deadline - time.monotonic()))
+        except KafkaError as exc:
+            raise PublishUnavailable(f"broker did not acknowledge in time: {type(exc).__name__}") from exc
+
+    def reachable(self, timeout_s: float) -> bool:
+        """A bootstrap server accepts a TCP connection within `timeout_s`."""
+        for server in self._settings.kafka_bootstrap_servers.split(","):
+            host, _, port = server.strip().rpartition(":")
+            try:
+                with socket.create_connection((host.strip("[]") or "127.0.0.1", int(port)), timeout=timeout_s):
+                    return True
+            except (OSError, ValueError):
+                continue
+        return False
+
+    def close(self) -> None:
+        with self._lock:
+            if self._producer is not None and self._pid == os.getpid():
+                self._producer.close(timeout=self._settings.publish_timeout_s)
+            self._producer = None

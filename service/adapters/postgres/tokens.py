@@ -1,0 +1,125 @@
+"""Agents and API tokens in PostgreSQL. A token is shown once at issue; only its SHA-256 is kept."""
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+import psycopg
+
+from ...domain.model import Agent, Channel
+
+AGENT = "agent"
+REPORTING = "reporting"
+SCOPES = (AGENT, REPORTING)
+TOKEN_PREFIX = "enr_"
+
+
+def hash_token(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who a valid, unrevoked token speaks for."""
+
+    token_id: int
+    scope: str
+    agent: Agent | None  # set for scope "agent"
+    provinces: frozenset[str]  # provinces the agent may post for
+
+
+@dataclass(frozen=True)
+class TokenRow:
+    token_id: int
+    scope: str
+    agent_id: str | None
+    label: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+def lookup(conn: psycopg.Connection, token_hash: bytes) -> Principal | None:
+    row = conn.execute(
+        """
+        SELECT t.token_id, t.scope, a.agent_id, a.channel,
+               coalesce(array_agg(p.province_code) FILTER (WHERE p.province_code IS NOT NULL), '{}')
+        FROM api_tokens t
+        LEFT JOIN agents a ON a.agent_id = t.agent_id
+        LEFT JOIN agent_provinces p ON p.agent_id = t.agent_id
+        WHERE t.token_hash = %s AND t.revoked_at IS NULL
+        GROUP BY t.token_id, a.agent_id
+        """,
+        (token_hash,),
+    ).fetchone()
+    if row is None:
+        return None
+    token_id, scope, agent_id, channel, provinces = row
+    agent = Agent(agent_id=agent_id, channel=Channel(channel)) if agent_id else None
+    return Principal(token_id=token_id, scope=scope, agent=agent, provinces=frozenset(provinces))
+
+
+def upsert_agent(
+    conn: psycopg.Connection, agent_id: str, name: str, channel: Channel, provinces: list[str]
+) -> None:
+    """Create or update an agent; its province list is replaced by `provinces`."""
+    conn.execute(
+        """
+        INSERT INTO agents (agent_id, name, channel) VALUES (%s, %s, %s)
+        ON CONFLICT (agent_id) DO UPDATE SET name = excluded.name, channel = excluded.channel
+        """,
+        (agent_id, name, channel.value),
+    )
+    conn.execute("DELETE FROM agent_provinces WHERE agent_id = %s", (agent_id,))
+    conn.execute(
+        "INSERT INTO agent_provinces (agent_id, province_code) SELECT %s, unnest(%s::text[])",
+        (agent_id, sorted(set(provinces))),
+    )
+
+
+def unknown_provinces(conn: psycopg.Connection, codes: list[str]) -> list[str]:
+    """Codes that are not provinces in `localities` (all of them when none is loaded)."""
+    rows = conn.execute(
+        "SELECT c FROM unnest(%s::text[]) AS c"
+        " WHERE NOT EXISTS (SELECT 1 FROM localities WHERE code = c AND level = 'province')",
+        (codes,),
+    ).fetchall()
+    return [c for (c,) in rows]
+
+
+def issue(conn: psycopg.Connection, scope: str, agent_id: str | None, label: str = "") -> tuple[int, str]:
+    """A new token: returns (token_id, token). The token itself is never stored."""
+    if scope not in SCOPES:
+        raise ValueError(f"scope must be one of {SCOPES}")
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    (token_id,) = conn.execute(
+        "INSERT INTO api_tokens (token_hash, scope, agent_id, label) VALUES (%s, %s, %s, %s)"
+        " RETURNING token_id",
+        (hash_token(token), scope, agent_id, label),
+    ).fetchone()
+    return token_id, token
+
+
+def revoke(conn: psycopg.Connection, *, token_id: int | None = None, token: str | None = None,
+           agent_id: str | None = None) -> int:
+    """Revoke by id, by the token itself, or every token of an agent. Returns how many."""
+    if token is not None:
+        where, arg = "token_hash = %s", hash_token(token)
+    elif token_id is not None:
+        where, arg = "token_id = %s", token_id
+    elif agent_id is not None:
+        where, arg = "agent_id = %s", agent_id
+    else:
+        raise ValueError("name a token id, a token or an agent")
+    cur = conn.execute(
+        f"UPDATE api_tokens SET revoked_at = now() WHERE {where} AND revoked_at IS NULL", (arg,)
+    )
+    return cur.rowcount
+
+
+def list_tokens(conn: psycopg.Connection) -> list[TokenRow]:
+    rows = conn.execute(
+        "SELECT token_id, scope, agent_id, label, created_at, revoked_at FROM api_tokens ORDER BY token_id"
+    ).fetchall()
+    return [TokenRow(*r) for r in rows]

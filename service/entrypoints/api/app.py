@@ -1,0 +1,99 @@
+"""The Flask app factory of the enrolment API (flask-smorest, OpenAPI 3).
+
+`/openapi.json` is the OpenAPI document, `/docs` the Swagger UI, served from the
+`swagger-ui-bundle` wheel (no asset comes from the internet at run time).
+"""
+from __future__ import annotations
+
+import logging
+import time
+
+from flask import Flask, Response, g, request, send_from_directory
+from flask_smorest import Api
+from werkzeug.exceptions import HTTPException
+
+from ...config import Settings
+from . import metrics
+from .problems import from_http_exception
+from .resources import EXTENSION, Resources
+
+log = logging.getLogger("service.api")
+DOCS_ASSETS = "/docs/assets/"
+
+
+class ProblemApi(Api):
+    """flask-smorest's Api answering every HTTP error as RFC 9457 problem details."""
+
+    def handle_http_exception(self, error: HTTPException):
+        return from_http_exception(error)
+
+
+def _register_blueprints(app: Flask, api: Api) -> None:
+    # ---- Blueprints: one registration line per resource; other areas add theirs here. ----
+    from .events import blp as events_blp
+    from .health import blp as health_blp
+
+    api.register_blueprint(events_blp)
+    app.register_blueprint(health_blp)  # /healthz, /readyz, /metrics (not in the OpenAPI doc)
+    from .dashboard import blp as dashboard_blp; app.register_blueprint(dashboard_blp)  # /dashboard/ (static page)
+    # ---- end of blueprints ----
+
+
+def create_app(settings: Settings, *, publisher=None, pool=None, clock=None) -> Flask:
+    """The API. `publisher`, `pool` and `clock` replace the defaults (tests, benchmarks)."""
+    app = Flask("enrolment_api")
+    app.config.update(
+        MAX_CONTENT_LENGTH=settings.max_body_bytes,
+        API_TITLE="Enrolment reporting API",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="/docs",
+        OPENAPI_SWAGGER_UI_URL=DOCS_ASSETS,
+        JSON_SORT_KEYS=False,
+    )
+    extra = {"clock": clock} if clock is not None else {}
+    resources = Resources(settings, publisher=publisher, pool=pool, **extra)
+    app.extensions[EXTENSION] = resources
+
+    api = ProblemApi(app, spec_kwargs={
+        "info": {"description": "Collection agents post enrolment and outreach events; analysts read coverage reports."},
+    })
+    api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
+    _register_blueprints(app, api)
+    _serve_docs_assets(app)
+    _observe_requests(app)
+    return app
+
+
+def _serve_docs_assets(app: Flask) -> None:
+    from swagger_ui_bundle import swagger_ui_path
+
+    @app.get(DOCS_ASSETS + "<path:filename>")
+    def docs_assets(filename: str) -> Response:
+        return send_from_directory(swagger_ui_path, filename, max_age=3600)
+
+
+def _observe_requests(app: Flask) -> None:
+    """Request metrics and one log line per request: method, route, status, time, agent.
+    Never the body, the query string or anything else a personal id could be in."""
+
+    @app.before_request
+    def _start() -> None:
+        g.started = time.perf_counter()
+
+    @app.after_request
+    def _finish(response: Response) -> Response:
+        elapsed = time.perf_counter() - g.get("started", time.perf_counter())
+        endpoint = request.url_rule.rule if request.url_rule is not None else "unmatched"
+        metrics.REQUESTS.labels(endpoint, request.method, str(response.status_code)).inc()
+        metrics.REQUEST_SECONDS.labels(endpoint).observe(elapsed)
+        level = logging.INFO if response.status_code >= 400 else logging.DEBUG
+        if log.isEnabledFor(level):
+            agent = g.get("agent")
+            log.log(level, "request", extra={
+                "method": request.method, "route": endpoint, "status": response.status_code,
+                "duration_ms": round(elapsed * 1000, 3), "agent_id": agent.agent_id if agent else None,
+            })
+        return response

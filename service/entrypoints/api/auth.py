@@ -1,0 +1,116 @@
+"""Bearer-token authentication for every blueprint.
+
+`@agent_required` (agent tokens; puts `g.agent` and `g.agent_provinces` on flask.g and applies
+the per-agent rate limit) and `@reporting_required` (reporting tokens). 401 for a missing,
+unknown or revoked token; 403 for a token of the wrong scope (`check_province` gives 403 for a
+province the agent is not assigned to).
+
+Caching: a worker remembers each lookup (found or not) for `settings.auth_cache_ttl_s`
+(default 10 s), so a hot agent costs one hash and one dict lookup per request instead of a
+database round trip; the price is that a revoked token keeps working for at most that long in
+each worker. Set AUTH_CACHE_TTL_S=0 for immediate revocation (one query per request).
+"""
+from __future__ import annotations
+
+import functools
+import threading
+import time
+from collections.abc import Callable
+
+from flask import g, request
+
+from ...adapters.postgres import tokens as token_store
+from ...adapters.postgres.tokens import Principal
+from .problems import Problem
+from .ratelimit import RateLimiter
+from .resources import current_resources
+
+BEARER = "bearer "
+_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="enrolment"'}
+
+
+class Authenticator:
+    """Token -> Principal, with a short per-process TTL cache (see module docstring)."""
+
+    MAX_ENTRIES = 50_000
+
+    def __init__(self, lookup: Callable[[bytes], Principal | None], ttl_s: float):
+        self._lookup = lookup
+        self._ttl = ttl_s
+        self._cache: dict[bytes, tuple[float, Principal | None]] = {}
+        self._lock = threading.Lock()
+
+    def principal(self, token: str) -> Principal | None:
+        key = token_store.hash_token(token)
+        now = time.monotonic()
+        hit = self._cache.get(key)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        found = self._lookup(key)
+        if self._ttl > 0:
+            with self._lock:
+                if len(self._cache) >= self.MAX_ENTRIES:
+                    self._cache.clear()
+                self._cache[key] = (now + self._ttl, found)
+        return found
+
+
+def authenticator() -> Authenticator:
+    res = current_resources()
+    auth = res.extras.get("authenticator")
+    if auth is None:
+        def lookup(token_hash: bytes) -> Principal | None:
+            with res.pool.connection() as conn:
+                return token_store.lookup(conn, token_hash)
+
+        auth = res.extras.setdefault("authenticator", Authenticator(lookup, res.settings.auth_cache_ttl_s))
+    return auth
+
+
+def rate_limiter() -> RateLimiter:
+    res = current_resources()
+    limiter = res.extras.get("rate_limiter")
+    if limiter is None:
+        limiter = res.extras.setdefault("rate_limiter", RateLimiter(res.settings.rate_limit_per_minute))
+    return limiter
+
+
+def _authenticate(scope: str) -> Principal:
+    header = request.headers.get("Authorization", "")
+    if not header[: len(BEARER)].lower() == BEARER or not header[len(BEARER):].strip():
+        raise Problem(401, "Unauthorized", "send 'Authorization: Bearer <token>'", headers=_CHALLENGE,
+                      type_="unauthorized")
+    found = authenticator().principal(header[len(BEARER):].strip())
+    if found is None:
+        raise Problem(401, "Unauthorized", "unknown or revoked token", headers=_CHALLENGE, type_="unauthorized")
+    if found.scope != scope:
+        raise Problem(403, "Forbidden", f"this endpoint needs a token of scope '{scope}', not '{found.scope}'",
+                      type_="wrong-scope")
+    g.principal = found
+    return found
+
+
+def agent_required(view):
+    """Agent token, then the per-agent rate limit (429 with Retry-After)."""
+
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        found = _authenticate(token_store.AGENT)
+        g.agent = found.agent
+        g.agent_provinces = found.provinces
+        wait_s = rate_limiter().acquire(found.agent.agent_id)
+        if wait_s > 0:
+            raise Problem(429, "Too Many Requests", "rate limit for this agent exceeded",
+                          headers={"Retry-After": str(max(1, round(wait_s + 0.5)))}, type_="rate-limited")
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def reporting_required(view):
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        _authenticate(token_store.REPORTING)
+        return view(*args, **kwargs)
+
+    return wrapper

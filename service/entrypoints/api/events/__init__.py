@@ -1,0 +1,4 @@
+"""The events resource: POST /v1/events and POST /v1/events/batch."""
+from .views import blp
+
+__all__ = ["blp"]

@@ -1,0 +1,55 @@
+"""gunicorn settings of the API: `gunicorn -c python:service.entrypoints.api.gunicorn_conf
+service.entrypoints.api.wsgi:app`, with the environment of `Settings.to_env()`.
+
+gthread workers with `reuse_port` (one SO_REUSEPORT listener per worker; without it gthread
+with keep-alive can pile every connection onto one worker: PLATFORM.md trap 5). No preload:
+each worker builds its own app, database pool and Kafka producer after the fork.
+Prometheus multiprocess mode: a fresh directory per run, made before the workers fork
+(the master never imports prometheus_client before that).
+"""
+import os
+import shutil
+import tempfile
+
+from service.config import Settings
+from service.entrypoints.logs import configure_logging
+
+_settings = Settings.from_env()
+
+bind = [f"{_settings.api_host}:{_settings.api_port}"]
+workers = _settings.web_workers
+threads = _settings.web_threads
+worker_class = "gthread"
+reuse_port = True
+preload_app = False
+keepalive = 5
+graceful_timeout = 10
+timeout = max(30, int(_settings.publish_timeout_s * 4))
+accesslog = None  # the app logs each request as JSON (without anything personal)
+loglevel = _settings.log_level.lower()
+proc_name = "enrolment-api"
+
+
+def on_starting(server):
+    configure_logging(_settings.log_level)
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="enrolment-metrics-")
+        server._metrics_dir_owned = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+
+
+def post_worker_init(worker):
+    configure_logging(_settings.log_level)
+
+
+def child_exit(server, worker):
+    # Imported here, not at the top: prometheus_client picks its value class at import, and
+    # must see PROMETHEUS_MULTIPROC_DIR (set in on_starting) in every process.
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    owned = getattr(server, "_metrics_dir_owned", None)
+    if owned:
+        shutil.rmtree(owned, ignore_errors=True)
