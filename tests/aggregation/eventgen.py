@@ -1,0 +1,82 @@
+"""Test events: a small builder and a hypothesis strategy for random event sets."""
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import strategies as st
+
+from service.domain.model import (
+    Agent, Channel, ConferenceEvent, Contribution, EnrolmentEvent, EnrolmentKind, Participant, Scheme,
+)
+
+AGENTS = [Agent("agent-1", Channel.POST_OFFICE), Agent("agent-2", Channel.COLLECTION_ORGANISATION)]
+
+
+def enrolment(kind: str, when: datetime, *, pid: str | None = None, sin: str | None = None,
+              scheme: str = "BHXH_BB", locality: str = "87001", agent: Agent = AGENTS[0],
+              money: tuple[int, int] | None = None, campaign: str | None = None,
+              event_id: uuid.UUID | None = None, sex=None, birth_year=None) -> EnrolmentEvent:
+    return EnrolmentEvent(
+        event_id=event_id or uuid.uuid4(),
+        kind=EnrolmentKind(kind),
+        occurred_at=when,
+        locality_code=locality,
+        agent=agent,
+        scheme=Scheme(scheme),
+        participant=Participant(personal_id=pid, si_number=sin, sex=sex, birth_year=birth_year),
+        contribution=Contribution(months=money[0], amount_vnd=money[1]) if money else None,
+        campaign=campaign,
+    )
+
+
+def conference(when: datetime, *, locality: str = "87001", attendees: int = 50, cost: int = 1_000_000,
+               campaign: str | None = None, event_id: uuid.UUID | None = None) -> ConferenceEvent:
+    return ConferenceEvent(event_id or uuid.uuid4(), when, locality, AGENTS[0], attendees, cost, "UBND xã", campaign)
+
+
+def personal_id(n: int) -> str:
+    """A valid 12-digit personal id: province 087, male or female by n, born in the 1980s-90s."""
+    return f"087{n % 2}{80 + n % 20:02d}{n:06d}"
+
+
+def si_number(n: int) -> str:
+    return f"{n:010d}"
+
+
+# Moments near month ends in Vietnam time (UTC+7): 16:00–18:00 UTC on the last day crosses
+# midnight local, so the reporting month differs from the UTC month.
+BASE = datetime(2020, 1, 31, 16, 30, tzinfo=UTC)
+
+
+@st.composite
+def event_sets(draw, max_participants: int = 6, max_events: int = 30):
+    n = draw(st.integers(1, max_participants))
+    # Each participant has both numbers; an event names pid, sin, or both (the link).
+    events = []
+    for _ in range(draw(st.integers(1, max_events))):
+        who = draw(st.integers(0, n - 1))
+        naming = draw(st.sampled_from(["pid", "sin", "both"]))
+        when = BASE + timedelta(days=draw(st.integers(0, 200)), minutes=draw(st.sampled_from([0, 45, 60, 61, 600])))
+        kind = draw(st.sampled_from(["registered", "renewed", "lapsed", "withdrawn"]))
+        money = draw(st.one_of(st.none(), st.tuples(st.sampled_from([1, 3, 6, 12]), st.integers(100_000, 5_000_000)))) \
+            if kind in ("registered", "renewed") else None
+        events.append(enrolment(
+            kind, when,
+            pid=personal_id(who) if naming in ("pid", "both") else None,
+            sin=si_number(who) if naming in ("sin", "both") else None,
+            scheme=draw(st.sampled_from(["BHXH_BB", "BHXH_TN"])),
+            locality=draw(st.sampled_from(["87001", "87002", "87003"])),
+            agent=draw(st.sampled_from(AGENTS)),
+            money=money,
+            campaign=draw(st.sampled_from([None, None, "thang-cao-diem"])),
+            event_id=draw(st.uuids()),
+        ))
+    for _ in range(draw(st.integers(0, 3))):
+        events.append(conference(BASE + timedelta(days=draw(st.integers(0, 200))),
+                                 locality=draw(st.sampled_from(["87001", "87002"])),
+                                 attendees=draw(st.integers(1, 300)),
+                                 campaign=draw(st.sampled_from([None, "thang-cao-diem"])),
+                                 event_id=draw(st.uuids())))
+    # one event per id: a repeated id is the same event re-sent (the tests add those)
+    return list({e.event_id: e for e in events}.values())
