@@ -26,34 +26,22 @@ class Outcome:
 
 
 def error_rules(errors) -> list[str]:
-    """Field paths named by a marshmallow-style error tree, e.g. `participant.personal_id`.
+    """One `field: rule` label per violation in a problem+json `errors` list.
 
-    `{"json": {"participant": {"personal_id": ["…"]}}}` gives `["participant.personal_id"]`;
-    the `json` location key flask-smorest adds is dropped.
+    The API answers `{"errors": [{"field": "participant.personal_id", "rule": "format",
+    "message": …}]}` (RFC 9457 problem details, see the ingestion API's problems module).
     """
     out: list[str] = []
-
-    def walk(node, path: tuple[str, ...]) -> None:
-        if isinstance(node, dict):
-            for key, value in node.items():
-                walk(value, path if key == "json" and not path else (*path, str(key)))
-        elif isinstance(node, list) and node and all(isinstance(x, str) for x in node):
-            out.append(".".join(path) or "body")
-        elif isinstance(node, list):
-            for value in node:
-                walk(value, path)
-        elif isinstance(node, str):
-            out.append(".".join(path) or "body")
-
-    walk(errors, ())
+    for item in errors or []:
+        if isinstance(item, dict):
+            field_ = item.get("field") or "body"
+            out.append(f"{field_}: {item.get('rule') or 'invalid'}")
     return out
 
 
 def _event_rule(result: dict) -> str:
-    rules = error_rules(result.get("errors") or {})
-    if rules:
-        return ",".join(sorted(set(rules)))
-    return str(result.get("rule") or result.get("message") or "unknown")
+    rules = error_rules(result.get("errors"))
+    return ", ".join(sorted(set(rules))) if rules else str(result.get("title") or "unknown")
 
 
 class AgentApiClient:
@@ -85,7 +73,7 @@ class AgentApiClient:
     def _outcome(status: int, latency: float, payload, sent: int, batch: bool) -> Outcome:
         outcome = Outcome(status, latency)
         if status in (429, 503) or status >= 500 or status in (401, 403, 413):
-            outcome.error = str(payload.get("message", "")) if isinstance(payload, dict) else ""
+            outcome.error = str(payload.get("title", "")) if isinstance(payload, dict) else ""
             return outcome
         if batch and isinstance(payload, dict) and isinstance(payload.get("results"), list):
             for result in payload["results"]:
@@ -104,6 +92,6 @@ class AgentApiClient:
                 outcome.accepted = sent
             return outcome
         # A whole request refused as invalid (a single event, or a batch the API rejects whole).
-        rules = error_rules(payload.get("errors", {})) if isinstance(payload, dict) else []
-        outcome.rejected_rules = [",".join(sorted(set(rules))) or f"http_{status}"] * (1 if not batch else sent)
+        rules = error_rules(payload.get("errors")) if isinstance(payload, dict) else []
+        outcome.rejected_rules = [", ".join(sorted(set(rules))) or f"http_{status}"] * (1 if not batch else sent)
         return outcome

@@ -8,6 +8,7 @@ import pytest
 from marshmallow import ValidationError
 
 from service.adapters.agent_api import error_rules
+from service.entrypoints.api.problems import flatten
 from service.contract.events import EventBodySchema
 from service.domain.model import Channel
 from service.domain.simulation import INVALID_RULES, SimAgent, TrafficMix, TrafficPlan
@@ -72,7 +73,7 @@ def test_each_invalid_event_breaks_its_rule(rule):
         return
     with pytest.raises(ValidationError) as info:
         EventBodySchema().load(event)
-    named = set(error_rules(info.value.messages))
+    named = {item["field"] for item in flatten(info.value.messages)}
     expected = {"locality_code": "locality_code", "personal_id": "participant.personal_id",
                 "contribution": "contribution", "unknown_field": "note"}[rule]
     assert expected in named
@@ -85,5 +86,6 @@ def test_same_seed_same_traffic():
 
 
 def test_error_rules_names_field_paths():
-    errors = {"json": {"participant": {"personal_id": ["must be exactly 12 digits"]}, "kind": ["bad"]}}
-    assert sorted(error_rules(errors)) == ["kind", "participant.personal_id"]
+    errors = [{"field": "participant.personal_id", "rule": "format", "message": "must be exactly 12 digits"},
+              {"field": "kind", "rule": "one_of", "message": "Must be one of …"}]
+    assert sorted(error_rules(errors)) == ["kind: one_of", "participant.personal_id: format"]

@@ -204,22 +204,28 @@ def sim_agent(agent_id: str, token: str, channel: Channel, provinces: Sequence[s
     return SimAgent(agent_id, token, channel, tuple(sorted(rng.sample(pool, min(communes_per_agent, len(pool))))))
 
 
-def create_demo_agents(settings, count: int, provinces: Sequence[str], seed: int = 0) -> list[SimAgent]:
-    """`count` agents with fresh tokens in the database, spread over `provinces`."""
-    from ...adapters.postgres.tokens import issue_agent_token
+def create_demo_agents(database_url: str, count: int, provinces: Sequence[str], seed: int = 0) -> list[SimAgent]:
+    """`count` agents with fresh agent tokens in the database, spread over `provinces`."""
+    import psycopg
+
+    from ...adapters.postgres import tokens as token_store
 
     rng = random.Random(seed)
     channels = list(Channel)
     agents = []
-    for i in range(count):
-        agent_id = f"{DEMO_AGENT_PREFIX}{i + 1:03d}"
-        channel = channels[i % len(channels)]
-        mine = [provinces[i % len(provinces)]]
-        if rng.random() < 0.3 and len(provinces) > 1:
-            mine.append(provinces[(i + 1) % len(provinces)])
-        token = issue_agent_token(settings.database_url, agent_id=agent_id, channel=channel, provinces=mine,
-                                  description="simulator demo agent")
-        agents.append(sim_agent(agent_id, token, channel, mine, rng))
+    with psycopg.connect(database_url) as conn:
+        unknown = token_store.unknown_provinces(conn, list(provinces))
+        if unknown:
+            raise click.BadParameter(f"not provinces in the database: {', '.join(unknown)}", param_hint="--provinces")
+        for i in range(count):
+            agent_id = f"{DEMO_AGENT_PREFIX}{i + 1:03d}"
+            channel = channels[i % len(channels)]
+            mine = [provinces[i % len(provinces)]]
+            if rng.random() < 0.3 and len(provinces) > 1:
+                mine.append(provinces[(i + 1) % len(provinces)])
+            token_store.upsert_agent(conn, agent_id, f"Simulated agent {i + 1}", channel, mine)
+            _, token = token_store.issue(conn, token_store.AGENT, agent_id, label="simulator")
+            agents.append(sim_agent(agent_id, token, channel, mine, rng))
     return agents
 
 
@@ -266,7 +272,7 @@ def simulate_command(base_url, rate, duration, count, agent_count, provinces, ag
     else:
         if not settings.database_url:
             raise click.UsageError("creating demo agents needs DATABASE_URL (or pass --agent-token)")
-        agents = create_demo_agents(settings, agent_count, [p.strip() for p in provinces.split(",") if p.strip()],
+        agents = create_demo_agents(settings.database_url, agent_count, [p.strip() for p in provinces.split(",") if p.strip()],
                                     seed=rng.randrange(2**32))
     console = Console(stderr=True)
     console.print(f"simulating {len(agents)} agents against {base_url} at "
