@@ -1,0 +1,134 @@
+"""Reporting views under load: aggregates equivalent to ~10 million events, every commune.
+
+Synthesizes the agg_* tables directly (3,321 communes x 5 schemes x 36 months, three agents
+per commune, sex/birth-year rows, outreach), then times the reporting queries against a
+baseline measured in the same run (`SELECT count(*)` of agg_active_changes: one scan of the
+stock table). Prints medians of several runs and the ratio to the baseline.
+
+    .venv/bin/python bench/reporting_queries.py            # embedded PostgreSQL in a temp dir
+    DATABASE_URL=postgresql://... .venv/bin/python bench/reporting_queries.py   # a scratch database you own
+"""
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psycopg
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from service.adapters.embedded import EmbeddedPostgres  # noqa: E402
+from service.adapters.postgres import migrate  # noqa: E402
+from service.adapters.postgres.reference import load_vietnam_localities  # noqa: E402
+
+MONTHS = 36  # 2023-01 .. 2025-12
+RUNS = 5
+
+SYNTHESIZE = [
+    "SELECT setseed(0.42)",
+    # Stock changes: every commune, scheme and month.
+    f"""INSERT INTO agg_active_changes (locality_code, scheme, month, delta)
+        SELECT l.code, s, (date '2023-01-01' + make_interval(months => m))::date,
+               (random() * 40)::int - 8
+        FROM localities l, unnest(ARRAY['BHXH_BB','BHXH_TN','BHTN','BHYT_HGD','BHYT_KHAC']) s,
+             generate_series(0, {MONTHS - 1}) m
+        WHERE l.level = 'commune'""",
+    # Flows: three agents per commune (one per channel), ~10 million events in all.
+    f"""INSERT INTO agg_flows (locality_code, scheme, month, channel, agent_id, new_participants,
+            reactivations, renewals, lapses, withdrawals, contributions, contribution_months,
+            contribution_vnd, campaign_enrolments)
+        SELECT l.code, s, (date '2023-01-01' + make_interval(months => m))::date, ch,
+               l.code || '-' || ch, n, n / 5, n * 2, n / 3, n / 10, n * 2, n * 6, n * 1980000, n / 4
+        FROM localities l, unnest(ARRAY['BHXH_BB','BHXH_TN','BHTN','BHYT_HGD','BHYT_KHAC']) s,
+             generate_series(0, {MONTHS - 1}) m,
+             unnest(ARRAY['post_office','collection_organisation','social_insurance_office']) ch,
+             LATERAL (SELECT (random() * 2)::int + 1 + (m * 0) AS n) r
+        WHERE l.level = 'commune'""",
+    f"""INSERT INTO agg_active_changes_by_person (locality_code, scheme, month, sex, birth_year, delta)
+        SELECT l.code, s, (date '2023-01-01' + make_interval(months => m))::date, sex, by,
+               (random() * 8)::int - 1
+        FROM localities l, unnest(ARRAY['BHXH_BB','BHXH_TN','BHTN','BHYT_HGD','BHYT_KHAC']) s,
+             generate_series(0, {MONTHS - 1}) m, unnest(ARRAY['male','female']) sex,
+             unnest(ARRAY[1965, 1985, 2000]) by
+        WHERE l.level = 'commune'""",
+    f"""INSERT INTO agg_outreach (locality_code, month, campaign, conferences, attendees, cost_vnd)
+        SELECT l.code, (date '2023-01-01' + make_interval(months => m))::date, 'thang-cao-diem', 1, 400, 25000000
+        FROM localities l, generate_series(0, {MONTHS - 1}, 3) m WHERE l.level = 'commune'""",
+    f"""INSERT INTO agg_campaign_enrolments (locality_code, scheme, month, campaign, new_participants, reactivations)
+        SELECT l.code, 'BHXH_TN', (date '2023-01-01' + make_interval(months => m))::date, 'thang-cao-diem', 20, 2
+        FROM localities l, generate_series(0, {MONTHS - 1}, 3) m WHERE l.level = 'commune'""",
+    # Denominators for every locality in 2025.
+    """INSERT INTO denominators (locality_code, year, measure, value)
+        SELECT l.code, 2025, ms, CASE l.level WHEN 'commune' THEN 20000 WHEN 'province' THEN 2000000 ELSE 70000000 END
+        FROM localities l, unnest(ARRAY['labour_force','population','in_scope_bhxh_bb','in_scope_bhtn']) ms""",
+    "ANALYZE",
+]
+
+QUERIES = {
+    "baseline: SELECT count(*) FROM agg_active_changes": "SELECT count(*) FROM agg_active_changes",
+    "coverage, every locality (nation, 34 provinces, 3,321 communes), one month, all schemes":
+        "SELECT * FROM reporting.coverage WHERE period_type = 'month' AND period = '2025-06'",
+    "coverage, communes only, one month, BHXH_BB":
+        "SELECT * FROM reporting.coverage WHERE period_type = 'month' AND period = '2025-06' "
+        "AND level = 'commune' AND scheme = 'BHXH_BB'",
+    "coverage, every locality, year 2025": "SELECT * FROM reporting.coverage WHERE period_type = 'year' AND period = '2025'",
+    "growth, every locality, one month": "SELECT * FROM reporting.growth WHERE period_type = 'month' AND period = '2025-06'",
+    "withdrawals month over month, every locality": "SELECT * FROM reporting.withdrawals WHERE period_type = 'month' AND period = '2025-06'",
+    "outreach, every locality, 2025-Q2": "SELECT * FROM reporting.outreach WHERE period_type = 'quarter' AND period = '2025-Q2'",
+    "flows by channel, one province, one month":
+        "SELECT * FROM reporting.flows_by_channel WHERE period_type = 'month' AND period = '2025-06' AND locality_code = '01'",
+    "active by sex and age band, every locality, one month":
+        "SELECT * FROM reporting.active_by_sex_age WHERE period_type = 'month' AND period = '2025-06'",
+}
+
+
+def timed(conn: psycopg.Connection, sql: str) -> tuple[float, int]:
+    times, rows = [], 0
+    for _ in range(RUNS):
+        start = time.perf_counter()
+        rows = len(conn.execute(sql).fetchall())
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), rows
+
+
+def run(url: str) -> None:
+    migrate(url)
+    load_vietnam_localities(url)
+    with psycopg.connect(url, autocommit=True) as conn:
+        if conn.execute("SELECT count(*) FROM agg_flows").fetchone()[0] == 0:
+            start = time.perf_counter()
+            for statement in SYNTHESIZE:
+                conn.execute(statement)
+            print(f"synthesized in {time.perf_counter() - start:.1f} s")
+        events = conn.execute(
+            "SELECT sum(new_participants + reactivations + renewals + lapses + withdrawals) FROM agg_flows"
+        ).fetchone()[0]
+        sizes = {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in
+                 ("agg_active_changes", "agg_flows", "agg_active_changes_by_person")}
+        print(f"events represented: {events:,}; rows: " + ", ".join(f"{t} {n:,}" for t, n in sizes.items()))
+        baseline = None
+        print(f"{'query':<95} {'median ms':>10} {'rows':>8} {'x baseline':>10}")
+        for label, sql in QUERIES.items():
+            seconds, rows = timed(conn, sql)
+            baseline = baseline or seconds
+            print(f"{label:<95} {seconds * 1000:>10.1f} {rows:>8,} {seconds / baseline:>10.1f}")
+
+
+def main() -> None:
+    if os.environ.get("DATABASE_URL"):
+        run(os.environ["DATABASE_URL"])
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        server = EmbeddedPostgres(Path(tmp) / "pg").start()
+        try:
+            run(server.url)
+        finally:
+            server.stop(quiet=True, mode="immediate")
+
+
+if __name__ == "__main__":
+    main()
