@@ -72,7 +72,7 @@ class AgentApiClient:
     @staticmethod
     def _outcome(status: int, latency: float, payload, sent: int, batch: bool) -> Outcome:
         outcome = Outcome(status, latency)
-        if status in (429, 503) or status >= 500 or status in (401, 403, 413):
+        if status in (401, 413, 429) or status >= 500:
             outcome.error = str(payload.get("title", "")) if isinstance(payload, dict) else ""
             return outcome
         if batch and isinstance(payload, dict) and isinstance(payload.get("results"), list):

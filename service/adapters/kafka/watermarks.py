@@ -33,6 +33,7 @@ def high_watermarks(
         fetch_max_bytes=1024 * 1024,
         max_partition_fetch_bytes=64 * 1024,
         request_timeout_ms=int(timeout_s * 1000) + 1000,
+        bootstrap_timeout_ms=int(timeout_s * 1000),
     )
     try:
         partitions = []
