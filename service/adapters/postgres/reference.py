@@ -41,6 +41,11 @@ class LoadReport:
     def total(self) -> int:
         return self.added + self.changed + self.unchanged + len(self.rejected)
 
+    def summary(self) -> str:
+        dry = " (dry run: nothing written)" if self.dry_run else ""
+        return (f"{self.added:,} added, {self.changed:,} changed, {self.unchanged:,} unchanged, "
+                f"{len(self.rejected):,} rejected{dry}")
+
 
 @dataclass(frozen=True)
 class LocalityRow:
@@ -265,3 +270,188 @@ def load_localities_csv(
 ) -> LoadReport:
     """Load any tree from a `code,name,level,parent_code` CSV (e.g. the pre-2025 districts)."""
     return load_localities(conn_or_url, read_locality_csv(path), dry_run=dry_run, progress=progress)
+
+
+# --------------------------------------------------------------------------- denominators, targets
+
+MEASURES = ("labour_force", "population", "in_scope_bhxh_bb", "in_scope_bhtn")
+SUBJECTS = ("BHXH_BB", "BHXH_TN", "BHTN", "BHYT_HGD", "BHYT_KHAC", "BHXH", "BHYT", "conferences")
+DENOMINATOR_COLUMNS = ("locality_code", "year", "measure", "value", "source")
+TARGET_COLUMNS = (
+    "locality_code", "year", "subject", "basis", "target_count", "target_rate_pct",
+    "denominator_measure", "source",
+)
+
+_INT = r"^[0-9]{1,15}$"
+_YEAR = r"^(19[9][0-9]|20[0-9][0-9]|2100)$"
+_PCT = r"^[0-9]{1,3}(\.[0-9]{1,3})?$"
+
+
+@dataclass(frozen=True)
+class _Staged:
+    """A reference table loaded through a text-typed staging table and SQL validation."""
+
+    table: str
+    columns: tuple[str, ...]
+    key: tuple[str, ...]
+    casts: dict[str, str]  # column -> SQL type of the target table
+    checks: tuple[tuple[str, str], ...]  # (SQL condition that is TRUE for a bad row, reason)
+
+
+_DENOMINATORS = _Staged(
+    table="denominators",
+    columns=DENOMINATOR_COLUMNS,
+    key=("locality_code", "year", "measure"),
+    casts={"year": "integer", "value": "bigint"},
+    checks=(
+        ("coalesce(locality_code, '') = ''", "locality_code is empty"),
+        ("NOT EXISTS (SELECT 1 FROM localities l WHERE l.code = s.locality_code)",
+         "unknown locality_code (load localities first)"),
+        (f"coalesce(year, '') !~ '{_YEAR}'", "year must be a year between 1990 and 2100"),
+        (f"coalesce(measure, '') NOT IN ({', '.join(repr(m) for m in MEASURES)})",
+         "measure must be one of " + ", ".join(MEASURES)),
+        (f"coalesce(value, '') !~ '{_INT}'", "value must be a whole number >= 0"),
+    ),
+)
+
+_TARGETS = _Staged(
+    table="targets",
+    columns=TARGET_COLUMNS,
+    key=("locality_code", "year", "subject", "basis"),
+    casts={"year": "integer", "target_count": "bigint", "target_rate_pct": "numeric"},
+    checks=(
+        ("coalesce(locality_code, '') = ''", "locality_code is empty"),
+        ("NOT EXISTS (SELECT 1 FROM localities l WHERE l.code = s.locality_code)",
+         "unknown locality_code (load localities first)"),
+        (f"coalesce(year, '') !~ '{_YEAR}'", "year must be a year between 1990 and 2100"),
+        (f"coalesce(subject, '') NOT IN ({', '.join(repr(m) for m in SUBJECTS)})",
+         "subject must be one of " + ", ".join(SUBJECTS)),
+        ("coalesce(basis, '') NOT IN ('active', 'new', 'held')", "basis must be active, new or held"),
+        ("(subject = 'conferences') <> (basis = 'held')", "basis held goes with subject conferences, and only with it"),
+        ("(target_count IS NULL) = (target_rate_pct IS NULL)", "give exactly one of target_count and target_rate_pct"),
+        (f"target_count IS NOT NULL AND target_count !~ '{_INT}'", "target_count must be a whole number >= 0"),
+        (f"target_rate_pct IS NOT NULL AND CASE WHEN target_rate_pct ~ '{_PCT}'"
+         " THEN target_rate_pct::numeric NOT BETWEEN 0.001 AND 100 ELSE true END",
+         "target_rate_pct must be a percentage in (0, 100] with at most 3 decimals"),
+        ("(target_rate_pct IS NULL) <> (denominator_measure IS NULL)",
+         "a rate target needs denominator_measure (and a count target none)"),
+        (f"denominator_measure IS NOT NULL AND denominator_measure NOT IN ({', '.join(repr(m) for m in MEASURES)})",
+         "denominator_measure must be one of " + ", ".join(MEASURES)),
+    ),
+)
+
+
+def _load_staged(
+    conn_or_url: psycopg.Connection | str, spec: _Staged, rows: Iterable[dict[str, str | None]],
+    dry_run: bool, progress: Progress | None,
+) -> LoadReport:
+    say = progress or (lambda _msg: None)
+    report = LoadReport(dry_run=dry_run)
+    cols = ", ".join(spec.columns)
+    typed = ", ".join(
+        f"{c}::{spec.casts[c]}" if c in spec.casts else (f"coalesce({c}, '')" if c == "source" else c)
+        for c in spec.columns
+    )
+    changed = " OR ".join(f"t.{c} IS DISTINCT FROM excluded.{c}" for c in spec.columns if c not in spec.key)
+    updates = ", ".join(f"{c} = excluded.{c}" for c in spec.columns if c not in spec.key)
+    with _connection(conn_or_url) as conn, _unit_of_work(conn, dry_run):
+        conn.execute("DROP TABLE IF EXISTS ref_in")
+        conn.execute(
+            f"CREATE TEMP TABLE ref_in (line int, {', '.join(f'{c} text' for c in spec.columns)}, reason text)"
+            " ON COMMIT DROP"
+        )
+        say("copying rows")
+        with conn.cursor().copy(f"COPY ref_in (line, {cols}) FROM STDIN") as cp:
+            for line, row in enumerate(rows, start=1):
+                cp.write_row((line, *((row.get(c) or None) for c in spec.columns)))
+        say("validating")
+        for condition, reason in spec.checks:
+            conn.execute(
+                f"UPDATE ref_in s SET reason = %s WHERE reason IS NULL AND ({condition})", (reason,)
+            )
+        key = ", ".join(spec.key)
+        conn.execute(
+            f"""UPDATE ref_in s SET reason = 'duplicate key (first occurrence on line ' || f.first || ' kept)'
+                FROM (SELECT {key}, min(line) AS first FROM ref_in WHERE reason IS NULL GROUP BY {key}) f
+                WHERE s.reason IS NULL AND s.line <> f.first
+                  AND {' AND '.join(f's.{c} = f.{c}' for c in spec.key)}"""
+        )
+        report.rejected = [
+            Rejected(line, code or "", reason)
+            for line, code, reason in conn.execute(
+                "SELECT line, locality_code, reason FROM ref_in WHERE reason IS NOT NULL ORDER BY line"
+            )
+        ]
+        say("merging")
+        report.added, report.changed = conn.execute(
+            f"""WITH merged AS (
+                    INSERT INTO {spec.table} AS t ({cols})
+                    SELECT {typed} FROM ref_in WHERE reason IS NULL
+                    ON CONFLICT ({key}) DO UPDATE SET {updates}, loaded_at = now() WHERE {changed}
+                    RETURNING (xmax = 0) AS inserted)
+                SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM merged"""
+        ).fetchone()
+        valid = conn.execute("SELECT count(*) FROM ref_in WHERE reason IS NULL").fetchone()[0]
+        report.unchanged = valid - report.added - report.changed
+    return report
+
+
+def _read_csv(path: Path, columns: tuple[str, ...], required: tuple[str, ...]) -> list[dict[str, str | None]]:
+    with open(path, newline="", encoding="utf-8-sig") as fh:
+        reader = csv.DictReader(fh)
+        missing = set(required) - set(reader.fieldnames or ())
+        if missing:
+            raise ValueError(f"{path}: missing column(s) {', '.join(sorted(missing))}")
+        return [{c: (r.get(c) or "").strip() or None for c in columns} for r in reader]
+
+
+def load_denominators(
+    conn_or_url: psycopg.Connection | str, rows: Iterable[dict[str, str | None]],
+    dry_run: bool = False, progress: Progress | None = None,
+) -> LoadReport:
+    """Merge denominator rows (locality_code, year, measure, value[, source]); idempotent."""
+    rows = [{c: (None if r.get(c) is None else str(r[c])) for c in DENOMINATOR_COLUMNS} for r in rows]
+    return _load_staged(conn_or_url, _DENOMINATORS, rows, dry_run, progress)
+
+
+def load_denominators_csv(
+    conn_or_url: psycopg.Connection | str, path: Path, dry_run: bool = False,
+    progress: Progress | None = None,
+) -> LoadReport:
+    rows = _read_csv(path, DENOMINATOR_COLUMNS, DENOMINATOR_COLUMNS[:4])
+    return _load_staged(conn_or_url, _DENOMINATORS, rows, dry_run, progress)
+
+
+def load_targets(
+    conn_or_url: psycopg.Connection | str, rows: Iterable[dict[str, str | None]],
+    dry_run: bool = False, progress: Progress | None = None,
+) -> LoadReport:
+    """Merge target rows (see TARGET_COLUMNS); idempotent."""
+    rows = [{c: (None if r.get(c) is None else str(r[c])) for c in TARGET_COLUMNS} for r in rows]
+    return _load_staged(conn_or_url, _TARGETS, rows, dry_run, progress)
+
+
+def load_targets_csv(
+    conn_or_url: psycopg.Connection | str, path: Path, dry_run: bool = False,
+    progress: Progress | None = None,
+) -> LoadReport:
+    rows = _read_csv(path, TARGET_COLUMNS, TARGET_COLUMNS[:4])
+    return _load_staged(conn_or_url, _TARGETS, rows, dry_run, progress)
+
+
+# --------------------------------------------------------------------------- defaults
+
+SEEDS_DIR = Path(__file__).resolve().parents[3] / "seeds"
+RESOLUTION_28_TARGETS = SEEDS_DIR / "targets_resolution_28.csv"
+
+
+def load_default_reference(
+    conn_or_url: psycopg.Connection | str, dry_run: bool = False, progress: Progress | None = None,
+) -> dict[str, LoadReport]:
+    """What every installation starts with: today's localities and Resolution 28-NQ/TW's targets."""
+    return {
+        "localities": load_vietnam_localities(conn_or_url, dry_run=dry_run, progress=progress),
+        "targets (Resolution 28-NQ/TW)": load_targets_csv(
+            conn_or_url, RESOLUTION_28_TARGETS, dry_run=dry_run, progress=progress
+        ),
+    }

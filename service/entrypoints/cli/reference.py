@@ -65,4 +65,45 @@ def localities(csv_path: Path | None, database_url: str, dry_run: bool) -> None:
         raise SystemExit(1)
 
 
+@reference.command("denominators")
+@click.argument("csv_path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@database_option
+@dry_run_option
+def denominators(csv_path: Path, database_url: str, dry_run: bool) -> None:
+    """Load denominators: CSV locality_code,year,measure,value[,source]."""
+    report = run_with_status(
+        f"denominators from {csv_path}",
+        lambda say: ref.load_denominators_csv(database_url, csv_path, dry_run=dry_run, progress=say),
+    )
+    if report.rejected:
+        raise SystemExit(1)
+
+
+@reference.command("targets")
+@click.argument("csv_path", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@database_option
+@dry_run_option
+def targets(csv_path: Path | None, database_url: str, dry_run: bool) -> None:
+    """Load targets: CSV locality_code,year,subject,basis,target_count,target_rate_pct,
+    denominator_measure[,source]; default: the national targets of Resolution 28-NQ/TW."""
+    path = csv_path or ref.RESOLUTION_28_TARGETS
+    report = run_with_status(
+        f"targets from {path}",
+        lambda say: ref.load_targets_csv(database_url, path, dry_run=dry_run, progress=say),
+    )
+    if report.rejected:
+        raise SystemExit(1)
+
+
+@reference.command("defaults")
+@database_option
+@dry_run_option
+def defaults(database_url: str, dry_run: bool) -> None:
+    """Load today's localities and the Resolution 28-NQ/TW targets (what `enrolment run` does)."""
+    with console.status("reference data") as status:
+        reports = ref.load_default_reference(database_url, dry_run=dry_run, progress=status.update)
+    for what, report in reports.items():
+        print_report(what, report)
+
+
 commands: list[click.Command] = [reference]
