@@ -1,0 +1,76 @@
+"""JSON Schema (2020-12) of the events topic, generated from the marshmallow schemas.
+
+`enrolment contract export` writes `schemas/`; a test fails when the files and the schemas
+drift apart. apispec's marshmallow converter does the field mapping; the rules marshmallow
+checks in code (which fields each kind needs or forbids) are added here as if/then clauses.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+
+from ..domain.model import CONFERENCE_HELD, EVENT_KINDS
+from .events import ENROLMENT_ONLY, SCHEMA_VERSION, EventBodySchema, TopicRecordSchema
+
+DIALECT = "https://json-schema.org/draft/2020-12/schema"
+ID_BASE = "https://enrolment.invalid/schemas/"
+RECORD_FILE = f"enrolment-event.v{SCHEMA_VERSION}.json"
+BODY_FILE = f"enrolment-event-body.v{SCHEMA_VERSION}.json"
+
+KAFKA_NOTES = {
+    "key": "hex of the keyed pseudonym (HMAC-SHA256/16 bytes) of the participant's personal_id, "
+           "else of its si_number; for conference_held the locality_code",
+    "headers": {"event_id": "the event's UUID", "schema_version": str(SCHEMA_VERSION), "kind": "the event kind"},
+    "partitioning": "Kafka's default partitioner on the key: one participant's events (under the same id) "
+                    "keep their order on one partition",
+}
+
+
+def _kind_rules() -> list[dict[str, Any]]:
+    enrolment_kinds = [k for k in EVENT_KINDS if k != CONFERENCE_HELD]
+    return [
+        {
+            "if": {"properties": {"kind": {"const": CONFERENCE_HELD}}, "required": ["kind"]},
+            "then": {"required": ["conference"], "not": {"anyOf": [{"required": [n]} for n in ENROLMENT_ONLY]}},
+        },
+        {
+            "if": {"properties": {"kind": {"enum": enrolment_kinds}}, "required": ["kind"]},
+            "then": {"required": ["scheme", "participant"], "not": {"required": ["conference"]}},
+        },
+        {
+            "if": {"properties": {"kind": {"enum": ["lapsed", "withdrawn"]}}, "required": ["kind"]},
+            "then": {"not": {"required": ["contribution"]}},
+        },
+    ]
+
+
+def _document(schema_cls, name: str, title: str, description: str, extra: dict[str, Any]) -> dict[str, Any]:
+    spec = APISpec("enrolment", "1", "3.1.0", plugins=[MarshmallowPlugin()])
+    spec.components.schema(name, schema=schema_cls)
+    components = spec.to_dict()["components"]["schemas"]
+    text = json.dumps(components).replace("#/components/schemas/", "#/$defs/")
+    defs = json.loads(text)
+    root = defs.pop(name)
+    root["allOf"] = _kind_rules()
+    return {"$schema": DIALECT, "$id": ID_BASE + f"{name}.v{SCHEMA_VERSION}.json", "title": title,
+            "description": description, **extra, **root, "$defs": dict(sorted(defs.items()))}
+
+
+def documents() -> dict[str, dict[str, Any]]:
+    """File name -> JSON Schema document."""
+    return {
+        RECORD_FILE: _document(
+            TopicRecordSchema, "EnrolmentEvent", "A record of the enrolment events topic",
+            "Value of each record (UTF-8 JSON) on the events topic. Carries raw participant ids: the "
+            "topic is personal data.", {"x-kafka": KAFKA_NOTES}),
+        BODY_FILE: _document(
+            EventBodySchema, "EnrolmentEventBody", "One event as an agent app posts it",
+            "Body of POST /v1/events (and each item of POST /v1/events/batch).", {}),
+    }
+
+
+def render(document: dict[str, Any]) -> str:
+    return json.dumps(document, indent=2, ensure_ascii=False, sort_keys=False) + "\n"
