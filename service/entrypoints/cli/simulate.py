@@ -224,6 +224,7 @@ def create_demo_agents(database_url: str, count: int, provinces: Sequence[str], 
             if rng.random() < 0.3 and len(provinces) > 1:
                 mine.append(provinces[(i + 1) % len(provinces)])
             token_store.upsert_agent(conn, agent_id, f"Simulated agent {i + 1}", channel, mine)
+            token_store.revoke(conn, agent_id=agent_id)  # a previous run's tokens for this demo agent
             _, token = token_store.issue(conn, token_store.AGENT, agent_id, label="simulator")
             agents.append(sim_agent(agent_id, token, channel, mine, rng))
     return agents
