@@ -5,6 +5,7 @@ from pathlib import Path
 
 import click
 
+from ...adapters.kafka.topics import ensure_topics
 from ...adapters.postgres import migrate as apply_migrations
 from ...adapters.postgres.contribution_rules import SEED_FILE, load_seed
 from ...config import Settings
@@ -26,10 +27,16 @@ def database_url_option(f):
 @database_url_option
 @click.option("--rules-file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=SEED_FILE,
               show_default=True, help="contribution rules CSV")
-def migrate_command(database_url: str, rules_file: Path) -> None:
+@click.option("--create-topics", is_flag=True,
+              help="also create the Kafka topics (KAFKA_BOOTSTRAP_SERVERS, EVENTS_TOPIC, ...)")
+def migrate_command(database_url: str, rules_file: Path, create_topics: bool) -> None:
     """Apply pending migrations and (re)load the contribution plausibility rules."""
-    migrations, rules = prepare_database(database_url or Settings.from_env().database_url, rules_file)
+    migrations, rules = prepare_database(database_url, rules_file)
     click.echo(f"applied {migrations} migration(s); loaded {rules} contribution rule(s) from {rules_file}")
+    if create_topics:
+        settings = Settings.from_env()
+        ensure_topics(settings)
+        click.echo(f"topics ready: {settings.events_topic}, {settings.dead_letter_topic}")
 
 
 commands: list[click.Command] = [migrate_command]
