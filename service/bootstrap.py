@@ -15,5 +15,10 @@ def build_api(settings: Settings):
 
 
 def build_consumer(settings: Settings):
-    """The consumer worker pipeline (issue 3)."""
-    raise NotImplementedError("wired by the aggregation work (issue 3)")
+    """The consumer worker (issue 3), its metrics served on settings.worker_metrics_port."""
+    from .entrypoints.worker import Worker
+    from .entrypoints.worker_metrics import ConsumerMetrics
+
+    metrics = ConsumerMetrics()
+    metrics.serve(settings.worker_metrics_port)
+    return Worker(settings, metrics)

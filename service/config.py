@@ -55,6 +55,8 @@ class Settings:
     consumer_heartbeat_interval_ms: int = 2000
     consumer_max_batch: int = 2000
     consumer_max_wait_ms: int = 200
+    # Prometheus metrics of a consumer worker (prometheus_client's HTTP server); 0 = off.
+    worker_metrics_port: int = 9108
 
     # Pseudonymisation key for personal ids (HMAC). Required; the embedded runner generates
     # one into the data dir on first start.
@@ -96,6 +98,7 @@ class Settings:
             consumer_heartbeat_interval_ms=_int(env, "CONSUMER_HEARTBEAT_INTERVAL_MS", d.consumer_heartbeat_interval_ms),
             consumer_max_batch=_int(env, "CONSUMER_MAX_BATCH", d.consumer_max_batch),
             consumer_max_wait_ms=_int(env, "CONSUMER_MAX_WAIT_MS", d.consumer_max_wait_ms),
+            worker_metrics_port=_int(env, "WORKER_METRICS_PORT", d.worker_metrics_port),
             pseudonym_key=env.get("PSEUDONYM_KEY", d.pseudonym_key),
             api_host=env.get("API_HOST", d.api_host),
             api_port=_int(env, "API_PORT", d.api_port),
@@ -127,6 +130,7 @@ class Settings:
             "CONSUMER_HEARTBEAT_INTERVAL_MS": str(self.consumer_heartbeat_interval_ms),
             "CONSUMER_MAX_BATCH": str(self.consumer_max_batch),
             "CONSUMER_MAX_WAIT_MS": str(self.consumer_max_wait_ms),
+            "WORKER_METRICS_PORT": str(self.worker_metrics_port),
             "PSEUDONYM_KEY": self.pseudonym_key,
             "API_HOST": self.api_host,
             "API_PORT": str(self.api_port),

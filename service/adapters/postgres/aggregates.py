@@ -368,3 +368,19 @@ def read_aggregates(conn: psycopg.Connection) -> Tables:
         ).fetchall()
         out[table] = {tuple(r[: len(keys)]): tuple(r[len(keys):]) for r in rows}
     return out
+
+
+def stored_offsets(conn: psycopg.Connection, consumer_group: str) -> dict[tuple[str, int], int]:
+    """(topic, partition) -> next offset to read, as applied by `consumer_group`."""
+    rows = conn.execute(
+        "SELECT topic, partition, next_offset FROM consumer_offsets WHERE consumer_group = %s",
+        (consumer_group,),
+    ).fetchall()
+    return {(t, p): o for t, p, o in rows}
+
+
+def forget_consumer_offsets(url: str) -> None:
+    """Drop stored offsets: for a new broker whose topics number offsets from zero again
+    (the events already applied stay; re-sent ones are deduplicated)."""
+    with psycopg.connect(url) as conn:
+        conn.execute("DELETE FROM consumer_offsets")

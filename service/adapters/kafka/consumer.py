@@ -1,0 +1,145 @@
+"""Reading the events topic and writing dead letters (kafka-python).
+
+Offsets are never auto-committed: the worker commits them only after the database
+transaction that applied them has committed. Session and heartbeat timeouts come from
+settings (short ones against Tansu: PLATFORM.md trap 3).
+"""
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.consumer.fetcher import ConsumerRecord
+
+from ...config import Settings
+
+log = logging.getLogger(__name__)
+
+# Headers of a dead letter: where the record came from and why it was refused.
+SOURCE_TOPIC = "source_topic"
+SOURCE_PARTITION = "source_partition"
+SOURCE_OFFSET = "source_offset"
+ERROR = "error"
+
+
+def make_consumer(settings: Settings, *, group_id: str | None, client_id: str = "enrolment-worker") -> KafkaConsumer:
+    return KafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        group_id=group_id,
+        client_id=client_id,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        max_poll_records=settings.consumer_max_batch,
+        session_timeout_ms=settings.consumer_session_timeout_ms,
+        heartbeat_interval_ms=settings.consumer_heartbeat_interval_ms,
+        fetch_max_wait_ms=max(10, settings.consumer_max_wait_ms),
+        reconnect_backoff_max_ms=5000,
+    )
+
+
+def make_producer(settings: Settings, client_id: str) -> KafkaProducer:
+    return KafkaProducer(
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        client_id=client_id,
+        acks="all",
+        enable_idempotence=True,
+        linger_ms=5,
+        batch_size=64 * 1024,
+    )
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    source_topic: str
+    source_partition: int
+    source_offset: int
+    error: str
+    key: bytes | None
+    value: bytes | None
+    dead_letter_offset: int | None = None
+
+    @classmethod
+    def from_record(cls, record: ConsumerRecord) -> "DeadLetter":
+        headers = {k: v.decode(errors="replace") for k, v in (record.headers or [])}
+        return cls(
+            source_topic=headers.get(SOURCE_TOPIC, ""),
+            source_partition=int(headers.get(SOURCE_PARTITION, -1)),
+            source_offset=int(headers.get(SOURCE_OFFSET, -1)),
+            error=headers.get(ERROR, ""),
+            key=record.key,
+            value=record.value,
+            dead_letter_offset=record.offset,
+        )
+
+
+class DeadLetterWriter:
+    """Sends refused records, unchanged, to the dead-letter topic with headers that say why."""
+
+    def __init__(self, settings: Settings, producer: KafkaProducer | None = None):
+        self.topic = settings.dead_letter_topic
+        self._producer = producer or make_producer(settings, "enrolment-dead-letters")
+        self._pending = []
+
+    def send(self, record: ConsumerRecord, error: str) -> None:
+        headers = [
+            (SOURCE_TOPIC, record.topic.encode()),
+            (SOURCE_PARTITION, str(record.partition).encode()),
+            (SOURCE_OFFSET, str(record.offset).encode()),
+            (ERROR, error[:2000].encode()),
+        ]
+        self._pending.append(self._producer.send(self.topic, key=record.key, value=record.value, headers=headers))
+
+    def flush(self, timeout_s: float = 30) -> int:
+        """Wait until every dead letter sent is acknowledged; raise if one was not."""
+        pending, self._pending = self._pending, []
+        self._producer.flush(timeout=timeout_s)
+        for future in pending:
+            future.get(timeout=timeout_s)
+        return len(pending)
+
+    def close(self) -> None:
+        self._producer.close(timeout=5)
+
+
+def read_to_end(
+    consumer: KafkaConsumer, partitions: list[TopicPartition], *, idle_timeout_s: float = 3.0,
+    until: dict[TopicPartition, int] | None = None,
+) -> Iterator[list[ConsumerRecord]]:
+    """Batches of records of the assigned `partitions` from their current positions until each
+    position reaches its high watermark (or `until`), or nothing arrives for `idle_timeout_s`.
+
+    The high watermark comes from fetch responses (`consumer.highwater`), not ListOffsets,
+    which Tansu answers wrongly (PLATFORM.md trap 2)."""
+    idle_since = time.monotonic()
+    while True:
+        polled = consumer.poll(timeout_ms=200)
+        records = [r for batch in polled.values() for r in batch]
+        if records:
+            idle_since = time.monotonic()
+            yield records
+        if _at_end(consumer, partitions, until):
+            return
+        if time.monotonic() - idle_since > idle_timeout_s:
+            return
+
+
+def _at_end(consumer: KafkaConsumer, partitions: list[TopicPartition], until: dict | None) -> bool:
+    for tp in partitions:
+        target = until.get(tp) if until is not None else consumer.highwater(tp)
+        if target is None or consumer.position(tp) < target:
+            return False
+    return True
+
+
+def topic_partitions(consumer: KafkaConsumer, topic: str, timeout_s: float = 30) -> list[TopicPartition]:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        found = consumer.partitions_for_topic(topic)
+        if found:
+            return [TopicPartition(topic, p) for p in sorted(found)]
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"topic {topic!r} has no partitions (does it exist?)")
+        time.sleep(0.2)

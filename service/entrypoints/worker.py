@@ -1,0 +1,228 @@
+"""The consumer worker: poll -> decode -> validate -> batch -> apply (one transaction) -> commit.
+
+Exactly-once effect: a batch's Kafka offsets are committed only after the database
+transaction that applied it (and stored the same offsets in `consumer_offsets`) has
+committed; re-delivered events are deduplicated by event_id in that transaction, so a crash
+between the two commits, or a rebalance, costs at most a re-read.
+
+Two threads: this one polls and decodes batch N+1 while a writer thread applies batch N
+(waiting on PostgreSQL releases the GIL). Kafka calls stay on this thread.
+
+Failures: PostgreSQL errors that a retry can cure (lost connection, server restart, deadlock,
+serialization failure) are retried with backoff for ever; kafka-python reconnects to the
+broker by itself. Poison records go to the dead-letter topic. SIGTERM/SIGINT: the batch in
+hand is applied and committed, then the worker exits.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import psycopg
+from kafka import ConsumerRebalanceListener, KafkaConsumer, TopicPartition
+from kafka.errors import KafkaError
+from kafka.structs import OffsetAndMetadata
+from marshmallow import ValidationError
+
+from ..adapters.kafka.consumer import DeadLetterWriter, make_consumer
+from ..adapters.postgres.aggregates import BatchResult, apply_batch, conference_row, enrolment_row
+from ..config import Settings
+from ..contract.events import decode_record
+from ..domain.identity import Pseudonymiser
+from ..domain.model import EnrolmentEvent
+from .worker_metrics import ConsumerMetrics
+
+log = logging.getLogger(__name__)
+
+MAX_BACKOFF_S = 5.0
+GIVE_UP_AFTER_STOP_S = 10.0  # a stop during a database outage exits uncommitted (nothing lost)
+
+
+class StopRequested(Exception):
+    """The worker was asked to stop while it could not apply the batch in hand."""
+
+
+@dataclass
+class Batch:
+    enrolments: list[tuple] = field(default_factory=list)
+    conferences: list[tuple] = field(default_factory=list)
+    offsets: dict[TopicPartition, int] = field(default_factory=dict)  # next offset to read
+    records: int = 0
+    dead_letters: int = 0
+    started: float = 0.0
+
+
+class Worker:
+    def __init__(self, settings: Settings, metrics: ConsumerMetrics | None = None):
+        self.settings = settings
+        self.metrics = metrics or ConsumerMetrics()
+        self._pseudonymiser = Pseudonymiser(settings.pseudonym_key)
+        self._stopping = threading.Event()
+        self._conn: psycopg.Connection | None = None
+        self._batch = Batch()
+        self._inflight: tuple[Future, Batch] | None = None
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="apply")
+        self._consumer: KafkaConsumer | None = None
+        self._dead: DeadLetterWriter | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def request_stop(self, *_: object) -> None:
+        self._stopping.set()
+
+    def run(self) -> None:
+        s = self.settings
+        self._consumer = consumer = make_consumer(s, group_id=s.consumer_group)
+        self._dead = DeadLetterWriter(s)
+        consumer.subscribe([s.events_topic], listener=_Rebalance(self))
+        log.info("worker started", extra={"topic": s.events_topic, "group": s.consumer_group})
+        try:
+            while not self._stopping.is_set():
+                self._fill()
+                if self._batch.records:
+                    self._hand_off()
+            self._drain()
+            log.info("worker stopped after committing the batch in hand")
+        except StopRequested:
+            log.warning("worker stopped with a batch not applied (will be re-read)")
+        finally:
+            self._writer.shutdown(wait=True)
+            consumer.close(autocommit=False)
+            self._dead.close()
+            if self._conn is not None:
+                self._conn.close()
+
+    # -- collecting a batch ------------------------------------------------------------------
+    def _fill(self) -> None:
+        s, consumer = self.settings, self._consumer
+        deadline = None
+        while not self._stopping.is_set():
+            room = s.consumer_max_batch - self._batch.records
+            if room <= 0:
+                return
+            wait_ms = s.consumer_max_wait_ms if deadline is None else int((deadline - time.monotonic()) * 1000)
+            if deadline is not None and wait_ms <= 0:
+                return
+            polled = consumer.poll(timeout_ms=max(wait_ms, 0), max_records=room)
+            self._record_lag()
+            if self._inflight is not None and self._inflight[0].done():
+                self._finish_inflight()
+            for records in polled.values():
+                for record in records:
+                    self._take(record)
+            if self._batch.records and deadline is None:
+                deadline = self._batch.started + s.consumer_max_wait_ms / 1000
+            if deadline is None and not polled:
+                return  # idle: let run() check the stop flag
+
+    def _take(self, record) -> None:
+        batch = self._batch
+        if not batch.records:
+            batch.started = time.monotonic()
+        batch.records += 1
+        batch.offsets[TopicPartition(record.topic, record.partition)] = record.offset + 1
+        try:
+            event = decode_record(record.value)
+            if isinstance(event, EnrolmentEvent):
+                batch.enrolments.append(enrolment_row(event, self._pseudonymiser))
+            else:
+                batch.conferences.append(conference_row(event))
+        except (ValueError, TypeError, ValidationError) as exc:
+            self._dead.send(record, _describe(exc))
+            batch.dead_letters += 1
+            self.metrics.dead_letters.inc()
+            log.warning("record sent to the dead-letter topic",
+                        extra={"partition": record.partition, "offset": record.offset, "error": _describe(exc)})
+
+    # -- applying and committing -------------------------------------------------------------
+    def _hand_off(self) -> None:
+        """Apply the batch in hand on the writer thread; commit the previous one first."""
+        batch, self._batch = self._batch, Batch()
+        if batch.dead_letters:
+            self._retry(self._dead.flush, "dead-letter publish")
+        self._finish_inflight()
+        self._inflight = (self._writer.submit(self._retry, lambda: self._apply(batch), "apply"), batch)
+
+    def _drain(self) -> None:
+        if self._batch.records:
+            self._hand_off()
+        self._finish_inflight()
+
+    def _finish_inflight(self) -> None:
+        if self._inflight is None:
+            return
+        future, batch = self._inflight
+        self._inflight = None
+        result: BatchResult = future.result()
+        self._commit(batch)
+        self.metrics.observe_batch(batch.records, time.monotonic() - batch.started, result)
+
+    def _apply(self, batch: Batch) -> BatchResult:
+        if self._conn is None or self._conn.closed:
+            self._conn = psycopg.connect(self.settings.database_url, connect_timeout=5,
+                                         application_name="enrolment-worker")
+        offsets = {(tp.topic, tp.partition): o for tp, o in batch.offsets.items()}
+        return apply_batch(self._conn, batch.enrolments, batch.conferences, offsets, self.settings.consumer_group)
+
+    def _retry(self, action, what: str):
+        delay, stop_seen = 0.1, None
+        while True:
+            try:
+                return action()
+            except (psycopg.OperationalError, KafkaError) as exc:
+                self.metrics.retries.inc()
+                if isinstance(exc, psycopg.OperationalError) and self._conn is not None and self._conn.broken:
+                    self._conn.close()
+                    self._conn = None
+                log.warning(f"{what} failed; retrying", extra={"error": type(exc).__name__, "retry_in_s": delay})
+            if self._stopping.is_set():
+                stop_seen = stop_seen or time.monotonic()
+                if time.monotonic() - stop_seen > GIVE_UP_AFTER_STOP_S:
+                    raise StopRequested(what)
+            time.sleep(delay)
+            delay = min(delay * 2, MAX_BACKOFF_S)
+
+    def _commit(self, batch: Batch) -> None:
+        owned = self._consumer.assignment()
+        offsets = {tp: OffsetAndMetadata(o, "", -1) for tp, o in batch.offsets.items() if tp in owned}
+        if not offsets:
+            return
+        try:
+            self._consumer.commit(offsets)
+        except KafkaError as exc:
+            # Harmless: the next reader re-reads from the last committed offset and the
+            # database deduplicates what it has applied already.
+            log.warning("Kafka offset commit failed", extra={"error": type(exc).__name__})
+
+    def _record_lag(self) -> None:
+        for tp in self._consumer.assignment():
+            highwater = self._consumer.highwater(tp)
+            if highwater is not None:
+                self.metrics.lag.labels(tp.topic, str(tp.partition)).set(
+                    max(0, highwater - self._consumer.position(tp)))
+
+    # -- rebalances ----------------------------------------------------------------------------
+    def on_revoked(self, revoked: list[TopicPartition]) -> None:
+        # Runs on kafka-python's IO thread: nothing blocking here. Records in hand from revoked
+        # partitions are still applied (the new owner's copies are deduplicated by event_id).
+        for tp in revoked:
+            self.metrics.forget_partition(tp.topic, tp.partition)
+
+
+class _Rebalance(ConsumerRebalanceListener):
+    def __init__(self, worker: Worker):
+        self.worker = worker
+
+    def on_partitions_revoked(self, revoked):
+        self.worker.on_revoked(list(revoked))
+
+    def on_partitions_assigned(self, assigned):
+        pass
+
+
+def _describe(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        return f"contract: {exc.messages}"
+    return f"{type(exc).__name__}: {exc}"

@@ -1,0 +1,122 @@
+"""The consumer worker against the real broker and PostgreSQL."""
+import json
+import random
+import signal
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from kafka import KafkaConsumer, TopicPartition
+
+from eventgen import conference, enrolment, personal_id, si_number
+from pipeline_helpers import consumed, produce, start_worker, stop_worker, tables, wait_consumed
+from reference import assert_matches_reference
+from service.adapters.kafka.consumer import DeadLetter, read_to_end
+from service.domain.aggregation import aggregate
+from service.entrypoints.worker import Worker
+
+pytestmark = pytest.mark.integration
+
+
+def random_events(n_people: int, n_events: int, seed: int):
+    rng = random.Random(seed)
+    start = datetime(2019, 11, 30, 17, 0, tzinfo=UTC)
+    events = []
+    for _ in range(n_events):
+        who = rng.randrange(n_people)
+        naming = rng.choice(["pid", "pid", "sin", "both"])
+        kind = rng.choice(["registered", "renewed", "renewed", "lapsed", "withdrawn"])
+        events.append(enrolment(
+            kind, start + timedelta(hours=rng.randrange(24 * 400)),
+            pid=personal_id(who) if naming != "sin" else None,
+            sin=si_number(who) if naming != "pid" else None,
+            scheme=rng.choice(["BHXH_BB", "BHXH_TN", "BHYT_HGD"]),
+            locality=rng.choice(["87001", "87002", "87003", "87004"]),
+            money=(3, 990_000) if kind in ("registered", "renewed") and rng.random() < 0.5 else None,
+            campaign=rng.choice([None, None, "dot-cao-diem"]),
+        ))
+    events += [conference(start + timedelta(days=rng.randrange(400)), attendees=rng.randrange(1, 500)) for _ in range(10)]
+    return events
+
+
+def in_process_worker(settings):
+    worker = Worker(settings.with_(worker_metrics_port=0))
+    thread = threading.Thread(target=worker.run, daemon=True)
+    thread.start()
+    return worker, thread
+
+
+def test_worker_applies_events_exactly_and_dead_letters_poison(settings):
+    events = random_events(40, 400, seed=1)
+    resent = random.Random(2).sample(events, 40)
+    poison = [b"not json", json.dumps({"schema_version": 1, "kind": "registered"}).encode(),
+              json.dumps({**json.loads(b'{"x":1}'), "event_id": "nope"}).encode()]
+    total = produce(settings, events + resent, poison)
+    worker, thread = in_process_worker(settings)
+    try:
+        wait_consumed(settings, total)
+    finally:
+        worker.request_stop()
+        thread.join(30)
+    assert not thread.is_alive()
+    got = tables(settings)
+    assert got == aggregate(events)
+    assert_matches_reference(got, events)
+    assert worker.metrics.dead_letters._value.get() == 3
+    assert worker.metrics.duplicates._value.get() >= 40
+
+    # the dead letters carry the record and headers naming where it came from and why
+    dlq = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers, enable_auto_commit=False)
+    tp = TopicPartition(settings.dead_letter_topic, 0)
+    dlq.assign([tp])
+    dlq.seek_to_beginning(tp)
+    letters = [DeadLetter.from_record(r) for batch in read_to_end(dlq, [tp]) for r in batch]
+    dlq.close()
+    assert sorted(d.value for d in letters) == sorted(poison)
+    for d in letters:
+        assert d.source_topic == settings.events_topic and d.source_partition >= 0 and d.source_offset >= 0
+        assert d.error
+    assert any("event_id" in d.error for d in letters)
+
+
+def test_two_worker_processes_in_one_group_with_a_kill_and_restart(settings):
+    """Two consumer processes share the partitions; one is SIGKILLed mid-stream and a new one
+    started: the aggregates still equal the reference exactly."""
+    events = random_events(300, 6000, seed=3)
+    rng = random.Random(4)
+    deliveries = events + rng.sample(events, 300)
+    rng.shuffle(deliveries)
+    small = settings.with_(consumer_max_batch=100)
+    total = produce(small, deliveries)
+    first, second = start_worker(small), start_worker(small)
+    third = None
+    try:
+        wait_consumed(small, 500, processes=[first, second])
+        first.send_signal(signal.SIGKILL)
+        first.wait(10)
+        assert consumed(small) < total, "the kill must come mid-stream"
+        third = start_worker(small)
+        wait_consumed(small, total, timeout_s=120, processes=[second, third])
+    finally:
+        codes = [stop_worker(p) for p in (second, third) if p is not None]
+    assert codes == [0, 0], "SIGTERM must end workers cleanly"
+    got = tables(settings)
+    assert got == aggregate(events)
+    assert_matches_reference(got, events)
+
+
+def test_postgres_restart_during_consumption(settings, pg_server):
+    if pg_server.embedded is None:
+        pytest.skip("the test does not control this PostgreSQL server")
+    events = random_events(200, 4000, seed=5)
+    total = produce(settings, events)
+    worker = start_worker(settings.with_(consumer_max_batch=50))
+    try:
+        wait_consumed(settings, 100, processes=[worker])
+        pg_server.embedded.restart()
+        assert consumed(settings) < total, "the restart must come mid-stream"
+        wait_consumed(settings, total, timeout_s=120, processes=[worker])
+    finally:
+        assert stop_worker(worker) == 0
+    assert tables(settings) == aggregate(events)
