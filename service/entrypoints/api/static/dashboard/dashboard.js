@@ -3,7 +3,7 @@
 
 const TOKEN_KEY = "enrolment.reportingToken";
 const LANG_KEY = "enrolment.lang";
-const SCHEMES = ["BHXH_BB", "BHXH_TN", "BHTN", "BHYT_HGD", "BHYT_KHAC"];
+const SCHEMES = ["BHXH_BB", "BHXH_TN", "BHTN", "BHYT_HGD", "BHYT_KHAC", "BHXH", "BHYT"];
 
 const state = {
   lang: localStorage.getItem(LANG_KEY) || "vi",
@@ -76,7 +76,7 @@ async function load() {
   const [own, children, trend, outreach] = await Promise.all([
     api.coverage(locality.code, state.period),
     api.children(locality.code, state.period),
-    api.trend(locality.code, state.period, 24),
+    api.trend(locality.code, state.scheme, state.period, 24),
     api.outreach(locality.code, state.period),
   ]);
   state.data = { own, children, trend, outreach };
@@ -92,6 +92,16 @@ async function drill(code) {
   try { await load(); } catch (err) { handleError(err); }
 }
 
+// The trend follows the chosen scheme; the other figures are already loaded.
+async function selectScheme(scheme) {
+  state.scheme = scheme;
+  const locality = state.path[state.path.length - 1];
+  try {
+    state.data.trend = await Api(state.token).trend(locality.code, scheme, state.period, 24);
+    render();
+  } catch (err) { handleError(err); }
+}
+
 async function goUp(index) {
   state.path = state.path.slice(0, index + 1);
   try { await load(); } catch (err) { handleError(err); }
@@ -105,8 +115,8 @@ function render() {
   renderCrumbs();
   for (const n of document.querySelectorAll(".locality-name")) n.textContent = state.path[state.path.length - 1].name;
 
-  Charts.coverageBars($("#coverage-own"), own.map(r => ({
-    key: r.scheme, label: schemeName(lang, r.scheme), rate: r.rate, target: r.target, drill: false,
+  Charts.coverageBars($("#coverage-own"), SCHEMES.filter(s => own[s]).map(s => ({
+    key: s, label: schemeName(lang, s), rate: own[s].rate, target: own[s].target, drill: false,
   })), { lang, emptyText: tr("noData") });
 
   const tabs = $("#scheme-tabs");
@@ -118,10 +128,10 @@ function render() {
     b.dataset.scheme = scheme;
     b.setAttribute("aria-selected", String(scheme === state.scheme));
     b.textContent = schemeName(lang, scheme);
-    b.addEventListener("click", () => { state.scheme = scheme; render(); });
+    b.addEventListener("click", () => selectScheme(scheme));
     tabs.appendChild(b);
   }
-  $("#scheme-label").textContent = schemeName(lang, state.scheme);
+  for (const n of document.querySelectorAll(".scheme-name")) n.textContent = schemeName(lang, state.scheme);
   const rows = children.localities.map(c => {
     const f = children.figures[c.code]?.[state.scheme] || {};
     return { key: c.code, label: c.name, rate: f.rate ?? null, target: f.target ?? null, drill: c.hasChildren };
@@ -178,7 +188,7 @@ function renderCrumbs() {
 function tableRows() {
   const { own, children } = state.data;
   const me = state.path[state.path.length - 1];
-  const rows = own.map(r => ({ code: me.code, name: me.name, ...r }));
+  const rows = SCHEMES.filter(s => own[s]).map(s => ({ code: me.code, name: me.name, scheme: s, ...own[s] }));
   for (const c of children.localities) {
     for (const scheme of SCHEMES) {
       const f = children.figures[c.code]?.[scheme];

@@ -1,0 +1,209 @@
+"""The dashboard in a real browser (Debian's chromium driven by Playwright) against the real
+app, served over HTTP, on the real PostgreSQL: the figures shown equal the reporting API's,
+drill-down works, the language switch works. A screenshot goes to test-artifacts/."""
+from __future__ import annotations
+
+import csv
+import io
+import shutil
+import threading
+from pathlib import Path
+
+import psycopg
+import pytest
+import requests
+from werkzeug.serving import make_server
+
+from dashboard_seed import SA_DEC, seed
+from service.adapters.postgres import tokens as token_store
+from service.entrypoints.api.app import create_app
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+PRIMARY_MEASURE = {"BHXH_BB": "in_scope_bhxh_bb", "BHTN": "in_scope_bhtn", "BHXH_TN": "labour_force",
+                   "BHXH": "labour_force", "BHYT_HGD": "population", "BHYT_KHAC": "population", "BHYT": "population"}
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="chromium is not installed (Debian package chromium; make test installs it)"),
+]
+
+
+def vi_number(n) -> str:
+    return f"{int(n):,}".replace(",", ".")
+
+
+def vi_percent(pct) -> str:
+    return f"{float(pct):.2f}".replace(".", ",") + "\u00a0%"
+
+
+def en_percent(pct) -> str:
+    return f"{float(pct):.2f}\u00a0%"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+class Site:
+    def __init__(self, base_url: str, token: str, period: str):
+        self.base_url, self.token, self.period = base_url, token, period
+
+    def api(self, path: str, **params) -> dict:
+        response = requests.get(f"{self.base_url}/v1/reports/{path}", params=params,
+                                headers={"Authorization": f"Bearer {self.token}"}, timeout=10)
+        response.raise_for_status()
+        return response.json()
+
+    def coverage(self, **params) -> dict[tuple[str, str], dict]:
+        items = self.api("coverage", period=self.period, page_size=10000, **params)["items"]
+        return {(i["locality_code"], i["scheme"]): i for i in items
+                if i["denominator_measure"] == PRIMARY_MEASURE[i["scheme"]]}
+
+
+@pytest.fixture
+def site(settings):
+    last_month = seed(settings.database_url)
+    with psycopg.connect(settings.database_url) as conn:
+        _, token = token_store.issue(conn, token_store.REPORTING, None, "dashboard test")
+    app = create_app(settings)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="dashboard-server", daemon=True)
+    thread.start()
+    try:
+        yield Site(f"http://127.0.0.1:{server.server_port}", token, f"{last_month:%Y-%m}")
+    finally:
+        server.shutdown()
+        thread.join(10)
+        app.extensions["enrolment"].close()
+
+
+@pytest.fixture
+def page(browser, site):
+    context = browser.new_context(viewport={"width": 1200, "height": 1000}, accept_downloads=True)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(f"{site.base_url}/dashboard/")
+    page.fill("#token-input", site.token)
+    page.click("#login-form button[type=submit]")
+    page.wait_for_selector(f'body[data-loaded="VN@{site.period}"]')
+    yield page
+    context.close()
+    assert not errors, errors
+
+
+def table(page) -> dict[tuple[str, str], dict[str, str]]:
+    rows = page.eval_on_selector_all("#figures-table tbody tr", """rows => rows.map(r => ({
+        code: r.dataset.code, scheme: r.dataset.scheme,
+        cells: Object.fromEntries([...r.cells].map(c => [c.dataset.col, c.textContent]))}))""")
+    return {(r["code"], r["scheme"]): r["cells"] for r in rows}
+
+
+def test_figures_shown_equal_the_api(page, site):
+    shown = table(page)
+    expected = site.coverage(locality="VN") | site.coverage(parent="VN")
+    assert set(shown) == set(expected)
+    plan = {(p["locality_code"], p["subject"]): p
+            for p in site.api("plan", within="VN", year=site.period[:4], basis="active", page_size=1000)["items"]}
+    for key, item in expected.items():
+        cells = shown[key]
+        assert cells["active"] == vi_number(item["active"]), key
+        assert cells["denominator"] == vi_number(item["denominator"]), key
+        assert cells["coverage"] == vi_percent(item["coverage_pct"]), key
+        if key in plan:
+            assert cells["target"] == vi_percent(plan[key]["target_rate_pct"]), key
+            assert cells["attainment"] == vi_percent(plan[key]["attainment_pct"]), key
+        else:
+            assert cells["target"] == "–"
+
+    # The bars carry the same rates, and the target marker where a target exists.
+    bars = page.eval_on_selector_all("#coverage-own g.row", "gs => gs.map(g => [g.dataset.key, g.dataset.rate, g.dataset.target])")
+    for scheme, rate, target in bars:
+        assert float(rate) == pytest.approx(expected[("VN", scheme)]["coverage_pct"] / 100)
+        assert (target != "") == (("VN", scheme) in plan)
+
+    # The trend: 24 months of the chosen scheme, equal to the API's series.
+    series = site.api("trend", locality="VN", scheme="BHXH_BB", end=site.period, months=24)["items"]
+    dots = page.eval_on_selector_all("#trend-chart circle", "cs => cs.map(c => [c.dataset.period, Number(c.dataset.active)])")
+    assert dots == [[i["period"], i["active"]] for i in series] and len(dots) == 24
+    withdrawals = page.eval_on_selector_all("#trend-chart rect.bar-withdrawn", "rs => rs.map(r => Number(r.dataset.withdrawals))")
+    assert withdrawals == [i["withdrawals"] for i in series]
+
+    # Outreach of the month, all campaigns.
+    out = site.api("outreach", locality="VN", period=site.period, campaign="*")["items"][0]
+    figures = dict(page.eval_on_selector_all("#outreach div", "ds => ds.map(d => [d.dataset.figure, d.querySelector('dd').textContent])"))
+    assert out["conferences"] > 0
+    assert figures["conferences"] == vi_number(out["conferences"])
+    assert figures["attendees"] == vi_number(out["attendees"])
+    assert figures["campaignEnrolments"] == vi_number(out["enrolments"])
+    assert figures["enrolmentsPerConference"] == vi_percent(out["enrolments_per_conference"]).removesuffix("\u00a0%")
+    assert figures["costVnd"] == vi_number(out["cost_vnd"])
+
+
+def test_drill_down_to_communes_and_back(page, site):
+    page.click('#coverage-children g.row[data-key="82"] text[role=link]')
+    page.wait_for_selector(f'body[data-loaded="82@{site.period}"]')
+    assert page.inner_text("#crumbs").replace("\n", "") == "Việt Nam › Đồng Tháp"
+    children = page.eval_on_selector_all("#coverage-children g.row", "gs => gs.map(g => g.dataset.key)")
+    assert sorted(children) == ["28249", "28261"]
+    assert page.locator("#coverage-children text[role=link]").count() == 0  # communes are leaves
+
+    # The article's figures (Sa Đéc): 12,844 of 14,549 in scope = 88.28 %, target 60 %.
+    row = table(page)[(SA_DEC, "BHXH_BB")]
+    assert (row["active"], row["denominator"], row["coverage"], row["target"]) == ("12.844", "14.549", "88,28\u00a0%", "60,00\u00a0%")
+    assert table(page).keys() == (site.coverage(locality="82") | site.coverage(parent="82")).keys()
+
+    page.click('#crumbs a[data-code="VN"]')
+    page.wait_for_selector(f'body[data-loaded="VN@{site.period}"]')
+    assert page.inner_text("#crumbs") == "Việt Nam"
+
+
+def test_language_switch_changes_labels_and_number_format(page, site):
+    assert page.inner_text("h1") == "Độ bao phủ BHXH, BHTN, BHYT"
+    assert page.inner_text("#figures-table thead th:nth-child(3)") == "Đang tham gia"
+    page.click("#lang-en")
+    assert page.inner_text("h1") == "Social, unemployment and health insurance coverage"
+    assert page.inner_text("#figures-table thead th:nth-child(3)") == "Active participants"
+    item = site.coverage(locality="VN")[("VN", "BHXH_BB")]
+    row = table(page)[("VN", "BHXH_BB")]
+    assert row["active"] == f"{item['active']:,}" and row["coverage"] == en_percent(item["coverage_pct"])
+    assert row["scheme"] == "Compulsory SI"
+    page.click("#lang-vi")
+    assert table(page)[("VN", "BHXH_BB")]["active"] == vi_number(item["active"])
+
+
+def test_csv_download_holds_the_table(page, site):
+    with page.expect_download() as info:
+        page.click("#csv-download")
+    text = Path(info.value.path()).read_text(encoding="utf-8-sig")
+    rows = list(csv.DictReader(io.StringIO(text)))
+    expected = site.coverage(locality="VN") | site.coverage(parent="VN")
+    assert {(r["locality_code"], r["scheme"]) for r in rows} == set(expected)
+    for r in rows:
+        item = expected[(r["locality_code"], r["scheme"])]
+        assert int(r["active"]) == item["active"] and float(r["coverage_rate"]) == pytest.approx(item["coverage_pct"] / 100)
+
+
+def test_screenshot_and_bad_token(browser, page, site):
+    page.click('#scheme-tabs button[data-scheme="BHXH"]')
+    page.wait_for_function("document.querySelector('#trend-chart circle') !== null")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
+    assert (ARTIFACTS / "dashboard.png").stat().st_size > 10_000
+
+    other = browser.new_page()
+    other.goto(f"{site.base_url}/dashboard/")
+    other.fill("#token-input", "enr_not-a-token")
+    other.click("#login-form button[type=submit]")
+    other.wait_for_selector("#login-error:not(:empty)")
+    assert other.is_visible("#login") and not other.is_visible("#app")
+    other.close()
