@@ -106,4 +106,28 @@ def defaults(database_url: str, dry_run: bool) -> None:
         print_report(what, report)
 
 
+@reference.command("demo")
+@click.option("--api-url", required=True, help="base URL of the running API, e.g. http://127.0.0.1:8000")
+@database_option
+def demo(api_url: str, database_url: str) -> None:
+    """Load the demo data set: reference data, demo agents and tokens, ~48,000 events through the API."""
+    from rich.progress import Progress as Bar
+
+    from ...config import Settings
+    from ...demo import load_demo
+    from ...demo.dataset import demo_events
+
+    settings = Settings.from_env().with_(database_url=database_url)
+    with Bar(console=console) as bar:
+        task = bar.add_task("posting demo events", total=len(demo_events()))
+        report = load_demo(settings, api_url, progress=lambda n: bar.advance(task, n))
+    for what, ref_report in report.reference.items():
+        console.print(f"{what}: {ref_report.summary()}")
+    console.print(report.summary())
+    for rule in sorted(set(report.rejected))[:10]:
+        console.print(f"[red]rejected[/red]: {rule}")
+    if report.rejected:
+        raise SystemExit(1)
+
+
 commands: list[click.Command] = [reference]

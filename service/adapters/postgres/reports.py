@@ -1,0 +1,292 @@
+"""Read side of the reports: parameterised queries over the `reporting` views.
+
+Filters are whitelisted per report and always bound as parameters. Every view is filtered on
+(period_type, period) first so that PostgreSQL only reads that period's months (see the
+comment at the top of migration 0021).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import psycopg
+from psycopg import sql
+from psycopg.rows import dict_row
+
+LEVEL_ORDER = "CASE level WHEN 'nation' THEN 0 WHEN 'province' THEN 1 WHEN 'district' THEN 2 ELSE 3 END"
+
+# Query parameters every period report accepts -> how they filter.
+LOCALITY_FILTERS = {
+    "locality": "locality_code = %s",
+    "parent": "locality_code IN (SELECT code FROM localities WHERE parent_code = %s)",
+    "within": "locality_code IN (SELECT descendant_code FROM locality_closure WHERE ancestor_code = %s)",
+    "level": "level = %s",
+}
+
+
+@dataclass(frozen=True)
+class Report:
+    view: str
+    columns: tuple[str, ...]
+    filters: dict[str, str]  # query parameter -> SQL condition with one %s
+    order: tuple[str, ...]
+    periodic: bool = True
+    group_by: tuple[str, ...] = ()  # set: the view is aggregated to these columns + sums
+    sums: tuple[str, ...] = ()
+
+
+PERIOD_COLUMNS = ("period_type", "period", "period_start", "period_end")
+PLACE = ("locality_code", "locality_name", "level")
+
+
+def _periodic(view: str, columns: tuple[str, ...], extra_filters: dict[str, str] | None = None,
+              order: tuple[str, ...] = ("scheme",), scheme: bool = True, **kw: Any) -> Report:
+    filters = dict(LOCALITY_FILTERS)
+    if scheme:
+        filters["scheme"] = "scheme = %s"
+    filters.update(extra_filters or {})
+    return Report(view, PERIOD_COLUMNS + PLACE + columns, filters, (LEVEL_ORDER, "locality_code", *order), **kw)
+
+
+REPORTS: dict[str, Report] = {
+    "coverage": _periodic(
+        "reporting.coverage",
+        ("scheme", "active", "denominator_measure", "denominator", "denominator_flag", "coverage_pct"),
+        {"measure": "denominator_measure = %s"}, ("scheme", "denominator_measure"),
+    ),
+    "flows": _periodic(
+        "reporting.flows",
+        ("scheme", "new_participants", "reactivations", "renewals", "lapses", "withdrawals",
+         "contributions", "contribution_months", "contribution_vnd", "campaign_enrolments"),
+    ),
+    "growth": _periodic(
+        "reporting.growth",
+        ("scheme", "active", "active_previous_period", "active_change_vs_previous_period_pct",
+         "active_same_period_last_year", "active_change_vs_last_year_pct",
+         "new_participants", "reactivations", "new_participants_previous_period",
+         "new_participants_change_vs_previous_period_pct", "new_participants_same_period_last_year",
+         "new_participants_change_vs_last_year_pct"),
+    ),
+    "withdrawals": _periodic(
+        "reporting.withdrawals",
+        ("scheme", "withdrawals", "withdrawals_previous_period", "change_vs_previous_period",
+         "change_vs_previous_period_pct", "withdrawals_same_period_last_year", "change_vs_last_year_pct"),
+    ),
+    "outreach": _periodic(
+        "reporting.outreach",
+        ("campaign", "conferences", "conferences_planned", "attendees", "cost_vnd", "enrolments",
+         "enrolments_per_conference", "cost_per_enrolment_vnd"),
+        {"campaign": "campaign = %s"}, ("campaign",), scheme=False,
+    ),
+    "breakdown:channel": _periodic(
+        "reporting.flows_by_channel",
+        ("scheme", "channel", "agents", "new_participants", "reactivations", "renewals", "lapses",
+         "withdrawals", "contribution_vnd"),
+        {"channel": "channel = %s"}, ("scheme", "channel"),
+    ),
+    "breakdown:agent": _periodic(
+        "reporting.flows_by_agent",
+        ("scheme", "channel", "agent_id", "new_participants", "reactivations", "renewals", "lapses",
+         "withdrawals", "contribution_vnd"),
+        {"channel": "channel = %s", "agent": "agent_id = %s"}, ("scheme", "channel", "agent_id"),
+    ),
+    "breakdown:sex": _periodic(
+        "reporting.active_by_sex_age", ("scheme", "sex", "active"), order=("scheme", "sex"),
+        group_by=PERIOD_COLUMNS + PLACE + ("scheme", "sex"), sums=("active",),
+    ),
+    "breakdown:age_band": _periodic(
+        "reporting.active_by_sex_age", ("scheme", "age_band", "active"), order=("scheme", "age_band"),
+        group_by=PERIOD_COLUMNS + PLACE + ("scheme", "age_band"), sums=("active",),
+    ),
+    "breakdown:sex_age_band": _periodic(
+        "reporting.active_by_sex_age", ("scheme", "sex", "age_band", "active"),
+        order=("scheme", "sex", "age_band"),
+    ),
+    "plan": Report(
+        "reporting.plan_attainment",
+        ("year", *PLACE, "subject", "basis", "target_count", "target_rate_pct", "denominator_measure",
+         "denominator", "denominator_flag", "target_value", "achieved", "achieved_rate_pct", "attainment_pct"),
+        {**LOCALITY_FILTERS, "year": "year = %s", "subject": "subject = %s", "basis": "basis = %s"},
+        ("year", LEVEL_ORDER, "locality_code", "subject", "basis"),
+        periodic=False,
+    ),
+    "denominators": Report(
+        "reporting.denominators",
+        (*PLACE, "year", "measure", "value", "source", "children_sum", "children_with_value",
+         "parent_value", "flag"),
+        {**LOCALITY_FILTERS, "year": "year = %s", "measure": "measure = %s",
+         "flagged": "(flag IS NOT NULL) = %s"},
+        ("year", LEVEL_ORDER, "locality_code", "measure"),
+        periodic=False,
+    ),
+    "targets": Report(
+        "reporting.targets",
+        (*PLACE, "year", "subject", "basis", "target_count", "target_rate_pct", "denominator_measure", "source"),
+        {**LOCALITY_FILTERS, "year": "year = %s", "subject": "subject = %s"},
+        ("year", LEVEL_ORDER, "locality_code", "subject", "basis"),
+        periodic=False,
+    ),
+}
+
+
+@dataclass
+class Page:
+    items: list[dict[str, Any]]
+    total: int
+    columns: tuple[str, ...]
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+def latest_month(conn: psycopg.Connection) -> date | None:
+    """The last month with any stock change or flow: the default period of the reports."""
+    return conn.execute(
+        "SELECT greatest((SELECT max(month) FROM agg_active_changes), (SELECT max(month) FROM agg_flows))"
+    ).fetchone()[0]
+
+
+def period_exists(conn: psycopg.Connection, period_type: str, period: str) -> bool:
+    return conn.execute(
+        "SELECT 1 FROM report_periods WHERE period_type = %s AND period = %s", (period_type, period)
+    ).fetchone() is not None
+
+
+def fetch(
+    conn: psycopg.Connection, report: str, filters: dict[str, Any], *, limit: int, offset: int,
+) -> Page:
+    """One page of a report. `filters` holds period_type/period (periodic reports) and any of
+    the report's whitelisted filters; None values are ignored."""
+    spec = REPORTS[report]
+    where: list[sql.Composable] = []
+    params: list[Any] = []
+    if spec.periodic:
+        where.append(sql.SQL("period_type = %s AND period = %s"))
+        params += [filters["period_type"], filters["period"]]
+    for name, condition in spec.filters.items():
+        if filters.get(name) is not None:
+            where.append(sql.SQL(condition))
+            params.append(filters[name])
+    if spec.group_by:
+        select = sql.SQL(", ").join(
+            [sql.Identifier(c) for c in spec.group_by]
+            + [sql.SQL("sum({c})::bigint AS {c}").format(c=sql.Identifier(c)) for c in spec.sums]
+        )
+        group = sql.SQL(" GROUP BY ") + sql.SQL(", ").join(sql.Identifier(c) for c in spec.group_by)
+    else:
+        select = sql.SQL(", ").join(sql.Identifier(c) for c in spec.columns)
+        group = sql.SQL("")
+    query = sql.SQL(
+        "SELECT {select}, count(*) OVER () AS total__ FROM {view} WHERE {where}{group} "
+        "ORDER BY {order} LIMIT %s OFFSET %s"
+    ).format(
+        select=select,
+        view=sql.SQL(spec.view),
+        where=sql.SQL(" AND ").join(where) if where else sql.SQL("true"),
+        group=group,
+        order=sql.SQL(", ").join(sql.SQL(o) for o in spec.order),
+    )
+    with conn.cursor(row_factory=dict_row) as cur:
+        rows = cur.execute(query, [*params, limit, offset]).fetchall()
+    total = rows[0].pop("total__") if rows else _count(conn, spec, where, params, group)
+    for row in rows[1:]:
+        row.pop("total__")
+    return Page([{c: row[c] for c in spec.columns} for row in rows], total, spec.columns)
+
+
+def _count(conn, spec: Report, where, params, group) -> int:
+    """Total rows when the requested page is past the end (no row carried the window count)."""
+    inner = sql.SQL("SELECT 1 FROM {view} WHERE {where}{group}").format(
+        view=sql.SQL(spec.view), where=sql.SQL(" AND ").join(where) if where else sql.SQL("true"), group=group
+    )
+    return conn.execute(sql.SQL("SELECT count(*) FROM ({inner}) q").format(inner=inner), params).fetchone()[0]
+
+
+def base_period_stock(
+    conn: psycopg.Connection, period_type: str, base_period: str, keys: list[tuple[str, str]]
+) -> dict[tuple[str, str], int]:
+    """Active participants at the end of `base_period` for (locality_code, scheme) keys."""
+    if not keys:
+        return {}
+    rows = conn.execute(
+        """SELECT s.locality_code, s.scheme, s.active FROM reporting.stock s
+           JOIN unnest(%s::text[], %s::text[]) AS k(locality_code, scheme)
+             ON k.locality_code = s.locality_code AND k.scheme = s.scheme
+           WHERE s.period_type = %s AND s.period = %s""",
+        ([k[0] for k in keys], [k[1] for k in keys], period_type, base_period),
+    ).fetchall()
+    return {(loc, scheme): active for loc, scheme, active in rows}
+
+
+TREND_COLUMNS = ("period", "active", "new_participants", "reactivations", "lapses", "withdrawals")
+
+
+def trend(conn: psycopg.Connection, locality: str, scheme: str, end: date, months: int) -> list[dict[str, Any]]:
+    """Monthly series ending with `end`: active at each month end (running sum of the stock
+    changes of the locality's communes), and the month's flows."""
+    query = """
+    WITH communes AS (SELECT descendant_code AS code FROM locality_closure WHERE ancestor_code = %(locality)s),
+    members AS (SELECT member FROM report_scheme_members WHERE scheme = %(scheme)s),
+    months AS (
+        SELECT m::date AS month
+        FROM generate_series(%(end)s::date - make_interval(months => %(months)s - 1), %(end)s::date, '1 month') m
+    ),
+    opening AS (
+        SELECT coalesce(sum(a.delta), 0) AS active FROM agg_active_changes a
+        WHERE a.locality_code IN (SELECT code FROM communes) AND a.scheme IN (SELECT member FROM members)
+          AND a.month < (SELECT min(month) FROM months)
+    ),
+    changes AS (
+        SELECT a.month, sum(a.delta) AS delta FROM agg_active_changes a
+        WHERE a.locality_code IN (SELECT code FROM communes) AND a.scheme IN (SELECT member FROM members)
+          AND a.month >= (SELECT min(month) FROM months) AND a.month <= %(end)s
+        GROUP BY a.month
+    ),
+    flows AS (
+        SELECT f.month, sum(f.new_participants) AS new_participants, sum(f.reactivations) AS reactivations,
+               sum(f.lapses) AS lapses, sum(f.withdrawals) AS withdrawals
+        FROM agg_flows f
+        WHERE f.locality_code IN (SELECT code FROM communes) AND f.scheme IN (SELECT member FROM members)
+          AND f.month >= (SELECT min(month) FROM months) AND f.month <= %(end)s
+        GROUP BY f.month
+    )
+    SELECT to_char(m.month, 'YYYY-MM') AS period,
+           ((SELECT active FROM opening) + sum(coalesce(c.delta, 0)) OVER (ORDER BY m.month))::bigint AS active,
+           coalesce(f.new_participants, 0)::bigint AS new_participants,
+           coalesce(f.reactivations, 0)::bigint AS reactivations,
+           coalesce(f.lapses, 0)::bigint AS lapses,
+           coalesce(f.withdrawals, 0)::bigint AS withdrawals
+    FROM months m LEFT JOIN changes c USING (month) LEFT JOIN flows f USING (month)
+    ORDER BY m.month
+    """
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(query, {"locality": locality, "scheme": scheme, "end": end, "months": months}).fetchall()
+
+
+LOCALITY_COLUMNS = ("code", "name", "level", "parent_code", "children")
+
+
+def localities(conn: psycopg.Connection, *, parent: str | None, code: str | None, level: str | None,
+               limit: int, offset: int) -> Page:
+    """Localities for drill-down: the children of `parent`, one `code`, or the roots."""
+    where, params = [], []
+    if code is not None:
+        where.append("l.code = %s")
+        params.append(code)
+    elif parent is not None:
+        where.append("l.parent_code = %s")
+        params.append(parent)
+    elif level is None:
+        where.append("l.parent_code IS NULL")
+    if level is not None:
+        where.append("l.level = %s")
+        params.append(level)
+    query = f"""
+        SELECT l.code, l.name, l.level, l.parent_code,
+               (SELECT count(*) FROM localities c WHERE c.parent_code = l.code) AS children,
+               count(*) OVER () AS total__
+        FROM localities l WHERE {' AND '.join(where)}
+        ORDER BY l.code LIMIT %s OFFSET %s"""
+    with conn.cursor(row_factory=dict_row) as cur:
+        rows = cur.execute(query, [*params, limit, offset]).fetchall()
+    total = rows[0]["total__"] if rows else 0
+    return Page([{c: r[c] for c in LOCALITY_COLUMNS} for r in rows], total, LOCALITY_COLUMNS)

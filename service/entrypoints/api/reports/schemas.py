@@ -1,0 +1,178 @@
+"""Query and body schemas of the report endpoints, and the documented shapes of their items."""
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from ....adapters.postgres.reference import MEASURES, SUBJECTS
+from ....adapters.postgres.reports import LOCALITY_COLUMNS, REPORTS, TREND_COLUMNS
+from ....contract.base import BaseSchema
+
+PERIOD_TYPES = ("month", "quarter", "year", "ytd")
+SCHEMES = ("BHXH_BB", "BHXH_TN", "BHTN", "BHYT_HGD", "BHYT_KHAC", "BHXH", "BHYT")
+LEVELS = ("nation", "province", "district", "commune")
+BREAKDOWNS = ("channel", "agent", "sex", "age_band", "sex_age_band")
+MAX_PAGE_SIZE = 10_000
+
+
+class PageArgs(BaseSchema):
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page_size = fields.Integer(load_default=500, validate=validate.Range(min=1, max=MAX_PAGE_SIZE))
+    format = fields.String(validate=validate.OneOf(("json", "csv")),
+                           metadata={"description": "csv = same as `Accept: text/csv`"})
+
+
+class PlaceArgs(PageArgs):
+    locality = fields.String(metadata={"description": "exactly this locality (any level)"})
+    parent = fields.String(metadata={"description": "the children of this locality (drill-down)"})
+    within = fields.String(metadata={"description": "this locality and all its descendants"})
+    level = fields.String(validate=validate.OneOf(LEVELS))
+
+
+class PeriodArgs(PlaceArgs):
+    period_type = fields.String(load_default="month", validate=validate.OneOf(PERIOD_TYPES))
+    period = fields.String(metadata={"description": "2024-02 (month), 2024-Q1, 2024, 2024-02-YTD; default: the latest month with data"})
+
+
+class SchemeArgs(PeriodArgs):
+    scheme = fields.String(validate=validate.OneOf(SCHEMES))
+
+
+class CoverageArgs(SchemeArgs):
+    measure = fields.String(validate=validate.OneOf(MEASURES), metadata={"description": "denominator measure"})
+
+
+class GrowthArgs(SchemeArgs):
+    base_period = fields.String(metadata={"description": "also compare with this earlier period of the same type (e.g. 2019 for 2021): base_active, active_vs_base_pct"})
+
+
+class OutreachArgs(PeriodArgs):
+    campaign = fields.String(load_default="*", metadata={"description": "* = all campaigns (default), empty = none named"})
+
+
+class BreakdownArgs(SchemeArgs):
+    by = fields.String(required=True, validate=validate.OneOf(BREAKDOWNS))
+    channel = fields.String()
+    agent = fields.String()
+
+
+class PlanArgs(PlaceArgs):
+    year = fields.Integer(required=True, validate=validate.Range(min=1990, max=2100))
+    subject = fields.String(validate=validate.OneOf(SUBJECTS))
+    basis = fields.String(validate=validate.OneOf(("active", "new", "held")))
+
+
+class DenominatorArgs(PlaceArgs):
+    year = fields.Integer(validate=validate.Range(min=1990, max=2100))
+    measure = fields.String(validate=validate.OneOf(MEASURES))
+    flagged = fields.Boolean(metadata={"description": "only flagged (true) or only plausible (false) rows"})
+
+
+class TargetArgs(PlaceArgs):
+    year = fields.Integer(validate=validate.Range(min=1990, max=2100))
+    subject = fields.String(validate=validate.OneOf(SUBJECTS))
+
+
+class TrendArgs(BaseSchema):
+    locality = fields.String(load_default="VN")
+    scheme = fields.String(load_default="BHXH", validate=validate.OneOf(SCHEMES))
+    months = fields.Integer(load_default=12, validate=validate.Range(min=1, max=120))
+    end = fields.String(validate=validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", error="must be YYYY-MM"),
+                        metadata={"description": "last month, YYYY-MM; default: the latest month with data"})
+    format = fields.String(validate=validate.OneOf(("json", "csv")))
+
+
+class LocalityArgs(PageArgs):
+    parent = fields.String(metadata={"description": "the children of this locality"})
+    code = fields.String()
+    level = fields.String(validate=validate.OneOf(LEVELS))
+
+
+class LoadArgs(BaseSchema):
+    dry_run = fields.Boolean(load_default=False)
+
+
+class DenominatorRowSchema(BaseSchema):
+    locality_code = fields.String(required=True)
+    year = fields.Integer(required=True, validate=validate.Range(min=1990, max=2100))
+    measure = fields.String(required=True, validate=validate.OneOf(MEASURES))
+    value = fields.Integer(required=True, validate=validate.Range(min=0))
+    source = fields.String(load_default="")
+
+
+class TargetRowSchema(BaseSchema):
+    locality_code = fields.String(required=True)
+    year = fields.Integer(required=True, validate=validate.Range(min=1990, max=2100))
+    subject = fields.String(required=True, validate=validate.OneOf(SUBJECTS))
+    basis = fields.String(required=True, validate=validate.OneOf(("active", "new", "held")))
+    target_count = fields.Integer(validate=validate.Range(min=0), allow_none=True)
+    target_rate_pct = fields.Decimal(validate=validate.Range(min=0, max=100, min_inclusive=False), allow_none=True)
+    denominator_measure = fields.String(validate=validate.OneOf(MEASURES), allow_none=True)
+    source = fields.String(load_default="")
+
+
+class DenominatorsBody(BaseSchema):
+    rows = fields.List(fields.Nested(DenominatorRowSchema), required=True, validate=validate.Length(min=1, max=100_000))
+
+
+class TargetsBody(BaseSchema):
+    rows = fields.List(fields.Nested(TargetRowSchema), required=True, validate=validate.Length(min=1, max=100_000))
+
+
+class RejectedSchema(Schema):
+    line = fields.Integer(metadata={"description": "1-based position in `rows`"})
+    locality_code = fields.String()
+    reason = fields.String()
+
+
+class LoadReportSchema(Schema):
+    added = fields.Integer()
+    changed = fields.Integer()
+    unchanged = fields.Integer()
+    rejected = fields.List(fields.Nested(RejectedSchema))
+    dry_run = fields.Boolean()
+
+
+# ---- documented response shapes, derived from the column lists of the queries ----
+
+_STRINGS = {"period_type", "period", "locality_code", "locality_name", "level", "scheme", "denominator_measure",
+            "denominator_flag", "campaign", "channel", "agent_id", "sex", "age_band", "subject", "basis",
+            "measure", "source", "flag", "code", "name", "parent_code"}
+_DATES = {"period_start", "period_end"}
+
+
+def _field(column: str) -> fields.Field:
+    if column in _STRINGS:
+        return fields.String(allow_none=True)
+    if column in _DATES:
+        return fields.Date()
+    if column.endswith("_pct") or column == "enrolments_per_conference":
+        return fields.Float(allow_none=True)
+    return fields.Integer(allow_none=True)
+
+
+def item_schema(name: str, columns: tuple[str, ...]) -> type[Schema]:
+    return Schema.from_dict({c: _field(c) for c in columns}, name=name)
+
+
+def page_schema(name: str, item: type[Schema]) -> type[Schema]:
+    return Schema.from_dict(
+        {
+            "report": fields.String(),
+            "filters": fields.Dict(metadata={"description": "the filters applied, defaults included"}),
+            "page": fields.Integer(),
+            "page_size": fields.Integer(),
+            "total": fields.Integer(metadata={"description": "rows over all pages"}),
+            "items": fields.List(fields.Nested(item)),
+        },
+        name=name,
+    )
+
+
+def report_page_schema(report: str, extra: tuple[str, ...] = ()) -> type[Schema]:
+    base = report.replace("breakdown:", "Breakdown_").title().replace("_", "")
+    item = item_schema(f"{base}Item", REPORTS[report].columns + extra)
+    return page_schema(f"{base}Page", item)
+
+
+TREND_PAGE = page_schema("TrendPage", item_schema("TrendItem", TREND_COLUMNS))
+LOCALITY_PAGE = page_schema("LocalityPage", item_schema("LocalityItem", LOCALITY_COLUMNS))

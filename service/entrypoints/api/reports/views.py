@@ -1,0 +1,257 @@
+"""Report endpoints: JSON (default) or CSV (`Accept: text/csv` or `?format=csv`), paginated.
+
+Every endpoint needs a token of scope `reporting` (`enrolment tokens`), separate from agents'.
+JSON: {"report", "filters", "page", "page_size", "total", "items": [...]}; CSV: the items with
+a header row, and the paging in `X-Total-Count`, `X-Page`, `X-Page-Size` headers.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from flask import Response, request
+from flask_smorest import Blueprint
+
+from ....adapters.postgres import reference, reports
+from ....domain.model import reporting_month
+from ..auth import reporting_required
+from ..problems import Problem, violation
+from ..resources import current_resources
+from . import schemas as s
+
+blp = Blueprint("reports", __name__, url_prefix="/v1/reports",
+                description="Coverage reports: stocks, flows, growth, withdrawals, outreach, plan, breakdowns")
+SECURITY = [{"bearerAuth": []}]
+CSV_NOTE = "JSON by default; CSV with `Accept: text/csv` or `format=csv`."
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+def _wants_csv(args: dict) -> bool:
+    if args.get("format"):
+        return args["format"] == "csv"
+    best = request.accept_mimetypes.best_match(["application/json", "text/csv"])
+    return best == "text/csv"
+
+
+def render(name: str, page: reports.Page, args: dict, filters: dict, page_no: int = 1, page_size: int | None = None) -> Response:
+    page_size = page_size or len(page.items)
+    if _wants_csv(args):
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(page.columns)
+        for item in page.items:
+            writer.writerow(["" if item[c] is None else item[c] for c in page.columns])
+        return Response(out.getvalue(), mimetype="text/csv", headers={
+            "Content-Disposition": f'attachment; filename="{name}.csv"',
+            "X-Total-Count": str(page.total), "X-Page": str(page_no), "X-Page-Size": str(page_size),
+        })
+    body = {"report": name, "filters": filters, "page": page_no, "page_size": page_size,
+            "total": page.total, "items": page.items}
+    return Response(json.dumps(body, default=_jsonable, ensure_ascii=False), mimetype="application/json")
+
+
+def _resolve_period(conn, args: dict) -> dict:
+    """period_type/period with the default (latest month with data) and a clear 422."""
+    period_type = args.get("period_type", "month")
+    period = args.get("period")
+    if period is None:
+        latest = reports.latest_month(conn) or reporting_month(datetime.now().astimezone())
+        last = date(latest.year, latest.month, 1)
+        period = {"month": f"{last:%Y-%m}", "quarter": f"{last.year}-Q{(last.month - 1) // 3 + 1}",
+                  "year": f"{last.year}", "ytd": f"{last:%Y-%m}-YTD"}[period_type]
+    elif not reports.period_exists(conn, period_type, period):
+        examples = {"month": "2024-02", "quarter": "2024-Q1", "year": "2024", "ytd": "2024-02-YTD"}
+        raise Problem(422, "Unprocessable Content", errors=[violation(
+            "period", "period_format",
+            f"not a {period_type} period between 2000 and 2060 (e.g. {examples[period_type]})")])
+    return {"period_type": period_type, "period": period}
+
+
+def _page(report: str, args: dict, extra: dict | None = None) -> tuple[reports.Page, dict]:
+    spec = reports.REPORTS[report]
+    filters = {k: v for k, v in args.items() if k in spec.filters and v is not None}
+    filters.update(extra or {})
+    with current_resources().pool.connection() as conn:
+        if spec.periodic:
+            filters = _resolve_period(conn, args) | filters
+        page = reports.fetch(conn, report, filters, limit=args["page_size"],
+                             offset=(args["page"] - 1) * args["page_size"])
+    return page, filters
+
+
+def _periodic_view(report: str, args: dict) -> Response:
+    page, filters = _page(report, args)
+    return render(report, page, args, filters, args["page"], args["page_size"])
+
+
+@blp.route("/coverage")
+@blp.doc(security=SECURITY, description="Active participants at period end against each denominator of the scheme. " + CSV_NOTE)
+@blp.arguments(s.CoverageArgs, location="query")
+@blp.response(200, s.report_page_schema("coverage"))
+@reporting_required
+def coverage(args: dict) -> Response:
+    return _periodic_view("coverage", args)
+
+
+@blp.route("/flows")
+@blp.doc(security=SECURITY, description="New participants, re-activations, renewals, lapses, withdrawals and contributions summed over the period. " + CSV_NOTE)
+@blp.arguments(s.SchemeArgs, location="query")
+@blp.response(200, s.report_page_schema("flows"))
+@reporting_required
+def flows(args: dict) -> Response:
+    return _periodic_view("flows", args)
+
+
+@blp.route("/growth")
+@blp.doc(security=SECURITY, description="Active and new participants against the previous period, the same period a year earlier and optionally `base_period`. " + CSV_NOTE)
+@blp.arguments(s.GrowthArgs, location="query")
+@blp.response(200, s.report_page_schema("growth", ("base_period", "base_active", "active_vs_base_pct")))
+@reporting_required
+def growth(args: dict) -> Response:
+    page, filters = _page("growth", args)
+    base = args.get("base_period")
+    if base:
+        with current_resources().pool.connection() as conn:
+            if not reports.period_exists(conn, filters["period_type"], base):
+                raise Problem(422, "Unprocessable Content", errors=[violation(
+                    "base_period", "period_format", f"not a {filters['period_type']} period")])
+            stock = reports.base_period_stock(
+                conn, filters["period_type"], base, [(i["locality_code"], i["scheme"]) for i in page.items])
+        for item in page.items:
+            base_active = stock.get((item["locality_code"], item["scheme"]))
+            item["base_period"] = base
+            item["base_active"] = base_active
+            item["active_vs_base_pct"] = round(100 * item["active"] / base_active, 2) if base_active else None
+        page.columns = page.columns + ("base_period", "base_active", "active_vs_base_pct")
+        filters["base_period"] = base
+    return render("growth", page, args, filters, args["page"], args["page_size"])
+
+
+@blp.route("/withdrawals")
+@blp.doc(security=SECURITY, description="Lump-sum withdrawals with the change against the previous period (month over month). " + CSV_NOTE)
+@blp.arguments(s.SchemeArgs, location="query")
+@blp.response(200, s.report_page_schema("withdrawals"))
+@reporting_required
+def withdrawals(args: dict) -> Response:
+    return _periodic_view("withdrawals", args)
+
+
+@blp.route("/outreach")
+@blp.doc(security=SECURITY, description="Conferences held and planned, attendees, cost, campaign enrolments, enrolments per conference, cost per enrolment. " + CSV_NOTE)
+@blp.arguments(s.OutreachArgs, location="query")
+@blp.response(200, s.report_page_schema("outreach"))
+@reporting_required
+def outreach(args: dict) -> Response:
+    return _periodic_view("outreach", args)
+
+
+@blp.route("/breakdown")
+@blp.doc(security=SECURITY, description="Flows by channel or agent; active participants by sex and/or age band. " + CSV_NOTE)
+@blp.arguments(s.BreakdownArgs, location="query")
+@blp.response(200, s.report_page_schema("breakdown:agent"))
+@reporting_required
+def breakdown(args: dict) -> Response:
+    report = f"breakdown:{args['by']}"
+    page, filters = _page(report, args)
+    filters["by"] = args["by"]
+    return render(f"breakdown-{args['by']}", page, args, filters, args["page"], args["page_size"])
+
+
+@blp.route("/plan")
+@blp.doc(security=SECURITY, description="Plan attainment per target of the year: achieved against the target count or rate. " + CSV_NOTE)
+@blp.arguments(s.PlanArgs, location="query")
+@blp.response(200, s.report_page_schema("plan"))
+@reporting_required
+def plan(args: dict) -> Response:
+    return _periodic_view("plan", args)
+
+
+@blp.route("/trend")
+@blp.doc(security=SECURITY, description="Monthly series for one locality and scheme: active at each month end, new participants, re-activations, lapses, withdrawals. " + CSV_NOTE)
+@blp.arguments(s.TrendArgs, location="query")
+@blp.response(200, s.TREND_PAGE)
+@reporting_required
+def trend(args: dict) -> Response:
+    with current_resources().pool.connection() as conn:
+        if args.get("end"):
+            end = date.fromisoformat(args["end"] + "-01")
+        else:
+            end = reports.latest_month(conn) or reporting_month(datetime.now().astimezone())
+        items = reports.trend(conn, args["locality"], args["scheme"], end, args["months"])
+    filters = {"locality": args["locality"], "scheme": args["scheme"], "months": args["months"], "end": f"{end:%Y-%m}"}
+    page = reports.Page(items, len(items), reports.TREND_COLUMNS)
+    return render("trend", page, args, filters, 1, len(items))
+
+
+@blp.route("/localities")
+@blp.doc(security=SECURITY, description="The locality tree for drill-down: `parent` lists its children; no filter lists the roots. " + CSV_NOTE)
+@blp.arguments(s.LocalityArgs, location="query")
+@blp.response(200, s.LOCALITY_PAGE)
+@reporting_required
+def localities(args: dict) -> Response:
+    with current_resources().pool.connection() as conn:
+        page = reports.localities(conn, parent=args.get("parent"), code=args.get("code"), level=args.get("level"),
+                                  limit=args["page_size"], offset=(args["page"] - 1) * args["page_size"])
+    filters = {k: args[k] for k in ("parent", "code", "level") if args.get(k) is not None}
+    return render("localities", page, args, filters, args["page"], args["page_size"])
+
+
+def _load(loader, rows: list[dict], dry_run: bool) -> Response:
+    with current_resources().pool.connection() as conn:
+        report = loader(conn, rows, dry_run=dry_run)
+    body = {"added": report.added, "changed": report.changed, "unchanged": report.unchanged,
+            "rejected": [{"line": r.line, "locality_code": r.code, "reason": r.reason} for r in report.rejected],
+            "dry_run": report.dry_run}
+    return Response(json.dumps(body, ensure_ascii=False), status=207 if report.rejected else 200,
+                    mimetype="application/json")
+
+
+@blp.route("/denominators", methods=["GET"])
+@blp.doc(security=SECURITY, description="Denominators with their plausibility flags. " + CSV_NOTE)
+@blp.arguments(s.DenominatorArgs, location="query")
+@blp.response(200, s.report_page_schema("denominators"))
+@reporting_required
+def list_denominators(args: dict) -> Response:
+    return _periodic_view("denominators", args)
+
+
+@blp.route("/denominators", methods=["POST"])
+@blp.doc(security=SECURITY, description="Load denominators (merged by locality, year and measure). 207 lists rejected rows; the others are loaded. `dry_run=true` writes nothing.")
+@blp.arguments(s.LoadArgs, location="query")
+@blp.arguments(s.DenominatorsBody, location="json")
+@blp.response(200, s.LoadReportSchema)
+@blp.alt_response(207, schema=s.LoadReportSchema, description="some rows rejected")
+@reporting_required
+def post_denominators(args: dict, body: dict) -> Response:
+    return _load(reference.load_denominators, body["rows"], args["dry_run"])
+
+
+@blp.route("/targets", methods=["GET"])
+@blp.doc(security=SECURITY, description="Targets per locality, year and subject. " + CSV_NOTE)
+@blp.arguments(s.TargetArgs, location="query")
+@blp.response(200, s.report_page_schema("targets"))
+@reporting_required
+def list_targets(args: dict) -> Response:
+    return _periodic_view("targets", args)
+
+
+@blp.route("/targets", methods=["POST"])
+@blp.doc(security=SECURITY, description="Load targets (merged by locality, year, subject and basis). 207 lists rejected rows. `dry_run=true` writes nothing.")
+@blp.arguments(s.LoadArgs, location="query")
+@blp.arguments(s.TargetsBody, location="json")
+@blp.response(200, s.LoadReportSchema)
+@blp.alt_response(207, schema=s.LoadReportSchema, description="some rows rejected")
+@reporting_required
+def post_targets(args: dict, body: dict) -> Response:
+    return _load(reference.load_targets, body["rows"], args["dry_run"])
