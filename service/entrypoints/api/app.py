@@ -36,6 +36,7 @@ def _register_blueprints(app: Flask, api: Api) -> None:
     api.register_blueprint(events_blp)
     app.register_blueprint(health_blp)  # /healthz, /readyz, /metrics (not in the OpenAPI doc)
     from .dashboard import blp as dashboard_blp; app.register_blueprint(dashboard_blp)  # /dashboard/ (static page)
+    from .reports import blp as reports_blp; api.register_blueprint(reports_blp)  # /v1/reports/* (reporting token)
     # ---- end of blueprints ----
 
 
