@@ -90,17 +90,16 @@ def start_infrastructure(settings: Settings, stack: ExitStack) -> Settings:
 
 def prepare_data(settings: Settings, fresh_broker: bool) -> None:
     from ...adapters.kafka.topics import ensure_topics
-    from ...adapters.postgres import migrate
-    from ...adapters.postgres.reference import load_vietnam_localities
+    from ...adapters.postgres.aggregates import forget_consumer_offsets
+    from ...adapters.postgres.reference import load_default_reference
+    from .migrate import prepare_database
 
-    applied = migrate(settings.database_url)
-    click.echo(f"migrations: {len(applied)} applied now")
-    report = load_vietnam_localities(settings.database_url)
-    click.echo(f"localities: {report.summary()}")
+    migrations, rules = prepare_database(settings.database_url)
+    click.echo(f"migrations: {migrations} applied now; contribution rules: {rules}")
+    for name, report in load_default_reference(settings.database_url).items():
+        click.echo(f"{name}: {report.summary()}")
     ensure_topics(settings)
     if fresh_broker:
-        from ...adapters.postgres.aggregates import forget_consumer_offsets
-
         # A new in-memory broker numbers offsets from zero again; offsets stored for the
         # previous broker's topic would skip its records.
         forget_consumer_offsets(settings.database_url)
@@ -116,6 +115,7 @@ def run_command(consumers: int, demo: bool, simulate_rate: float) -> None:
 
     settings = Settings.from_env()
     configure_logging(settings.log_level)
+    signal.signal(signal.SIGTERM, _interrupt)
     with ExitStack() as stack:
         fresh_broker = not settings.kafka_bootstrap_servers
         settings = start_infrastructure(settings, stack)
@@ -144,7 +144,8 @@ def run_command(consumers: int, demo: bool, simulate_rate: float) -> None:
         if demo:
             _load_demo(settings, base)
         if simulate_rate > 0:
-            _start_simulation(settings, base, simulate_rate, children, env)
+            # Not supervised: the simulator may finish or fail without stopping the service.
+            stack.callback(_stop, [_spawn(["service.entrypoints.cli", "simulate", "--api", base, "--rate", str(simulate_rate)], env)])
         click.echo("running; Ctrl-C stops everything")
         _supervise(children)
 
@@ -169,10 +170,8 @@ def _load_demo(settings: Settings, base_url: str) -> None:
     load_demo(settings, base_url)
 
 
-def _start_simulation(settings: Settings, base_url: str, rate: float, children: list, env: dict) -> None:
-    children.append(
-        _spawn(["service.entrypoints.cli", "simulate", "--api", base_url, "--rate", str(rate)], env)
-    )
+def _interrupt(signum: int, frame) -> None:
+    raise KeyboardInterrupt  # SIGTERM stops as cleanly as Ctrl-C
 
 
 def _supervise(children: list[subprocess.Popen]) -> None:
