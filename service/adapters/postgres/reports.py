@@ -217,6 +217,22 @@ def base_period_stock(
     return {(loc, scheme): active for loc, scheme, active in rows}
 
 
+def base_period_new_participants(
+    conn: psycopg.Connection, period_type: str, base_period: str, keys: list[tuple[str, str]]
+) -> dict[tuple[str, str], int]:
+    """New participants during `base_period` for (locality_code, scheme) keys."""
+    if not keys:
+        return {}
+    rows = conn.execute(
+        """SELECT f.locality_code, f.scheme, f.new_participants FROM reporting.flows f
+           JOIN unnest(%s::text[], %s::text[]) AS k(locality_code, scheme)
+             ON k.locality_code = f.locality_code AND k.scheme = f.scheme
+           WHERE f.period_type = %s AND f.period = %s""",
+        ([k[0] for k in keys], [k[1] for k in keys], period_type, base_period),
+    ).fetchall()
+    return {(loc, scheme): n for loc, scheme, n in rows}
+
+
 TREND_COLUMNS = ("period", "active", "new_participants", "reactivations", "lapses", "withdrawals")
 
 

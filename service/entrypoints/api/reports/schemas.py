@@ -136,7 +136,7 @@ class LoadReportSchema(Schema):
 
 _STRINGS = {"period_type", "period", "locality_code", "locality_name", "level", "scheme", "denominator_measure",
             "denominator_flag", "campaign", "channel", "agent_id", "sex", "age_band", "subject", "basis",
-            "measure", "source", "flag", "code", "name", "parent_code"}
+            "measure", "source", "flag", "code", "name", "parent_code", "base_period"}
 _DATES = {"period_start", "period_end"}
 
 

@@ -10,7 +10,7 @@ import csv
 import io
 import json
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from flask import Response, request
@@ -113,10 +113,21 @@ def flows(args: dict) -> Response:
     return _periodic_view("flows", args)
 
 
+GROWTH_BASE_COLUMNS = ("base_period", "base_active", "active_vs_base_pct",
+                       "base_new_participants", "new_participants_vs_base_pct")
+
+
+def _pct(value: int, base: int) -> float | None:
+    """value as a percentage of base (211.35 = 2.1135 times), two decimals, half up."""
+    if not base:
+        return None
+    return float((Decimal(100 * value) / Decimal(base)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+
+
 @blp.route("/growth")
 @blp.doc(security=SECURITY, description="Active and new participants against the previous period, the same period a year earlier and optionally `base_period`. " + CSV_NOTE)
 @blp.arguments(s.GrowthArgs, location="query")
-@blp.response(200, s.report_page_schema("growth", ("base_period", "base_active", "active_vs_base_pct")))
+@blp.response(200, s.report_page_schema("growth", GROWTH_BASE_COLUMNS))
 @reporting_required
 def growth(args: dict) -> Response:
     page, filters = _page("growth", args)
@@ -126,14 +137,17 @@ def growth(args: dict) -> Response:
             if not reports.period_exists(conn, filters["period_type"], base):
                 raise Problem(422, "Unprocessable Content", errors=[violation(
                     "base_period", "period_format", f"not a {filters['period_type']} period")])
-            stock = reports.base_period_stock(
-                conn, filters["period_type"], base, [(i["locality_code"], i["scheme"]) for i in page.items])
+            keys = [(i["locality_code"], i["scheme"]) for i in page.items]
+            stock = reports.base_period_stock(conn, filters["period_type"], base, keys)
+            new = reports.base_period_new_participants(conn, filters["period_type"], base, keys)
         for item in page.items:
-            base_active = stock.get((item["locality_code"], item["scheme"]))
+            key = (item["locality_code"], item["scheme"])
             item["base_period"] = base
-            item["base_active"] = base_active
-            item["active_vs_base_pct"] = round(100 * item["active"] / base_active, 2) if base_active else None
-        page.columns = page.columns + ("base_period", "base_active", "active_vs_base_pct")
+            item["base_active"] = stock.get(key, 0)
+            item["active_vs_base_pct"] = _pct(item["active"], item["base_active"])
+            item["base_new_participants"] = new.get(key, 0)
+            item["new_participants_vs_base_pct"] = _pct(item["new_participants"], item["base_new_participants"])
+        page.columns = page.columns + GROWTH_BASE_COLUMNS
         filters["base_period"] = base
     return render("growth", page, args, filters, args["page"], args["page_size"])
 
