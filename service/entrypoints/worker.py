@@ -124,17 +124,14 @@ class Worker:
         batch.records += 1
         batch.offsets[TopicPartition(record.topic, record.partition)] = record.offset + 1
         try:
-            event = decode_record(record.value)
-            if isinstance(event, EnrolmentEvent):
-                batch.enrolments.append(enrolment_row(event, self._pseudonymiser))
-            else:
-                batch.conferences.append(conference_row(event))
-        except (ValueError, TypeError, ValidationError) as exc:
-            self._dead.send(record, _describe(exc))
+            is_enrolment, row = record_row(record.value, self._pseudonymiser)
+            (batch.enrolments if is_enrolment else batch.conferences).append(row)
+        except POISON as exc:
+            self._dead.send(record, describe(exc))
             batch.dead_letters += 1
             self.metrics.dead_letters.inc()
             log.warning("record sent to the dead-letter topic",
-                        extra={"partition": record.partition, "offset": record.offset, "error": _describe(exc)})
+                        extra={"partition": record.partition, "offset": record.offset, "error": describe(exc)})
 
     # -- applying and committing -------------------------------------------------------------
     def _hand_off(self) -> None:
@@ -222,7 +219,19 @@ class _Rebalance(ConsumerRebalanceListener):
         pass
 
 
-def _describe(exc: Exception) -> str:
+POISON = (ValueError, TypeError, ValidationError)  # what a record that breaks the contract raises
+
+
+def record_row(value: bytes, pseudonymiser: Pseudonymiser) -> tuple[bool, tuple]:
+    """(is an enrolment, staging row) of one topic record; raises one of POISON if the record
+    is not a valid event under the contract."""
+    event = decode_record(value)
+    if isinstance(event, EnrolmentEvent):
+        return True, enrolment_row(event, pseudonymiser)
+    return False, conference_row(event)
+
+
+def describe(exc: Exception) -> str:
     if isinstance(exc, ValidationError):
         return f"contract: {exc.messages}"
     return f"{type(exc).__name__}: {exc}"

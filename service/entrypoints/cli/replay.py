@@ -1,4 +1,160 @@
-"""`enrolment` commands: replay."""
-import click
+"""`enrolment replay`: rebuild every aggregate from the events topic (offset zero) or from a
+JSON-lines export, into fresh tables, and swap them in atomically.
 
-commands: list[click.Command] = []
+`enrolment replay export FILE` writes the topic's records as JSON lines (one record value per
+line). The topic carries raw participant ids, so the file is personal data (written 0600).
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import click
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from ...config import Settings
+
+
+def _progress() -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TextColumn("{task.fields[rate]}"), TimeRemainingColumn())
+
+
+class Rebuild:
+    """Applies record values to a rebuild schema in batches; counts what it skips."""
+
+    def __init__(self, settings: Settings, schema: str):
+        from ...adapters.postgres.rebuild import connect_to_rebuild
+        from ...domain.identity import Pseudonymiser
+
+        self.settings = settings
+        self.conn = connect_to_rebuild(settings.database_url, schema)
+        self.pseudonymiser = Pseudonymiser(settings.pseudonym_key)
+        self.applied = self.duplicates = self.poison = 0
+
+    def apply(self, values: Iterable[bytes]) -> None:
+        from ...adapters.postgres.aggregates import apply_batch
+        from ..worker import POISON, record_row
+
+        enrolments, conferences = [], []
+        for value in values:
+            try:
+                is_enrolment, row = record_row(value, self.pseudonymiser)
+            except POISON:
+                self.poison += 1  # the live worker dead-lettered it already
+                continue
+            (enrolments if is_enrolment else conferences).append(row)
+        result = apply_batch(self.conn, enrolments, conferences)
+        self.applied += result.applied + result.conferences
+        self.duplicates += result.duplicates
+
+
+def _topic_reader(settings: Settings):
+    from ...adapters.kafka.consumer import make_consumer, topic_partitions
+
+    consumer = make_consumer(settings, group_id=None, client_id="enrolment-replay")
+    partitions = topic_partitions(consumer, settings.events_topic)
+    consumer.assign(partitions)
+    consumer.seek_to_beginning(*partitions)
+    return consumer, partitions
+
+
+def _chunks(lines: Iterator[bytes], size: int) -> Iterator[list[bytes]]:
+    chunk: list[bytes] = []
+    for line in lines:
+        line = line.strip()
+        if line:
+            chunk.append(line)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+@click.group("replay", invoke_without_command=True)
+@click.option("--from-file", "from_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="rebuild from a JSON-lines export instead of the topic")
+@click.pass_context
+def replay_group(ctx: click.Context, from_file: Path | None) -> None:
+    """Rebuild all aggregates from offset zero into fresh tables, then swap them in."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from ...adapters.kafka.consumer import read_to_end
+    from ...adapters.postgres import migrate
+    from ...adapters.postgres.rebuild import (
+        create_rebuild_schema, drop_rebuild_schema, lock_and_read_live_offsets, swap_in,
+    )
+
+    settings = Settings.from_env()
+    migrate(settings.database_url)
+    schema = create_rebuild_schema(settings.database_url)
+    rebuild = Rebuild(settings, schema)
+    try:
+        with _progress() as progress:
+            if from_file:
+                total = sum(1 for _ in from_file.open("rb"))
+                task = progress.add_task("replaying file", total=total, rate="")
+                with from_file.open("rb") as lines:
+                    for chunk in _chunks(lines, settings.consumer_max_batch):
+                        rebuild.apply(chunk)
+                        progress.update(task, advance=len(chunk), rate=f"{rebuild.applied:,} applied")
+                lock_and_read_live_offsets(rebuild.conn, settings.consumer_group)
+            else:
+                consumer, partitions = _topic_reader(settings)
+                task = progress.add_task("replaying topic", total=None, rate="")
+                read = 0
+                for records in read_to_end(consumer, partitions):
+                    rebuild.apply(r.value for r in records)
+                    read += len(records)
+                    highwater = sum(consumer.highwater(tp) or 0 for tp in partitions)
+                    progress.update(task, completed=read, total=max(highwater, read),
+                                    rate=f"{rebuild.applied:,} applied")
+                # Catch up, under the apply lock, to what the live consumer has applied.
+                live = lock_and_read_live_offsets(rebuild.conn, settings.consumer_group)
+                until = {tp: live.get((tp.topic, tp.partition), 0) for tp in partitions}
+                behind = {tp: o for tp, o in until.items() if consumer.position(tp) < o}
+                if behind:
+                    for records in read_to_end(consumer, list(behind), until=behind, idle_timeout_s=10):
+                        rebuild.apply(r.value for r in records)
+                        read += len(records)
+                    still = [tp for tp, o in behind.items() if consumer.position(tp) < o]
+                    if still:
+                        raise click.ClickException(f"could not catch up with the live consumer on {still}")
+                consumer.close(autocommit=False)
+                progress.update(task, completed=read, total=read)
+            swap_in(rebuild.conn, schema)
+    finally:
+        rebuild.conn.close()
+        drop_rebuild_schema(settings.database_url, schema)
+    click.echo(f"rebuilt and swapped in: {rebuild.applied:,} events applied, "
+               f"{rebuild.duplicates:,} duplicates skipped, {rebuild.poison:,} poison records skipped")
+
+
+@replay_group.command("export")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+def export_command(path: Path) -> None:
+    """Write every record of the events topic as JSON lines (personal data: file mode 0600)."""
+    from ...adapters.kafka.consumer import read_to_end
+
+    settings = Settings.from_env()
+    consumer, partitions = _topic_reader(settings)
+    written = skipped = 0
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as out, _progress() as progress:
+        task = progress.add_task("exporting", total=None, rate="")
+        for records in read_to_end(consumer, partitions):
+            for r in records:
+                if r.value is None or b"\n" in r.value:
+                    skipped += 1  # not one JSON line: poison the worker dead-lettered
+                    continue
+                out.write(r.value + b"\n")
+                written += 1
+            progress.update(task, completed=written + skipped,
+                            total=sum(consumer.highwater(tp) or 0 for tp in partitions), rate="")
+    consumer.close(autocommit=False)
+    click.echo(f"exported {written:,} records to {path} ({skipped:,} skipped)")
+
+
+commands: list[click.Command] = [replay_group]

@@ -1,0 +1,228 @@
+"""Consumer throughput: broker -> committed aggregates, beside the ceiling of this machine.
+
+In one run, against an embedded PostgreSQL and Tansu started here (or DATABASE_URL /
+KAFKA_BOOTSTRAP_SERVERS):
+1. generate N events over 3,321 communes, 5 schemes and 24 months, with 10 % delivered late
+   (months after later events of the same participant) and 2 % re-sent (duplicates), and some
+   participants known first by SI number and later linked to their personal id;
+2. produce them to the events topic (as the API does: same key and value);
+3. the ceiling: COPY of the same rows (pseudonymised, as the consumer stores them) into a
+   table with a uuid primary key in the same PostgreSQL;
+4. the consumer: one `Worker` (the real one) from offset zero until every offset is stored,
+   i.e. broker -> decode -> validate -> apply -> committed aggregates;
+5. checks every stored aggregate equals the pure-domain figures (`--no-check` skips it).
+Prints events/s and the ratio to the ceiling.
+
+    make bench-consumer     # or: .venv/bin/python bench/consumer_throughput.py --events 1000000
+"""
+from __future__ import annotations
+
+import argparse
+import random
+import secrets
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import psycopg  # noqa: E402
+from kafka import KafkaProducer  # noqa: E402
+
+from service.adapters.embedded import EmbeddedKafka, EmbeddedPostgres  # noqa: E402
+from service.adapters.kafka.publisher import record_key  # noqa: E402
+from service.adapters.kafka.topics import ensure_topics  # noqa: E402
+from service.adapters.postgres import migrate  # noqa: E402
+from service.adapters.postgres.aggregates import EVENT_COLUMNS, read_aggregates, rows_for  # noqa: E402
+from service.config import Settings  # noqa: E402
+from service.contract.events import encode_record  # noqa: E402
+from service.domain.aggregation import aggregate  # noqa: E402
+from service.domain.identity import Pseudonymiser  # noqa: E402
+from service.domain.model import (  # noqa: E402
+    Agent, Channel, Contribution, EnrolmentEvent, EnrolmentKind, Participant, Scheme,
+)
+from service.entrypoints.worker import Worker  # noqa: E402
+from service.entrypoints.worker_metrics import ConsumerMetrics  # noqa: E402
+
+COMMUNES = [f"{10000 + i * 7:05d}" for i in range(3321)]
+SCHEMES = list(Scheme)
+START = datetime(2019, 1, 1, 1, 0, tzinfo=UTC)
+MONTHS = 24
+AGENTS = [Agent(f"agent-{i:03d}", list(Channel)[i % 4]) for i in range(200)]
+
+
+def generate(n_events: int, seed: int = 7) -> list[EnrolmentEvent]:
+    """Participants' life stories in delivery order: mostly on time, 10 % late, 2 % re-sent."""
+    rng = random.Random(seed)
+    stories: list[tuple[float, EnrolmentEvent]] = []
+    person = 0
+    while len(stories) < n_events * 0.98:
+        person += 1
+        pid = f"{rng.randrange(1, 97):03d}{rng.randrange(4)}{rng.randrange(100):02d}{person:06d}"
+        sin = f"{person:010d}"
+        known_by_sin_first = rng.random() < 0.15
+        commune = rng.choice(COMMUNES)
+        scheme = rng.choice(SCHEMES)
+        agent = rng.choice(AGENTS)
+        t = START + timedelta(days=rng.uniform(0, 30 * MONTHS * 0.7))
+        end = START + timedelta(days=30 * MONTHS)
+        active, linked = False, False
+        for _ in range(rng.randint(1, 8)):
+            if t >= end:
+                break
+            if not active:
+                kind = EnrolmentKind.REGISTERED
+            else:
+                kind = rng.choices([EnrolmentKind.RENEWED, EnrolmentKind.LAPSED, EnrolmentKind.WITHDRAWN],
+                                   [0.8, 0.15, 0.05])[0]
+            if known_by_sin_first and not linked:
+                participant = Participant(si_number=sin) if rng.random() < 0.7 else Participant(personal_id=pid, si_number=sin)
+                linked = participant.personal_id is not None
+            else:
+                participant = Participant(personal_id=pid)
+            if rng.random() < 0.05:
+                commune = rng.choice(COMMUNES)  # moved
+            event = EnrolmentEvent(
+                event_id=uuid.UUID(int=rng.getrandbits(128), version=4), kind=kind, occurred_at=t,
+                locality_code=commune, agent=agent, scheme=scheme, participant=participant,
+                contribution=Contribution(3, 990_000) if kind.activates else None,
+                campaign="thang-cao-diem" if kind is EnrolmentKind.REGISTERED and rng.random() < 0.1 else None,
+            )
+            delivered = t.timestamp()
+            if rng.random() < 0.10:  # late: synced one to six months after it happened
+                delivered += rng.uniform(30, 180) * 86400
+            stories.append((delivered, event))
+            active = kind.activates
+            t += timedelta(days=rng.uniform(20, 120))
+    for delivered, event in rng.sample(stories, int(n_events * 0.02)):  # re-sent after a timeout
+        stories.append((delivered + rng.uniform(1, 600), event))
+    stories.sort(key=lambda s: s[0])
+    return [e for _, e in stories[:n_events]]
+
+
+def produce(settings: Settings, events: list[EnrolmentEvent]) -> float:
+    pseudonymiser = Pseudonymiser(settings.pseudonym_key)
+    producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, acks="all",
+                             enable_idempotence=True, linger_ms=5, batch_size=64 * 1024)
+    received = datetime.now(UTC)
+    started = time.perf_counter()
+    for e in events:
+        producer.send(settings.events_topic, key=record_key(e, pseudonymiser),
+                      value=encode_record(e, received))
+    producer.flush(120)
+    producer.close()
+    return time.perf_counter() - started
+
+
+def ceiling(url: str, events: list[EnrolmentEvent], pseudonymiser: Pseudonymiser) -> float:
+    """Events/s of a bare COPY of the same rows into a table with a uuid primary key."""
+    rows, _ = rows_for({e.event_id: e for e in events}.values(), pseudonymiser)
+    with psycopg.connect(url) as conn:
+        conn.execute("CREATE TABLE IF NOT EXISTS ceiling_events (LIKE enrolment_events INCLUDING ALL)")
+        conn.execute("TRUNCATE ceiling_events")
+        conn.commit()
+        started = time.perf_counter()
+        with conn.cursor().copy(f"COPY ceiling_events ({', '.join(EVENT_COLUMNS)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        conn.commit()
+        elapsed = time.perf_counter() - started
+        conn.execute("DROP TABLE ceiling_events")
+        conn.commit()
+    return len(rows) / elapsed
+
+
+def consume(settings: Settings, n_records: int) -> tuple[float, float, ConsumerMetrics]:
+    """Run the real worker until it has stored offsets for every record. Returns (seconds
+    from start, seconds from the first applied batch, metrics)."""
+    metrics = ConsumerMetrics()
+    worker = Worker(settings, metrics)
+    thread = threading.Thread(target=worker.run, daemon=True)
+    started = time.perf_counter()
+    thread.start()
+    first_batch = None
+    with psycopg.connect(settings.database_url, autocommit=True) as conn:
+        while True:
+            (done,) = conn.execute("SELECT coalesce(sum(next_offset), 0) FROM consumer_offsets").fetchone()
+            if done and first_batch is None:
+                first_batch = time.perf_counter()
+            if done >= n_records:
+                break
+            time.sleep(0.05)
+    finished = time.perf_counter()
+    worker.request_stop()
+    thread.join(60)
+    return finished - started, finished - (first_batch or started), metrics
+
+
+def check(url: str, events: list[EnrolmentEvent]) -> None:
+    """The stored aggregates equal the pure-domain figures for the same set of events."""
+    expected = aggregate(events)
+    with psycopg.connect(url) as conn:
+        got = read_aggregates(conn)
+    for table, rows in expected.items():
+        status = "equal" if got[table] == rows else "DIFFERENT"
+        print(f"  check: {table}: {len(rows):,} rows, {status} to the pure-domain figures")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--batch", type=int, default=None, help="CONSUMER_MAX_BATCH (default from settings)")
+    parser.add_argument("--no-check", action="store_true", help="skip comparing with the pure-domain figures")
+    args = parser.parse_args()
+
+    base = Settings.from_env()
+    tmp = Path(tempfile.mkdtemp(prefix="bench-consumer-"))
+    servers = []
+    if not base.database_url:
+        pg = EmbeddedPostgres(tmp / "pg").start()
+        servers.append(pg)
+        base = base.with_(database_url=pg.url)
+    if not base.kafka_bootstrap_servers:
+        broker = EmbeddedKafka(log_file=tmp / "tansu.log").start()
+        servers.append(broker)
+        base = base.with_(kafka_bootstrap_servers=broker.bootstrap_servers)
+    suffix = uuid.uuid4().hex[:8]
+    dbname = f"bench_{suffix}"
+    with psycopg.connect(base.database_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{dbname}"')
+    settings = base.with_(
+        database_url=psycopg.conninfo.make_conninfo(base.database_url, dbname=dbname),
+        events_topic=f"bench-events-{suffix}", dead_letter_topic=f"bench-events-{suffix}.dlq",
+        consumer_group=f"bench-{suffix}", pseudonym_key=secrets.token_hex(16), worker_metrics_port=0,
+        **({"consumer_max_batch": args.batch} if args.batch else {}),
+    )
+    try:
+        migrate(settings.database_url)
+        ensure_topics(settings)
+        print(f"generating {args.events:,} events (3,321 communes, 5 schemes, 24 months, 10 % late, 2 % re-sent) …")
+        events = generate(args.events)
+        unique = len({e.event_id for e in events})
+        produce_s = produce(settings, events)
+        print(f"  produced in {produce_s:.1f} s ({len(events) / produce_s:,.0f} records/s), {unique:,} distinct events")
+
+        ceiling_rate = ceiling(settings.database_url, events, Pseudonymiser(settings.pseudonym_key))
+        print(f"ceiling  COPY of the same rows into PostgreSQL: {ceiling_rate:,.0f} rows/s")
+
+        total_s, steady_s, metrics = consume(settings, len(events))
+        rate, steady = len(events) / total_s, len(events) / steady_s
+        print(f"consumer broker -> committed aggregates: {len(events):,} records in {total_s:.1f} s = "
+              f"{rate:,.0f} events/s ({rate / ceiling_rate:.2f} × ceiling); "
+              f"{steady:,.0f} events/s from the first committed batch ({steady / ceiling_rate:.2f} × ceiling)")
+        print(f"  applied {metrics.events_applied._value.get():,.0f}, duplicates skipped "
+              f"{metrics.duplicates._value.get():,.0f}")
+        if not args.no_check:
+            check(settings.database_url, events)
+    finally:
+        for server in reversed(servers):
+            server.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,79 @@
+"""Rebuilding the aggregates into fresh tables and swapping them in.
+
+A rebuild applies events (the same `apply_batch`) into the tables of a new schema
+`replay_<timestamp>` — same definitions as the live ones — through a connection whose
+search_path puts that schema first. The swap then runs in one transaction under the apply
+lock, so no live consumer applies meanwhile: the caller first catches the rebuild up to the
+offsets the live consumer has stored, then the live tables are truncated and refilled from
+the rebuilt ones. Reporting views keep pointing at the same (live) tables throughout;
+readers see the old figures until the swap commits, then the new ones.
+"""
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import psycopg
+from psycopg import sql
+
+from .aggregates import APPLY_LOCK
+
+# Everything the consumer derives; consumer_offsets stays live (it says what the live
+# consumer has read, which the rebuild has caught up to).
+REBUILT_TABLES = (
+    "participant_identifiers", "enrolment_events", "conference_events",
+    "participant_stock_facts", "participant_flow_facts", "aggregation_status",
+    "agg_active_changes", "agg_active_changes_by_person", "agg_flows",
+    "agg_campaign_enrolments", "agg_outreach",
+)
+
+
+def create_rebuild_schema(url: str) -> str:
+    name = "replay_" + datetime.now(UTC).strftime("%Y%m%d%H%M%S%f")
+    schema = sql.Identifier(name)
+    with psycopg.connect(url) as conn:
+        conn.execute(sql.SQL("CREATE SCHEMA {}").format(schema))
+        for table in REBUILT_TABLES + ("consumer_offsets",):
+            conn.execute(sql.SQL("CREATE TABLE {}.{} (LIKE public.{} INCLUDING ALL)").format(
+                schema, sql.Identifier(table), sql.Identifier(table)))
+        conn.execute(sql.SQL("CREATE SEQUENCE {}.participant_id_seq").format(schema))
+        conn.execute(sql.SQL("INSERT INTO {}.aggregation_status DEFAULT VALUES").format(schema))
+    return name
+
+
+def connect_to_rebuild(url: str, schema: str) -> psycopg.Connection:
+    """A connection that reads and writes the rebuild's tables (unqualified names)."""
+    conn = psycopg.connect(url)
+    conn.execute(sql.SQL("SET search_path TO {}, public").format(sql.Identifier(schema)))
+    conn.commit()
+    return conn
+
+
+def lock_and_read_live_offsets(conn: psycopg.Connection, consumer_group: str) -> dict[tuple[str, int], int]:
+    """Open the swap transaction: take the apply lock (live consumers wait from here on) and
+    return the offsets the live consumer group has applied."""
+    conn.execute("SELECT pg_advisory_xact_lock(%s)", (APPLY_LOCK,))
+    rows = conn.execute(
+        "SELECT topic, partition, next_offset FROM public.consumer_offsets WHERE consumer_group = %s",
+        (consumer_group,),
+    ).fetchall()
+    return {(t, p): o for t, p, o in rows}
+
+
+def swap_in(conn: psycopg.Connection, schema: str) -> None:
+    """Replace the live tables' contents with the rebuild's, in the caller's transaction
+    (which holds the apply lock), and commit."""
+    s = sql.Identifier(schema)
+    live = [sql.SQL("public.{}").format(sql.Identifier(t)) for t in REBUILT_TABLES]
+    conn.execute(sql.SQL("TRUNCATE {}").format(sql.SQL(", ").join(live)))
+    for table in REBUILT_TABLES:
+        t = sql.Identifier(table)
+        conn.execute(sql.SQL("INSERT INTO public.{} SELECT * FROM {}.{}").format(t, s, t))
+    conn.execute(sql.SQL(
+        "SELECT setval('public.participant_id_seq', greatest((SELECT last_value FROM {}.participant_id_seq), 1))"
+    ).format(s))
+    conn.commit()
+
+
+def drop_rebuild_schema(url: str, schema: str) -> None:
+    with psycopg.connect(url) as conn:
+        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
