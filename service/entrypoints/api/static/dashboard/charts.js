@@ -14,7 +14,8 @@ const Charts = (() => {
   function clear(svg) { while (svg.firstChild) svg.removeChild(svg.firstChild); }
 
   // rows: [{key, label, rate, target, drill}] — rate/target are fractions or null.
-  function coverageBars(svg, rows, { lang, onDrill, emptyText }) {
+  // Without a denominator there is no rate: the row then shows the active participants.
+  function coverageBars(svg, rows, { lang, onDrill, emptyText, activeLabel }) {
     clear(svg);
     const width = 1000, labelW = 260, valueW = 150, rowH = 26, top = 6;
     const height = Math.max(rows.length * rowH + top + 4, 34);
@@ -47,7 +48,9 @@ const Charts = (() => {
         marker.appendChild(el("title", {}, Format.percent(row.target, lang)));
         g.appendChild(marker);
       }
-      const value = Format.percent(row.rate, lang) + (row.target != null ? ` / ${Format.percent(row.target, lang)}` : "");
+      const value = row.rate == null
+        ? `${Format.number(row.active, lang)} ${activeLabel}`
+        : Format.percent(row.rate, lang) + (row.target != null ? ` / ${Format.percent(row.target, lang)}` : "");
       g.appendChild(el("text", { x: width - valueW + 8, y: y + 17, class: "value" }, value));
       svg.appendChild(g);
     });
@@ -108,7 +111,7 @@ const Charts = (() => {
   }
 
   function niceMax(v) {
-    if (v <= 0) return 1;
+    if (v <= 10) return 10;  // counts: keep the axis labels whole numbers
     const p = Math.pow(10, Math.floor(Math.log10(v)));
     for (const m of [1, 2, 2.5, 5, 10]) if (m * p >= v) return m * p;
     return 10 * p;

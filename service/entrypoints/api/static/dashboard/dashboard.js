@@ -116,8 +116,8 @@ function render() {
   for (const n of document.querySelectorAll(".locality-name")) n.textContent = state.path[state.path.length - 1].name;
 
   Charts.coverageBars($("#coverage-own"), SCHEMES.filter(s => own[s]).map(s => ({
-    key: s, label: schemeName(lang, s), rate: own[s].rate, target: own[s].target, drill: false,
-  })), { lang, emptyText: tr("noData") });
+    key: s, label: schemeName(lang, s), rate: own[s].rate, target: own[s].target, active: own[s].active, drill: false,
+  })), { lang, emptyText: tr("noData"), activeLabel: tr("participants") });
 
   const tabs = $("#scheme-tabs");
   tabs.textContent = "";
@@ -132,11 +132,18 @@ function render() {
     tabs.appendChild(b);
   }
   for (const n of document.querySelectorAll(".scheme-name")) n.textContent = schemeName(lang, state.scheme);
-  const rows = children.localities.map(c => {
-    const f = children.figures[c.code]?.[state.scheme] || {};
-    return { key: c.code, label: c.name, rate: f.rate ?? null, target: f.target ?? null, drill: c.hasChildren };
+  // Children without any figure for the scheme are left out of the chart (34 provinces, ~100
+  // communes each: mostly empty in a young system); the hint says how many.
+  const withData = children.localities.filter(c => children.figures[c.code]?.[state.scheme]);
+  const rows = withData.map(c => {
+    const f = children.figures[c.code][state.scheme];
+    return { key: c.code, label: c.name, rate: f.rate, target: f.target, active: f.active, drill: c.hasChildren };
   });
-  Charts.coverageBars($("#coverage-children"), rows, { lang, onDrill: drill, emptyText: tr("noChildren") });
+  Charts.coverageBars($("#coverage-children"), rows, {
+    lang, onDrill: drill, emptyText: children.localities.length ? tr("noData") : tr("noChildren"), activeLabel: tr("participants"),
+  });
+  const hidden = children.localities.length - withData.length;
+  $("#children-without-data").textContent = hidden ? tr("withoutData").replace("{n}", Format.number(hidden, lang)) : "";
 
   Charts.trend($("#trend-chart"), trend, {
     lang, emptyText: tr("noData"),
