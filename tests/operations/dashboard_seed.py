@@ -4,7 +4,7 @@ aggregate tables (the contract of migration 0003) and the reference tables (0020
 Nation VN > provinces 01 (Hà Nội) and 82 (Đồng Tháp) > two communes each. The last month is
 the current month in Asia/Ho_Chi_Minh, so the page's default period shows figures. Phường
 Mỹ Tho has the Sa Đéc figures of the articles: 12,844 active in BHXH_BB against 14,549 in
-scope (88.28 %).
+scope (88.28 %). Phường Ba Đình has no denominators; Phường Đạo Thạnh no BHYT_KHAC figures.
 """
 from __future__ import annotations
 
@@ -27,6 +27,8 @@ TREE = [
 COMMUNES = ["00070", "00004", "28261", "28249"]
 SCHEMES = ["BHXH_BB", "BHXH_TN", "BHTN", "BHYT_HGD", "BHYT_KHAC"]
 SA_DEC = "28261"
+WITHOUT_DENOMINATORS = "00004"  # its rows show active participants, no rate
+WITHOUT_BHYT_KHAC = "28249"  # no figure at all for that scheme: left out of the children chart
 
 
 def months_back(count: int) -> list[date]:
@@ -46,6 +48,8 @@ def seed(database_url: str) -> date:
     active, flows, outreach, campaigns = [], [], [], []
     for ci, commune in enumerate(COMMUNES):
         for si, scheme in enumerate(SCHEMES):
+            if (commune, scheme) == (WITHOUT_BHYT_KHAC, "BHYT_KHAC"):
+                continue
             # Month-end stock built up over 24 months: a start value, then monthly net change.
             start = 1000 * (ci + 1) + 100 * si
             if commune == SA_DEC and scheme == "BHXH_BB":
@@ -76,6 +80,8 @@ def seed(database_url: str) -> date:
         year = months[-1].year
         denominators = [(SA_DEC, year, "in_scope_bhxh_bb", 14_549)]
         for code in ["VN", "01", "82", *COMMUNES]:
+            if code == WITHOUT_DENOMINATORS:
+                continue
             scale = {"VN": 8, "01": 3, "82": 5}.get(code, 1)
             denominators += [
                 (code, year, "labour_force", 40_000 * scale),
@@ -88,7 +94,7 @@ def seed(database_url: str) -> date:
         cur.executemany(
             "INSERT INTO targets (locality_code, year, subject, basis, target_rate_pct, denominator_measure)"
             " VALUES (%s, %s, %s, 'active', %s, %s)",
-            [(code, year, "BHXH_BB", 60, "in_scope_bhxh_bb") for code in ["VN", "01", "82", *COMMUNES]]
-            + [(code, year, "BHYT_HGD", 20, "population") for code in ["VN", "01", "82", *COMMUNES]],
+            [(code, year, "BHXH_BB", 60, "in_scope_bhxh_bb") for code in ["VN", "01", "82", *COMMUNES] if code != WITHOUT_DENOMINATORS]
+            + [(code, year, "BHYT_HGD", 20, "population") for code in ["VN", "01", "82", *COMMUNES] if code != WITHOUT_DENOMINATORS],
         )
     return months[-1]

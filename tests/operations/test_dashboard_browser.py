@@ -14,7 +14,7 @@ import pytest
 import requests
 from werkzeug.serving import make_server
 
-from dashboard_seed import SA_DEC, seed
+from dashboard_seed import SA_DEC, WITHOUT_BHYT_KHAC, WITHOUT_DENOMINATORS, seed
 from service.adapters.postgres import tokens as token_store
 from service.entrypoints.api.app import create_app
 
@@ -162,9 +162,28 @@ def test_drill_down_to_communes_and_back(page, site):
     assert (row["active"], row["denominator"], row["coverage"], row["target"]) == ("12.844", "14.549", "88,28\u00a0%", "60,00\u00a0%")
     assert table(page).keys() == (site.coverage(locality="82") | site.coverage(parent="82")).keys()
 
+    # A child with no figure for the chosen scheme is left out of the chart, and the hint says so.
+    page.click('#scheme-tabs button[data-scheme="BHYT_KHAC"]')
+    page.wait_for_selector('#scheme-tabs button[data-scheme="BHYT_KHAC"][aria-selected="true"]')
+    children = page.eval_on_selector_all("#coverage-children g.row", "gs => gs.map(g => g.dataset.key)")
+    assert children == [SA_DEC] and WITHOUT_BHYT_KHAC not in children
+    assert page.inner_text("#children-without-data") == "1 đơn vị chưa có số liệu không hiển thị."
+
     page.click('#crumbs a[data-code="VN"]')
     page.wait_for_selector(f'body[data-loaded="VN@{site.period}"]')
     assert page.inner_text("#crumbs") == "Việt Nam"
+
+
+def test_a_locality_without_denominator_shows_its_participants(page, site):
+    page.click('#coverage-children g.row[data-key="01"] text[role=link]')
+    page.wait_for_selector(f'body[data-loaded="01@{site.period}"]')
+    item = site.coverage(parent="01")[(WITHOUT_DENOMINATORS, "BHXH_BB")]
+    assert item["denominator"] is None and item["coverage_pct"] is None
+    bar = page.locator(f'#coverage-children g.row[data-key="{WITHOUT_DENOMINATORS}"]')
+    assert bar.locator("rect").count() == 0
+    assert bar.locator("text.value").text_content() == f"{vi_number(item['active'])} người"
+    row = table(page)[(WITHOUT_DENOMINATORS, "BHXH_BB")]
+    assert (row["active"], row["denominator"], row["coverage"]) == (vi_number(item["active"]), "–", "–")
 
 
 def test_language_switch_changes_labels_and_number_format(page, site):
