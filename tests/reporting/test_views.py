@@ -148,6 +148,8 @@ def test_csv_pagination_and_auth(api):
     assert client.get("/v1/reports/coverage", headers={"Authorization": f"Bearer {agent_token}"}).status_code == 403
     bad = client.get("/v1/reports/coverage", headers=auth, query_string={"period_type": "quarter", "period": "2024-13"})
     assert bad.status_code == 422 and bad.get_json()["errors"][0]["field"] == "period"
+    typo = client.get("/v1/reports/coverage", headers=auth, query_string={"perod": "2024-02"})
+    assert typo.status_code == 422 and typo.get_json()["errors"][0]["field"] == "perod"
     paths = client.get("/openapi.json").get_json()["paths"]
     assert {"/v1/reports/coverage", "/v1/reports/trend", "/v1/reports/localities"} <= set(paths)
 

@@ -97,7 +97,7 @@ def _periodic_view(report: str, args: dict) -> Response:
 
 @blp.route("/coverage")
 @blp.doc(security=SECURITY, description="Active participants at period end against each denominator of the scheme. " + CSV_NOTE)
-@blp.arguments(s.CoverageArgs, location="query")
+@blp.arguments(s.CoverageArgs, location="query", unknown=None)  # the schema raises on unknown parameters
 @blp.response(200, s.report_page_schema("coverage"))
 @reporting_required
 def coverage(args: dict) -> Response:
@@ -106,7 +106,7 @@ def coverage(args: dict) -> Response:
 
 @blp.route("/flows")
 @blp.doc(security=SECURITY, description="New participants, re-activations, renewals, lapses, withdrawals and contributions summed over the period. " + CSV_NOTE)
-@blp.arguments(s.SchemeArgs, location="query")
+@blp.arguments(s.SchemeArgs, location="query", unknown=None)  # the schema raises on unknown parameters
 @blp.response(200, s.report_page_schema("flows"))
 @reporting_required
 def flows(args: dict) -> Response:
@@ -126,7 +126,7 @@ def _pct(value: int, base: int) -> float | None:
 
 @blp.route("/growth")
 @blp.doc(security=SECURITY, description="Active and new participants against the previous period, the same period a year earlier and optionally `base_period`. " + CSV_NOTE)
-@blp.arguments(s.GrowthArgs, location="query")
+@blp.arguments(s.GrowthArgs, location="query", unknown=None)  # the schema raises on unknown parameters
 @blp.response(200, s.report_page_schema("growth", GROWTH_BASE_COLUMNS))
 @reporting_required
 def growth(args: dict) -> Response:
@@ -154,7 +154,7 @@ def growth(args: dict) -> Response:
 
 @blp.route("/withdrawals")
 @blp.doc(security=SECURITY, description="Lump-sum withdrawals with the change against the previous period (month over month). " + CSV_NOTE)
-@blp.arguments(s.SchemeArgs, location="query")
+@blp.arguments(s.SchemeArgs, location="query", unknown=None)  # the schema raises on unknown parameters
 @blp.response(200, s.report_page_schema("withdrawals"))
 @reporting_required
 def withdrawals(args: dict) -> Response:
@@ -163,7 +163,7 @@ def withdrawals(args: dict) -> Response:
 
 @blp.route("/outreach")
 @blp.doc(security=SECURITY, description="Conferences held and planned, attendees, cost, campaign enrolments, enrolments per conference, cost per enrolment. " + CSV_NOTE)
-@blp.arguments(s.OutreachArgs, location="query")
+@blp.arguments(s.OutreachArgs, location="query", unknown=None)  # the schema raises on unknown parameters
 @blp.response(200, s.report_page_schema("outreach"))
 @reporting_required
 def outreach(args: dict) -> Response:
@@ -172,7 +172,7 @@ def outreach(args: dict) -> Response:
 
 @blp.route("/breakdown")
 @blp.doc(security=SECURITY, description="Flows by channel or agent; active participants by sex and/or age band. " + CSV_NOTE)
-@blp.arguments(s.BreakdownArgs, location="query")
+@blp.arguments(s.BreakdownArgs, location="query", unknown=None)  # the schema raises on unknown parameters
 @blp.response(200, s.report_page_schema("breakdown:agent"))
 @reporting_required
 def breakdown(args: dict) -> Response:
@@ -184,7 +184,7 @@ def breakdown(args: dict) -> Response:
 
 @blp.route("/plan")
 @blp.doc(security=SECURITY, description="Plan attainment per target of the year: achieved against the target count or rate. " + CSV_NOTE)
-@blp.arguments(s.PlanArgs, location="query")
+@blp.arguments(s.PlanArgs, location="query", unknown=None)  # the schema raises on unknown parameters
 @blp.response(200, s.report_page_schema("plan"))
 @reporting_required
 def plan(args: dict) -> Response:
@@ -193,7 +193,7 @@ def plan(args: dict) -> Response:
 
 @blp.route("/trend")
 @blp.doc(security=SECURITY, description="Monthly series for one locality and scheme: active at each month end, new participants, re-activations, lapses, withdrawals. " + CSV_NOTE)
-@blp.arguments(s.TrendArgs, location="query")
+@blp.arguments(s.TrendArgs, location="query", unknown=None)  # the schema raises on unknown parameters
 @blp.response(200, s.TREND_PAGE)
 @reporting_required
 def trend(args: dict) -> Response:
@@ -210,7 +210,7 @@ def trend(args: dict) -> Response:
 
 @blp.route("/localities")
 @blp.doc(security=SECURITY, description="The locality tree for drill-down: `parent` lists its children; no filter lists the roots. " + CSV_NOTE)
-@blp.arguments(s.LocalityArgs, location="query")
+@blp.arguments(s.LocalityArgs, location="query", unknown=None)  # the schema raises on unknown parameters
 @blp.response(200, s.LOCALITY_PAGE)
 @reporting_required
 def localities(args: dict) -> Response:
@@ -233,7 +233,7 @@ def _load(loader, rows: list[dict], dry_run: bool) -> Response:
 
 @blp.route("/denominators", methods=["GET"])
 @blp.doc(security=SECURITY, description="Denominators with their plausibility flags. " + CSV_NOTE)
-@blp.arguments(s.DenominatorArgs, location="query")
+@blp.arguments(s.DenominatorArgs, location="query", unknown=None)  # the schema raises on unknown parameters
 @blp.response(200, s.report_page_schema("denominators"))
 @reporting_required
 def list_denominators(args: dict) -> Response:
@@ -242,7 +242,7 @@ def list_denominators(args: dict) -> Response:
 
 @blp.route("/denominators", methods=["POST"])
 @blp.doc(security=SECURITY, description="Load denominators (merged by locality, year and measure). 207 lists rejected rows; the others are loaded. `dry_run=true` writes nothing.")
-@blp.arguments(s.LoadArgs, location="query")
+@blp.arguments(s.LoadArgs, location="query", unknown=None)  # the schema raises on unknown parameters
 @blp.arguments(s.DenominatorsBody, location="json")
 @blp.response(200, s.LoadReportSchema)
 @blp.alt_response(207, schema=s.LoadReportSchema, description="some rows rejected")
@@ -253,7 +253,7 @@ def post_denominators(args: dict, body: dict) -> Response:
 
 @blp.route("/targets", methods=["GET"])
 @blp.doc(security=SECURITY, description="Targets per locality, year and subject. " + CSV_NOTE)
-@blp.arguments(s.TargetArgs, location="query")
+@blp.arguments(s.TargetArgs, location="query", unknown=None)  # the schema raises on unknown parameters
 @blp.response(200, s.report_page_schema("targets"))
 @reporting_required
 def list_targets(args: dict) -> Response:
@@ -262,7 +262,7 @@ def list_targets(args: dict) -> Response:
 
 @blp.route("/targets", methods=["POST"])
 @blp.doc(security=SECURITY, description="Load targets (merged by locality, year, subject and basis). 207 lists rejected rows. `dry_run=true` writes nothing.")
-@blp.arguments(s.LoadArgs, location="query")
+@blp.arguments(s.LoadArgs, location="query", unknown=None)  # the schema raises on unknown parameters
 @blp.arguments(s.TargetsBody, location="json")
 @blp.response(200, s.LoadReportSchema)
 @blp.alt_response(207, schema=s.LoadReportSchema, description="some rows rejected")
