@@ -174,7 +174,12 @@ def test_post_denominators_dry_run_and_rejections(api, loaded):
 def test_reader_role_reads_reporting_only(loaded, pg_server):
     with psycopg.connect(loaded, autocommit=True) as conn:
         conn.execute("SET ROLE reporting_reader")
-        assert conn.execute("SELECT count(*) FROM reporting.coverage WHERE period_type = 'year' AND period = '2021'").fetchone()[0] > 0
+        for view, year in (("coverage", 2021), ("growth", 2021), ("withdrawals", 2024), ("outreach", 2021),
+                           ("flows_by_channel", 2024), ("active_by_sex_age", 2021)):
+            assert conn.execute(f"SELECT count(*) FROM reporting.{view} WHERE period_type = 'year' AND period = %s",
+                                (str(year),)).fetchone()[0] > 0, view
+        assert conn.execute("SELECT count(*) FROM reporting.plan_attainment WHERE year = 2021").fetchone() == (2,)
+        assert conn.execute("SELECT count(*) FROM reporting.localities").fetchone() == (3_356,)
         for table in ("agg_flows", "localities", "denominators", "schema_migrations"):
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
                 conn.execute(f"SELECT 1 FROM {table} LIMIT 1")
