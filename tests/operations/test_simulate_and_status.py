@@ -79,3 +79,42 @@ def test_status_reports_what_is_down(settings):
     status = collect_status(down, "http://127.0.0.1:1")
     assert status.api_up is False and status.broker_reachable is False and status.database_reachable is False
     assert not status.healthy and len(status.problems) == 3
+
+
+def test_simulate_command_creates_agents_and_prints_a_summary(settings, served_api, monkeypatch):
+    for name, value in settings.to_env().items():
+        monkeypatch.setenv(name, value)
+    result = CliRunner().invoke(main, ["simulate", "--api", served_api.base_url, "--count", "80", "--rate", "0",
+                                       "--agents", "3", "--provinces", "01,79", "--seed", "4"])
+    assert result.exit_code == 0, result.output
+    assert "simulation summary" in result.output and "latency p50 / p95 / p99" in result.output
+    with psycopg.connect(settings.database_url) as conn:
+        assert conn.execute("SELECT count(*) FROM api_tokens WHERE agent_id LIKE 'sim-agent-%%' AND revoked_at IS NULL").fetchone()[0] == 3
+    assert topic_records(settings) > 0
+
+
+def test_simulate_stops_on_sigterm_with_its_summary(settings, served_api):
+    """`enrolment run` stops its simulator child with SIGTERM."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    env = {**os.environ, **settings.to_env()}
+    child = subprocess.Popen([sys.executable, "-m", "service.entrypoints.cli", "simulate", "--api", served_api.base_url,
+                              "--rate", "100", "--agents", "2", "--provinces", "01"],
+                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while topic_records(settings) < 50 and time.monotonic() < deadline:
+            time.sleep(0.5)
+        child.send_signal(signal.SIGTERM)
+        out, err = child.communicate(timeout=30)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    assert child.returncode == 0, err
+    assert "simulation summary" in out
+    accepted = int(next(line for line in out.splitlines() if line.strip().startswith("│ accepted")).split("│")[2].replace(",", ""))
+    assert accepted == topic_records(settings) >= 50

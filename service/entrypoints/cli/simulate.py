@@ -6,6 +6,7 @@ command adds agent set-up, a progress bar and the printed summary.
 from __future__ import annotations
 
 import random
+import signal
 import statistics
 import threading
 import time
@@ -28,7 +29,6 @@ class SimulationSummary:
     requests: int = 0
     events_sent: int = 0
     accepted: int = 0
-    duplicates: int = 0  # accepted before: a retry the API recognised
     retried_events: int = 0  # events sent again with the same event_id
     late_events: int = 0
     planned_invalid: int = 0
@@ -46,7 +46,6 @@ class SimulationSummary:
         self.late_events += request.late
         self.planned_invalid += len(request.invalid)
         self.accepted += outcome.accepted
-        self.duplicates += outcome.duplicates
         self.rejected.update(outcome.rejected_rules)
         self.status[outcome.status] += 1
         if outcome.error and outcome.status == 0:
@@ -70,8 +69,7 @@ class SimulationSummary:
             ("requests", f"{self.requests:,}"),
             ("events sent", f"{self.events_sent:,} ({rate:,.0f}/s over {self.elapsed_s:,.1f} s)"),
             ("accepted", f"{self.accepted:,}"),
-            ("duplicates (accepted before)", f"{self.duplicates:,}"),
-            ("retried events (same event_id)", f"{self.retried_events:,}"),
+            ("retried events (same event_id; counted once downstream)", f"{self.retried_events:,}"),
             ("late events (> 1 week old)", f"{self.late_events:,}"),
             ("invalid on purpose", f"{self.planned_invalid:,}"),
             ("rejected", f"{sum(self.rejected.values()):,}"),
@@ -290,12 +288,16 @@ def simulate_command(base_url, rate, duration, count, agent_count, provinces, ag
 
         def on_progress(s: SimulationSummary) -> None:
             progress.update(task, completed=s.events_sent if total or not duration else s.elapsed_s,
-                            accepted=s.accepted + s.duplicates, rejected=sum(s.rejected.values()),
+                            accepted=s.accepted, rejected=sum(s.rejected.values()),
                             throttled=s.throttled)
 
+        # `enrolment run` stops its children with SIGTERM: finish the requests in flight and
+        # print the summary, as Ctrl-C does.
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
         summary = run_simulation(base_url, agents, rate=rate, duration_s=duration, max_events=count,
                                  concurrency=concurrency, seed=rng.randrange(2**32), mix=mix,
-                                 on_progress=on_progress)
+                                 on_progress=on_progress, stop=stop)
     table = Table(title="simulation summary", show_header=False)
     for name, value in summary.rows():
         table.add_row(name, value)
