@@ -7,7 +7,8 @@ Localities are mapped to today's codes (after the 1 July 2025 reorganisation):
   in 2021 with 1,748 attendees and 100,500,000 VND.
 - Bắc Giang -> its communes, today in Bắc Ninh (province 24), at 1/20 scale: 2,208 BHXH_TN and
   15,984 BHXH_BB at the end of 05/2023 against a labour force of 48,000: BHXH_TN 4.60 %,
-  BHXH 37.90 %; 1,145 new BHXH_TN participants Jan-May 2023, 7.90 x the 145 of Jan-May 2020.
+  BHXH 37.90 %; 1,145 new BHXH_TN participants Jan-May 2023, 7.90 x the 145 of Jan-May 2020,
+  and 50 re-activations (lapsed 06/2022, back 03/2023).
 - Huế (province 46): 813 lump-sum withdrawals in 01/2024 and 900 in 02/2024 (+10.70 %).
 - Đông Hòa (Phú Yên) -> Phường Đông Hòa 22258 (province 66): 4 conferences in Feb-Mar 2023
   produced 79 participants (30 BHXH_TN, 49 BHYT_HGD) named by the campaign; plan 2023: 20
@@ -36,6 +37,7 @@ BAC_GIANG_COMMUNES = (
     "07543", "07531", "07537", "07534", "07603", "07552", "07525", "07612", "07492", "07489",
 )
 DONG_HOA_CAMPAIGN = "doi-thoai-dong-hoa-2023"
+REACTIVATED = 50  # Bắc Giang BHXH_TN participants lapsed in 06/2022 and re-activated in 03/2023
 
 
 @dataclass(frozen=True)
@@ -145,12 +147,20 @@ def _bac_giang(b: _Builder) -> None:
         + [(918, (2020, 6), (2022, 12))]
         + [(1_145, (2023, 1), (2023, 5))]  # Jan-May 2023 ("Đợt cao điểm")
     )
-    i = 0
+    i, early = 0, []
     for count, first, last in voluntary:
         for y, m in _spread(b, count, first, last):
             campaign = "thang-cao-diem-2023" if y == 2023 else None
-            b.enrol("demo-bg-post", "registered", "BHXH_TN", commune(i), b.person("024"), y, m, campaign=campaign)
+            person = b.person("024")
+            b.enrol("demo-bg-post", "registered", "BHXH_TN", commune(i), person, y, m, campaign=campaign)
+            if y == 2020:
+                early.append((commune(i), person))
             i += 1
+    # 50 of the 2020 participants stop paying in 2022 and are won back in March 2023:
+    # re-activations, not new participants.
+    for locality, person in early[:REACTIVATED]:
+        b.enrol("demo-bg-post", "lapsed", "BHXH_TN", locality, person, 2022, 6)
+        b.enrol("demo-bg-post", "registered", "BHXH_TN", locality, person, 2023, 3)
 
 
 def _hue(b: _Builder) -> None:

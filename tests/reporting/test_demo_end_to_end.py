@@ -53,6 +53,11 @@ def test_demo_reproduces_the_articles(settings):
             return r.get_json()
 
         assert_api_figures(get)
+        # Participants who lapsed and came back are re-activations, not new participants.
+        bac_giang = get("flows", period_type="ytd", period="2023-05-YTD", locality="24", scheme="BHXH_TN")["items"][0]
+        assert (bac_giang["new_participants"], bac_giang["reactivations"], bac_giang["lapses"]) == (1_145, 50, 0)
+        lapsed = get("flows", period_type="year", period="2022", locality="24", scheme="BHXH_TN")["items"][0]
+        assert lapsed["lapses"] == 50
     finally:
         worker.terminate()
         worker.wait(30)
