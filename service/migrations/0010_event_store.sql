@@ -50,7 +50,8 @@ CREATE TABLE conference_events (
 );
 
 -- What each participant currently contributes to the agg_* tables. Re-deriving a participant
--- subtracts these rows and adds the new ones, so the aggregates stay exact sums of them.
+-- replaces the rows that changed (subtracting the old, adding the new), so the aggregates stay
+-- exact sums of these rows.
 CREATE TABLE participant_stock_facts (
     participant_id bigint   NOT NULL,
     scheme         text     NOT NULL,
@@ -58,9 +59,9 @@ CREATE TABLE participant_stock_facts (
     month          date     NOT NULL,
     sex            text     NOT NULL,
     birth_year     smallint NOT NULL,
-    delta          integer  NOT NULL
+    delta          integer  NOT NULL,
+    PRIMARY KEY (participant_id, scheme, month, locality_code)
 );
-CREATE INDEX participant_stock_facts_participant_idx ON participant_stock_facts (participant_id);
 
 CREATE TABLE participant_flow_facts (
     participant_id      bigint  NOT NULL,
@@ -78,9 +79,9 @@ CREATE TABLE participant_flow_facts (
     contributions       integer NOT NULL,
     contribution_months bigint  NOT NULL,
     contribution_vnd    bigint  NOT NULL,
-    campaign_enrolments integer NOT NULL
+    campaign_enrolments integer NOT NULL,
+    PRIMARY KEY (participant_id, scheme, month, locality_code, channel, agent_id, campaign)
 );
-CREATE INDEX participant_flow_facts_participant_idx ON participant_flow_facts (participant_id);
 
 -- Offsets applied, written in the same transaction as the batch: the truth for "what has
 -- been counted" (Kafka's committed offsets are only a hint after a crash; dedupe covers it).

@@ -3,10 +3,10 @@ statements, whatever the batch size.
 
 Per batch: COPY into temp staging tables -> INSERT … ON CONFLICT DO NOTHING RETURNING (dedupe
 by event_id) -> identity resolution (pure domain, on the new events' identifiers and their
-known participant numbers) -> for every participant touched: DELETE its facts RETURNING (to
-subtract), re-derive its facts from all its stored events with window functions (to add) ->
-one grouped upsert per agg_* table with the net change, rows in key order -> store the
-offsets -> COMMIT. The caller commits Kafka offsets only after that.
+known participant numbers) -> for every participant touched: re-derive its facts from all
+its stored events with window functions and write only the facts that changed (old ones
+subtracted, new ones added) -> one grouped upsert per agg_* table with the net change, rows
+in key order -> store the offsets -> COMMIT. The caller commits Kafka offsets only after that.
 
 Applies are serialised with a transaction-level advisory lock: a participant's events may sit
 in several partitions (SI-number-only and personal-id events hash differently), so two
@@ -43,6 +43,8 @@ _TEMP_TABLES = f"""
 CREATE TEMP TABLE IF NOT EXISTS staging_events (LIKE enrolment_events) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS staging_conferences (LIKE conference_events) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS batch_events (participant_id bigint, LIKE enrolment_events) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS new_stock_facts (LIKE participant_stock_facts) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS new_flow_facts (LIKE participant_flow_facts) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS stock_diff (LIKE participant_stock_facts) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS flow_diff (LIKE participant_flow_facts) ON COMMIT DELETE ROWS;
 """
@@ -74,18 +76,56 @@ FROM participant_identifiers i JOIN enrolment_events e ON e.ident = i.identifier
 WHERE i.participant_id = ANY(%(affected)s)
 """
 
-_OLD_STOCK = """
-WITH old AS (DELETE FROM participant_stock_facts WHERE participant_id = ANY(%(merged)s) RETURNING *)
-INSERT INTO stock_diff SELECT participant_id, scheme, locality_code, month, sex, birth_year, -delta FROM old
+# Facts that changed: stored rows of the participants that the re-derivation no longer
+# produces are deleted (their values subtracted, into *_diff); derived rows not stored yet are
+# inserted (added). Unchanged facts — most of a participant's history — are not written.
+_STOCK_GONE = """
+WITH gone AS (
+    SELECT * FROM participant_stock_facts WHERE participant_id = ANY(%(merged)s)
+    EXCEPT ALL SELECT * FROM new_stock_facts
+), removed AS (
+    DELETE FROM participant_stock_facts f USING gone g
+    WHERE (f.participant_id, f.scheme, f.month, f.locality_code) = (g.participant_id, g.scheme, g.month, g.locality_code)
+    RETURNING f.*
+)
+INSERT INTO stock_diff SELECT participant_id, scheme, locality_code, month, sex, birth_year, -delta FROM removed
 """
 
-_OLD_FLOWS = """
-WITH old AS (DELETE FROM participant_flow_facts WHERE participant_id = ANY(%(merged)s) RETURNING *)
+_STOCK_CAME = """
+WITH came AS (
+    SELECT * FROM new_stock_facts
+    EXCEPT ALL SELECT * FROM participant_stock_facts WHERE participant_id = ANY(%(merged)s)
+), added AS (
+    INSERT INTO participant_stock_facts SELECT * FROM came RETURNING *
+)
+INSERT INTO stock_diff SELECT * FROM added
+"""
+
+_FLOWS_GONE = """
+WITH gone AS (
+    SELECT * FROM participant_flow_facts WHERE participant_id = ANY(%(merged)s)
+    EXCEPT ALL SELECT * FROM new_flow_facts
+), removed AS (
+    DELETE FROM participant_flow_facts f USING gone g
+    WHERE (f.participant_id, f.scheme, f.month, f.locality_code, f.channel, f.agent_id, f.campaign)
+        = (g.participant_id, g.scheme, g.month, g.locality_code, g.channel, g.agent_id, g.campaign)
+    RETURNING f.*
+)
 INSERT INTO flow_diff
 SELECT participant_id, scheme, locality_code, month, channel, agent_id, campaign,
        -new_participants, -reactivations, -renewals, -lapses, -withdrawals, -contributions,
        -contribution_months, -contribution_vnd, -campaign_enrolments
-FROM old
+FROM removed
+"""
+
+_FLOWS_CAME = """
+WITH came AS (
+    SELECT * FROM new_flow_facts
+    EXCEPT ALL SELECT * FROM participant_flow_facts WHERE participant_id = ANY(%(merged)s)
+), added AS (
+    INSERT INTO participant_flow_facts SELECT * FROM came RETURNING *
+)
+INSERT INTO flow_diff SELECT * FROM added
 """
 
 # Month-end state: the last event of each (participant, scheme, month) decides; a change of
@@ -115,10 +155,8 @@ WITH person AS (
     SELECT c.participant_id, c.scheme, c.active_in, c.month, p.sex, p.birth_year, 1
     FROM changes c JOIN person p USING (participant_id)
     WHERE c.active_in IS NOT NULL AND c.active_in IS DISTINCT FROM c.before
-), stored AS (
-    INSERT INTO participant_stock_facts SELECT * FROM facts RETURNING *
 )
-INSERT INTO stock_diff SELECT * FROM stored
+INSERT INTO new_stock_facts SELECT * FROM facts
 """
 
 _NEW_FLOWS = f"""
@@ -142,13 +180,10 @@ WITH seq AS (
            count(*) FILTER (WHERE active AND NOT was_active AND campaign IS NOT NULL)::int AS campaign_enrolments
     FROM seq
     GROUP BY participant_id, scheme, locality_code, month, channel, agent_id, coalesce(campaign, '')
-), stored AS (
-    INSERT INTO participant_flow_facts
-    SELECT * FROM facts
-    WHERE new_participants + reactivations + renewals + lapses + withdrawals + contributions > 0
-    RETURNING *
 )
-INSERT INTO flow_diff SELECT * FROM stored
+INSERT INTO new_flow_facts
+SELECT * FROM facts
+WHERE new_participants + reactivations + renewals + lapses + withdrawals + contributions > 0
 """
 
 _UPSERT_ACTIVE = """
@@ -350,8 +385,8 @@ def _apply_enrolments(cur: psycopg.Cursor, rows: Sequence[tuple]) -> tuple[int, 
     affected = sorted(set(merged) - set(resolution.merges))
     params = {"affected": affected, "merged": merged}
     cur.execute(_LOAD_TIMELINES, params)
-    for statement in (_OLD_STOCK, _OLD_FLOWS, _NEW_STOCK, _NEW_FLOWS, _UPSERT_ACTIVE,
-                      _UPSERT_ACTIVE_BY_PERSON, _UPSERT_FLOWS, _UPSERT_CAMPAIGNS):
+    for statement in (_NEW_STOCK, _NEW_FLOWS, _STOCK_GONE, _STOCK_CAME, _FLOWS_GONE, _FLOWS_CAME,
+                      _UPSERT_ACTIVE, _UPSERT_ACTIVE_BY_PERSON, _UPSERT_FLOWS, _UPSERT_CAMPAIGNS):
         cur.execute(statement, params)
     return len(new), max(t for _, _, t in new)
 
