@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test install bench-api bench-consumer clean
+.PHONY: run test install bench-api bench-consumer bench-reporting clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "needs $(PYTHON)"; exit 1; }
@@ -30,6 +30,9 @@ bench-api: $(STAMP)
 
 bench-consumer: $(STAMP)
 	$(BIN)/python bench/consumer_throughput.py
+
+bench-reporting: $(STAMP)
+	$(BIN)/python bench/reporting_queries.py
 
 clean:
 	rm -rf $(VENV) .data .pytest_cache
