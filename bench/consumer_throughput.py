@@ -10,8 +10,11 @@ KAFKA_BOOTSTRAP_SERVERS):
    table with a uuid primary key in the same PostgreSQL;
 4. the consumer: one `Worker` (the real one) from offset zero until every offset is stored,
    i.e. broker -> decode -> validate -> apply -> committed aggregates;
-5. checks every stored aggregate equals the pure-domain figures (`--no-check` skips it).
-Prints events/s and the ratio to the ceiling.
+5. checks every stored aggregate equals the pure-domain figures (`--no-check` skips it);
+6. end-to-end freshness: the real API (gunicorn) and a worker process, single-event POSTs at
+   `--rate` events/s for `--freshness-seconds`, time from each 202 to the event being counted
+   (bench/e2e_freshness.py).
+Prints events/s, the ratio to the ceiling, and the freshness p50/p99.
 
     make bench-consumer     # or: .venv/bin/python bench/consumer_throughput.py --events 1000000
 """
@@ -170,11 +173,30 @@ def check(url: str, events: list[EnrolmentEvent]) -> None:
         print(f"  check: {table}: {len(rows):,} rows, {status} to the pure-domain figures")
 
 
+def freshness(base: Settings, rate: float, seconds: float, tmp: Path) -> None:
+    from e2e_freshness import measure_freshness
+
+    suffix = uuid.uuid4().hex[:8]
+    with psycopg.connect(base.database_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "fresh_{suffix}"')
+    settings = base.with_(
+        database_url=psycopg.conninfo.make_conninfo(base.database_url, dbname=f"fresh_{suffix}"),
+        events_topic=f"fresh-events-{suffix}", dead_letter_topic=f"fresh-events-{suffix}.dlq",
+        consumer_group=f"fresh-{suffix}", pseudonym_key=secrets.token_hex(16), data_dir=tmp,
+    )
+    r = measure_freshness(settings, rate, seconds, tmp)
+    print(f"freshness API 202 -> counted in the aggregates, {r['accepted']:,} events at {r['achieved_rate']:,.0f}/s "
+          f"(asked {rate:,.0f}/s): p50 {r['p50_s'] * 1000:,.0f} ms, p99 {r['p99_s'] * 1000:,.0f} ms, "
+          f"max {r['max_s'] * 1000:,.0f} ms; {r['visible']:,} seen, {r['failures']} non-202 answers")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--batch", type=int, default=None, help="CONSUMER_MAX_BATCH (default from settings)")
     parser.add_argument("--no-check", action="store_true", help="skip comparing with the pure-domain figures")
+    parser.add_argument("--rate", type=float, default=500, help="freshness: events/s posted to the API")
+    parser.add_argument("--freshness-seconds", type=float, default=20, help="freshness: seconds of load (0 = skip)")
     args = parser.parse_args()
 
     base = Settings.from_env()
@@ -219,6 +241,8 @@ def main() -> None:
               f"{metrics.duplicates._value.get():,.0f}")
         if not args.no_check:
             check(settings.database_url, events)
+        if args.freshness_seconds > 0:
+            freshness(base, args.rate, args.freshness_seconds, tmp)
     finally:
         for server in reversed(servers):
             server.stop()
