@@ -227,14 +227,17 @@ def record_row(value: bytes, pseudonymiser: Pseudonymiser, fast: bool = True) ->
     """(is an enrolment, staging row) of one topic record; raises one of POISON if the record
     is not a valid event under the contract. Plainly valid records take the fast path
     (`record_rows.fast_row`); marshmallow decides about the rest."""
-    if fast:
-        row = fast_row(value, pseudonymiser)
-        if row is not None:
-            return row
-    event = decode_record(value)
-    if isinstance(event, EnrolmentEvent):
-        return True, enrolment_row(event, pseudonymiser)
-    return False, conference_row(event)
+    row = fast_row(value, pseudonymiser) if fast else None
+    if row is None:
+        event = decode_record(value)
+        if isinstance(event, EnrolmentEvent):
+            row = True, enrolment_row(event, pseudonymiser)
+        else:
+            row = False, conference_row(event)
+    if any(type(v) is str and "\x00" in v for v in row[1]):
+        # valid JSON and valid under the contract, but PostgreSQL text cannot hold NUL
+        raise ValueError("a text field contains a NUL character")
+    return row
 
 
 def describe(exc: Exception) -> str:

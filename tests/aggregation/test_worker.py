@@ -4,6 +4,7 @@ import random
 import signal
 import threading
 import time
+import urllib.request
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -14,7 +15,9 @@ from pipeline_helpers import consumed, produce, start_worker, stop_worker, table
 from reference import assert_matches_reference
 from service.adapters.kafka.consumer import DeadLetter, read_to_end
 from service.domain.aggregation import aggregate
+from service.adapters.embedded import free_port
 from service.entrypoints.worker import Worker
+from service.entrypoints.worker_metrics import ConsumerMetrics
 
 pytestmark = pytest.mark.integration
 
@@ -40,8 +43,8 @@ def random_events(n_people: int, n_events: int, seed: int):
     return events
 
 
-def in_process_worker(settings):
-    worker = Worker(settings.with_(worker_metrics_port=0))
+def in_process_worker(settings, metrics=None):
+    worker = Worker(settings.with_(worker_metrics_port=0), metrics)
     thread = threading.Thread(target=worker.run, daemon=True)
     thread.start()
     return worker, thread
@@ -53,9 +56,12 @@ def test_worker_applies_events_exactly_and_dead_letters_poison(settings):
     poison = [b"not json", json.dumps({"schema_version": 1, "kind": "registered"}).encode(),
               json.dumps({**json.loads(b'{"x":1}'), "event_id": "nope"}).encode()]
     total = produce(settings, events + resent, poison)
-    worker, thread = in_process_worker(settings)
+    metrics, port = ConsumerMetrics(), free_port()
+    metrics.serve(port, addr="127.0.0.1")
+    worker, thread = in_process_worker(settings, metrics)
     try:
         wait_consumed(settings, total)
+        exposed = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
     finally:
         worker.request_stop()
         thread.join(30)
@@ -63,8 +69,10 @@ def test_worker_applies_events_exactly_and_dead_letters_poison(settings):
     got = tables(settings)
     assert got == aggregate(events)
     assert_matches_reference(got, events)
-    assert worker.metrics.dead_letters._value.get() == 3
-    assert worker.metrics.duplicates._value.get() >= 40
+    assert "enrolment_consumer_dead_letters_total 3.0" in exposed
+    assert f"enrolment_consumer_events_applied_total {len(events)}.0" in exposed
+    assert "enrolment_consumer_duplicates_skipped_total 40.0" in exposed
+    assert "enrolment_consumer_freshness_seconds" in exposed and "enrolment_consumer_lag{" in exposed
 
     # the dead letters carry the record and headers naming where it came from and why
     dlq = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers, enable_auto_commit=False)

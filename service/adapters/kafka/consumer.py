@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.errors import KafkaError
 from kafka.consumer.fetcher import ConsumerRecord
 
 from ...config import Settings
@@ -90,15 +91,26 @@ class DeadLetterWriter:
             (SOURCE_OFFSET, str(record.offset).encode()),
             (ERROR, error[:2000].encode()),
         ]
-        self._pending.append(self._producer.send(self.topic, key=record.key, value=record.value, headers=headers))
+        self._send((record.key, record.value, headers))
 
-    def flush(self, timeout_s: float = 30) -> int:
-        """Wait until every dead letter sent is acknowledged; raise if one was not."""
-        pending, self._pending = self._pending, []
+    def _send(self, letter: tuple) -> None:
+        key, value, headers = letter
+        self._pending.append((letter, self._producer.send(self.topic, key=key, value=value, headers=headers)))
+
+    def flush(self, timeout_s: float = 30) -> None:
+        """Wait until every dead letter sent is acknowledged. Those that failed are sent again
+        and the error raised, so that calling flush again (after a pause) completes them."""
         self._producer.flush(timeout=timeout_s)
-        for future in pending:
-            future.get(timeout=timeout_s)
-        return len(pending)
+        pending, self._pending = self._pending, []
+        failed = None
+        for letter, future in pending:
+            try:
+                future.get(timeout=timeout_s)
+            except KafkaError as exc:
+                failed = exc
+                self._send(letter)
+        if failed is not None:
+            raise failed
 
     def close(self) -> None:
         self._producer.close(timeout=5)
