@@ -24,6 +24,7 @@ VOLUNTARY_RATE = 0.22
 SUPPORT_SHARE = {"poor": 0.50, "near_poor": 0.40, "ethnic_minority": 0.30, "other": 0.20}
 VOLUNTARY_MONTHS = (1, 3, 6, 12)
 HOUSEHOLD_HEALTH_YEARLY_VND = 1_263_600  # 4.5 % of 2,340,000 × 12, first household member
+MAX_KNOWN_PEOPLE = 2000  # per agent and per (agent, scheme): bounded memory and O(1) picks
 CAMPAIGNS = ("Tháng cao điểm", "Đợt cao điểm", "Tuần lễ BHXH")
 ORGANISERS = ("BHXH tỉnh", "UBND xã", "Bưu điện", "Hội Nông dân", "Đoàn Thanh niên")
 
@@ -103,6 +104,7 @@ class TrafficPlan:
         self._mix = mix
         self._now = now or (lambda: datetime.now().astimezone())
         self._people: dict[str, list[_Person]] = {a.agent_id: [] for a in agents}
+        self._enrolled: dict[tuple[str, str], list[_Person]] = {}  # (agent, scheme) -> people in it
         self._sent: list[PlannedRequest] = []  # recent valid requests, for retries
 
     def __iter__(self) -> Iterator[PlannedRequest]:
@@ -174,13 +176,15 @@ class TrafficPlan:
     def _enrolment(self, agent: SimAgent, moment: datetime) -> dict:
         people = self._people[agent.agent_id]
         scheme = self._pick_scheme()
-        known = [p for p in people if scheme.value in p.active]
+        enrolled = self._enrolled.setdefault((agent.agent_id, scheme.value), [])
         roll = self._rng.random()
-        if not known or roll < 0.45:
+        if not enrolled or roll < 0.45:
             person = self._new_person(agent) if not people or self._rng.random() < 0.8 else self._rng.choice(people)
             kind = EnrolmentKind.REGISTERED
+            if scheme.value not in person.active:
+                self._keep(enrolled, person)
         else:
-            person = self._rng.choice(known)
+            person = self._rng.choice(enrolled)
             if not person.active[scheme.value]:
                 kind = EnrolmentKind.REGISTERED
             elif roll < 0.80:
@@ -262,8 +266,15 @@ class TrafficPlan:
         else:
             ids = (personal_id, None)
         person = _Person(ids[0], ids[1], sex, birth_year, rng.choice(agent.communes))
-        self._people[agent.agent_id].append(person)
+        self._keep(self._people[agent.agent_id], person)
         return person
+
+    def _keep(self, pool: list[_Person], person: _Person) -> None:
+        """Add to a bounded pool: when full, `person` takes a random member's place."""
+        if len(pool) < MAX_KNOWN_PEOPLE:
+            pool.append(person)
+        else:
+            pool[self._rng.randrange(MAX_KNOWN_PEOPLE)] = person
 
     def _participant(self, person: _Person) -> dict:
         out: dict = {"sex": person.sex, "birth_year": person.birth_year}

@@ -55,7 +55,7 @@ def test_retries_repeat_earlier_event_ids():
 
 
 def test_late_events_in_bursts_are_more_than_a_week_old():
-    bursts = [r for _, r in zip(range(300), plan(batch=1, single=0, retry=0, invalid=0, conference=0))]
+    bursts = [r for _, r in zip(range(60), plan(batch=1, single=0, retry=0, invalid=0, conference=0))]
     late = sum(r.late for r in bursts)
     old = sum(datetime.fromisoformat(e["occurred_at"]) < NOW - timedelta(days=7) for r in bursts for e in r.events)
     assert late == old > 0
@@ -89,3 +89,12 @@ def test_error_rules_names_field_paths():
     errors = [{"field": "participant.personal_id", "rule": "format", "message": "must be exactly 12 digits"},
               {"field": "kind", "rule": "one_of", "message": "Must be one of …"}]
     assert sorted(error_rules(errors)) == ["kind: one_of", "participant.personal_id: format"]
+
+
+def test_a_long_run_keeps_memory_bounded():
+    traffic = plan(batch=1, single=1, retry=0, invalid=0, conference=0)
+    for _, _request in zip(range(1500), traffic):
+        pass
+    assert all(len(pool) <= 2000 for pool in traffic._people.values())
+    assert all(len(pool) <= 2000 for pool in traffic._enrolled.values())
+    assert sum(len(pool) for pool in traffic._people.values()) == 4000  # both agents' pools are full
