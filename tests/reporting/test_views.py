@@ -122,6 +122,13 @@ def test_breakdowns(api):
     by_age = client.get("/v1/reports/breakdown", headers=auth, query_string={
         "by": "age_band", "period_type": "year", "period": "2019", "locality": "29905", "scheme": "BHXH_TN"}).get_json()["items"]
     assert {r["age_band"]: r["active"] for r in by_age} == {"35_44": 400, "15_24": 243}
+    # Named localities take the narrow query, a level alone the every-commune view: same figures.
+    narrow = client.get("/v1/reports/breakdown", headers=auth, query_string={
+        "by": "sex", "period_type": "year", "period": "2021", "locality": "82"}).get_json()["items"]
+    wide = client.get("/v1/reports/breakdown", headers=auth, query_string={
+        "by": "sex", "period_type": "year", "period": "2021", "level": "province"}).get_json()["items"]
+    assert narrow == [r for r in wide if r["locality_code"] == "82"] and {r["sex"]: r["active"] for r in narrow} == {
+        "female": 400, "male": 243}
 
 
 def test_trend_is_a_running_stock_with_monthly_flows(api):

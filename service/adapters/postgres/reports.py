@@ -159,6 +159,12 @@ def fetch(
     spec = REPORTS[report]
     where: list[sql.Composable] = []
     params: list[Any] = []
+    source: sql.Composable = sql.SQL(spec.view)
+    if spec.view == "reporting.active_by_sex_age":
+        codes = _place_codes(conn, filters)
+        if codes is not None:
+            source = sql.SQL(_BY_PERSON_FOR_LOCALITIES)
+            params += [codes, filters["period_type"], filters["period"]]
     if spec.periodic:
         where.append(sql.SQL("period_type = %s AND period = %s"))
         params += [filters["period_type"], filters["period"]]
@@ -180,25 +186,61 @@ def fetch(
         "ORDER BY {order} LIMIT %s OFFSET %s"
     ).format(
         select=select,
-        view=sql.SQL(spec.view),
+        view=source,
         where=sql.SQL(" AND ").join(where) if where else sql.SQL("true"),
         group=group,
         order=sql.SQL(", ").join(sql.SQL(o) for o in spec.order),
     )
     with conn.cursor(row_factory=dict_row) as cur:
         rows = cur.execute(query, [*params, limit, offset]).fetchall()
-    total = rows[0].pop("total__") if rows else _count(conn, spec, where, params, group)
+    total = rows[0].pop("total__") if rows else _count(conn, source, where, params, group)
     for row in rows[1:]:
         row.pop("total__")
     return Page([{c: row[c] for c in spec.columns} for row in rows], total, spec.columns)
 
 
-def _count(conn, spec: Report, where, params, group) -> int:
+def _count(conn, source: sql.Composable, where, params, group) -> int:
     """Total rows when the requested page is past the end (no row carried the window count)."""
     inner = sql.SQL("SELECT 1 FROM {view} WHERE {where}{group}").format(
-        view=sql.SQL(spec.view), where=sql.SQL(" AND ").join(where) if where else sql.SQL("true"), group=group
+        view=source, where=sql.SQL(" AND ").join(where) if where else sql.SQL("true"), group=group
     )
     return conn.execute(sql.SQL("SELECT count(*) FROM ({inner}) q").format(inner=inner), params).fetchone()[0]
+
+
+# The by-person stock is large (sex x birth year per commune and month): for a few named
+# localities, roll up only their communes' rows (closure first, primary-key lookups) instead of
+# the view's every-commune pass. Same columns as reporting.active_by_sex_age.
+_BY_PERSON_FOR_LOCALITIES = """(
+    SELECT p.period_type, p.period, p.year, p.period_start, p.period_end,
+           lc.ancestor_code AS locality_code, l.name AS locality_name, l.level,
+           sm.scheme, a.sex, age_band(a.birth_year, p.year) AS age_band, sum(a.delta)::bigint AS active
+    FROM report_periods p
+    JOIN locality_closure lc ON lc.ancestor_code = ANY(%s::text[])
+    JOIN agg_active_changes_by_person a ON a.locality_code = lc.descendant_code AND a.month <= p.period_end
+    JOIN localities l ON l.code = lc.ancestor_code
+    JOIN report_scheme_members sm ON sm.member = a.scheme
+    WHERE p.period_type = %s AND p.period = %s
+    GROUP BY p.period_type, p.period, p.year, p.period_start, p.period_end, lc.ancestor_code, l.name, l.level,
+             sm.scheme, a.sex, age_band(a.birth_year, p.year)
+) AS v"""
+MAX_NAMED_LOCALITIES = 200
+
+
+def _place_codes(conn: psycopg.Connection, filters: dict[str, Any]) -> list[str] | None:
+    """The localities a locality/parent/within filter names, when they are few enough for the
+    narrow by-person query; None otherwise."""
+    named = {k: filters[k] for k in ("locality", "parent", "within") if filters.get(k) is not None}
+    if not named:
+        return None
+    where = [LOCALITY_FILTERS[k] for k in named]
+    params = list(named.values())
+    if filters.get("level") is not None:
+        where.append(LOCALITY_FILTERS["level"])
+        params.append(filters["level"])
+    codes = [c for (c,) in conn.execute(
+        f"SELECT locality_code FROM (SELECT code AS locality_code, level FROM localities) l WHERE {' AND '.join(where)}"
+        f" LIMIT {MAX_NAMED_LOCALITIES + 1}", params)]
+    return codes if len(codes) <= MAX_NAMED_LOCALITIES else None
 
 
 def base_period_stock(
