@@ -7,7 +7,6 @@ from datetime import date
 
 import psycopg
 import pytest
-from flask.testing import FlaskClient
 
 from reporting_figures import assert_api_figures, assert_sql_figures
 from service.adapters.postgres import tokens as token_store
