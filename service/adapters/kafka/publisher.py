@@ -81,6 +81,7 @@ class KafkaPublisher:
             enable_idempotence=True,
             linger_ms=s.producer_linger_ms,
             batch_size=64 * 1024,
+            metrics_enabled=False,  # kafka-python's own sensors: CPU on every send, never read here
             # Every wait is bounded by the publish timeout: connecting, metadata, each request.
             bootstrap_timeout_ms=self._timeout_ms,
             max_block_ms=self._timeout_ms,

@@ -27,6 +27,19 @@ PUBLISH_SECONDS = Histogram(
 )
 
 
+_children: dict[tuple, tuple] = {}  # label values -> bound metrics (labels() costs on every call)
+
+
+def request_done(endpoint: str, method: str, status: int, seconds: float) -> None:
+    key = (endpoint, method, status)
+    bound = _children.get(key)
+    if bound is None:
+        bound = _children.setdefault(key, (REQUESTS.labels(endpoint, method, str(status)),
+                                           REQUEST_SECONDS.labels(endpoint)))
+    bound[0].inc()
+    bound[1].observe(seconds)
+
+
 def exposition() -> tuple[bytes, str]:
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()

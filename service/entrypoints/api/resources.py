@@ -52,7 +52,8 @@ class Resources:
                  clock: Callable[[], datetime] = utc_now):
         self.settings = settings
         self.clock = clock
-        self._pool = ProcessLocal(lambda: pool or make_pool(settings.database_url, max_size=max(4, settings.web_threads), name="api"))
+        # Few connections: the hot path reads the database only on cache misses.
+        self._pool = ProcessLocal(lambda: pool or make_pool(settings.database_url, max_size=8, name="api"))
         self._publisher = ProcessLocal(lambda: publisher or _default_publisher(settings))
         self.extras: dict[str, Any] = {}  # caches other blueprints keep per app
 

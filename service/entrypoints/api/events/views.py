@@ -66,9 +66,13 @@ def _ingestion(res: Resources) -> Ingestion:
     return found
 
 
+def _is_json(mimetype: str) -> bool:
+    return mimetype == "application/json" or mimetype.endswith("+json")
+
+
 def _json_body() -> Any:
-    mimetype = request.mimetype
-    if mimetype != "application/json" and not mimetype.endswith("+json"):
+    content_type = request.headers.get("Content-Type", "")
+    if content_type != "application/json" and not _is_json(request.mimetype):
         raise Problem(415, "Unsupported Media Type", "send the body as application/json", type_="media-type")
     raw = request.get_data(cache=False)  # over MAX_CONTENT_LENGTH: werkzeug answers 413
     try:
@@ -78,14 +82,15 @@ def _json_body() -> Any:
                       type_="malformed-json") from None
 
 
-def _validate(item: Any, ing: Ingestion, now: datetime) -> tuple[dict | None, list[dict[str, str]]]:
+def _validate(item: Any, ing: Ingestion, provinces: frozenset[str], now: datetime
+              ) -> tuple[dict | None, list[dict[str, str]]]:
     if not isinstance(item, dict):
         return None, [violation("", "type", "an event is a JSON object")]
     try:
         data = _BODY.load(item)
     except ValidationError as err:
         return None, flatten(err.messages)
-    errors = ing.checks.violations(data, g.agent_provinces, now)
+    errors = ing.checks.violations(data, provinces, now)
     return (None, errors) if errors else (data, [])
 
 
@@ -114,28 +119,29 @@ def _json_response(body: dict, status: int) -> Response:
     return Response(json.dumps(body, ensure_ascii=False), status=status, mimetype="application/json")
 
 
-_PROBLEMS = {code: {"schema": ProblemSchema, "content_type": "application/problem+json"}
-             for code in (400, 401, 403, 413, 415, 422, 429, 503)}
-
-
-def _document_problems(view):
-    for code, spec in _PROBLEMS.items():
-        view = blp.alt_response(code, **spec)(view)
-    return view
+def _openapi(body_schema, answers: dict[int, tuple[object, str]]) -> dict:
+    """The operation's OpenAPI doc in one `blp.doc` (each flask-smorest response decorator
+    would add a wrapper to the hot path)."""
+    responses = {str(code): {"description": text, "content": {"application/json": {"schema": schema}}}
+                 for code, (schema, text) in answers.items()}
+    for code, text in ((400, "malformed JSON"), (401, "missing, unknown or revoked token"),
+                       (403, "wrong token scope, or a province the agent is not assigned to"),
+                       (413, "body too large"), (415, "not application/json"), (422, "invalid event(s)"),
+                       (429, "rate limit: see Retry-After"), (503, "broker unavailable: see Retry-After")):
+        responses[str(code)] = {"description": text, "content": {"application/problem+json": {"schema": ProblemSchema}}}
+    return {"security": [{"bearerAuth": []}], "responses": responses,
+            "requestBody": {"required": True, "content": {"application/json": {"schema": body_schema}}}}
 
 
 @blp.route("", methods=["POST"])
-@blp.doc(security=[{"bearerAuth": []}],
-         requestBody={"required": True, "content": {"application/json": {"schema": EventBodySchema}}})
-@blp.alt_response(202, schema=AcceptedSchema, description="the broker acknowledged the event")
-@_document_problems
+@blp.doc(**_openapi(EventBodySchema, {202: (AcceptedSchema, "the broker acknowledged the event")}))
 @agent_required
 def post_event() -> Response:
     """Post one event"""
     res = current_resources()
     ing = _ingestion(res)
     now = res.clock()
-    data, errors = _validate(_json_body(), ing, now)
+    data, errors = _validate(_json_body(), ing, g.agent_provinces, now)
     if errors:
         _count_rejections(errors)
         forbidden = all(e["rule"] == PROVINCE_NOT_ASSIGNED for e in errors)
@@ -149,11 +155,10 @@ def post_event() -> Response:
 
 
 @blp.route("/batch", methods=["POST"])
-@blp.doc(security=[{"bearerAuth": []}],
-         requestBody={"required": True, "content": {"application/json": {"schema": BatchBodySchema}}})
-@blp.alt_response(202, schema=BatchResultSchema, description="every event accepted (broker acknowledged)")
-@blp.alt_response(207, schema=BatchResultSchema, description="some or all events rejected; the others accepted")
-@_document_problems
+@blp.doc(**_openapi(BatchBodySchema, {
+    202: (BatchResultSchema, "every event accepted (broker acknowledged)"),
+    207: (BatchResultSchema, "some or all events rejected; the others accepted"),
+}))
 @agent_required
 def post_batch() -> Response:
     """Post up to MAX_BATCH_EVENTS events (an agent app's offline queue)"""
@@ -170,17 +175,18 @@ def post_batch() -> Response:
                       errors=[violation("events", "batch_size", f"must hold 1 to {res.settings.max_batch_events} events")],
                       type_="invalid-batch")
     now = res.clock()
+    agent, provinces = g.agent, g.agent_provinces  # flask.g is a proxy: read it once, not per item
     results: list[dict] = []
     records: list[OutgoingRecord] = []
     for index, item in enumerate(items):
         posted_id = item.get("event_id") if isinstance(item, dict) else None
-        data, errors = _validate(item, ing, now)
+        data, errors = _validate(item, ing, provinces, now)
         if errors:
             _count_rejections(errors)
             results.append({"index": index, "event_id": posted_id if isinstance(posted_id, str) else None,
                             "status": "rejected", "errors": errors})
             continue
-        event = build_event(data, g.agent)
+        event = build_event(data, agent)
         records.append(outgoing(event, now, ing.pseudonymiser))
         results.append({"index": index, "event_id": str(event.event_id), "status": "accepted"})
     _publish(res, records)
