@@ -67,17 +67,10 @@ def _connection(conn_or_url: psycopg.Connection | str) -> Iterator[psycopg.Conne
 @contextmanager
 def _unit_of_work(conn: psycopg.Connection, dry_run: bool) -> Iterator[None]:
     """A transaction (savepoint inside an open one) that a dry run rolls back."""
-
-    class _DryRun(Exception):
-        pass
-
-    try:
-        with conn.transaction():
-            yield
-            if dry_run:
-                raise _DryRun
-    except _DryRun:
-        pass
+    with conn.transaction():
+        yield
+        if dry_run:
+            raise psycopg.Rollback()  # leaves this block only, silently, by design
 
 
 # --------------------------------------------------------------------------- localities
