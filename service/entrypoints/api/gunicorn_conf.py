@@ -27,7 +27,22 @@ graceful_timeout = 10
 timeout = max(30, int(_settings.publish_timeout_s * 4))
 accesslog = None  # the app logs each request as JSON (without anything personal)
 loglevel = _settings.log_level.lower()
+# gunicorn's own messages as JSON lines too: they go to the root logger's JSON handler.
+logconfig_dict = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"json": {"()": "service.entrypoints.logs.JsonFormatter"}},
+    "handlers": {"json": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}},
+    "root": {"level": _settings.log_level.upper(), "handlers": ["json"]},
+    "loggers": {
+        "gunicorn.error": {"level": "INFO", "handlers": [], "propagate": True},
+        "gunicorn.access": {"level": "INFO", "handlers": [], "propagate": False},
+    },
+}
 proc_name = "enrolment-api"
+# gunicorn's control socket has one default path per user: several instances on one machine
+# (tests, benchmark, `enrolment run`) would fight over it, and nothing here uses it.
+control_socket_disable = True
 
 
 def on_starting(server):
