@@ -49,6 +49,7 @@ class EmbeddedPostgres:
         self.data_dir = Path(data_dir).resolve()
         self.port = port or free_port()
         self.log_file = self.data_dir / "server.log"
+        self._as: dict = {}  # subprocess kwargs: run as SYSTEM_USER when we are root
 
     @property
     def url(self) -> str:

@@ -167,7 +167,7 @@ def _load_demo(settings: Settings, base_url: str) -> None:
     from ...demo import load_demo
 
     click.echo("loading the demo data set through the API …")
-    load_demo(settings, base_url)
+    click.echo(load_demo(settings, base_url).summary())
 
 
 def _interrupt(signum: int, frame) -> None:
