@@ -77,38 +77,61 @@ WHERE i.participant_id = ANY(%(affected)s)
 """
 
 # Facts that changed: stored rows of the participants that the re-derivation no longer
-# produces are deleted (their values subtracted, into *_diff); derived rows not stored yet are
-# inserted (added). Unchanged facts — most of a participant's history — are not written.
+# produces exactly are deleted (their values subtracted, into *_diff); derived rows not stored
+# yet are inserted (added). Unchanged facts — most of a participant's history — are not
+# written.
 _STOCK_GONE = """
-WITH gone AS (
-    SELECT * FROM participant_stock_facts WHERE participant_id = ANY(%(merged)s)
-    EXCEPT ALL SELECT * FROM new_stock_facts
-), removed AS (
-    DELETE FROM participant_stock_facts f USING gone g
-    WHERE (f.participant_id, f.scheme, f.month, f.locality_code) = (g.participant_id, g.scheme, g.month, g.locality_code)
+WITH removed AS (
+    DELETE FROM participant_stock_facts f
+    WHERE f.participant_id = ANY(%(merged)s) AND NOT EXISTS (
+        SELECT 1 FROM new_stock_facts n
+        WHERE n.participant_id = f.participant_id
+          AND n.scheme = f.scheme
+          AND n.month = f.month
+          AND n.locality_code = f.locality_code
+          AND n.sex = f.sex
+          AND n.birth_year = f.birth_year
+          AND n.delta = f.delta)
     RETURNING f.*
 )
 INSERT INTO stock_diff SELECT participant_id, scheme, locality_code, month, sex, birth_year, -delta FROM removed
 """
 
+# What is left of the participants' stored facts now equals derived facts exactly, so a derived
+# row whose key is taken is unchanged and skipped.
 _STOCK_CAME = """
-WITH came AS (
-    SELECT * FROM new_stock_facts
-    EXCEPT ALL SELECT * FROM participant_stock_facts WHERE participant_id = ANY(%(merged)s)
-), added AS (
-    INSERT INTO participant_stock_facts SELECT * FROM came RETURNING *
+WITH added AS (
+    INSERT INTO participant_stock_facts
+    SELECT * FROM new_stock_facts n WHERE NOT EXISTS (
+        SELECT 1 FROM participant_stock_facts f
+        WHERE f.participant_id = ANY(%(merged)s)
+          AND (f.participant_id, f.scheme, f.month, f.locality_code) = (n.participant_id, n.scheme, n.month, n.locality_code))
+    RETURNING *
 )
 INSERT INTO stock_diff SELECT * FROM added
 """
 
 _FLOWS_GONE = """
-WITH gone AS (
-    SELECT * FROM participant_flow_facts WHERE participant_id = ANY(%(merged)s)
-    EXCEPT ALL SELECT * FROM new_flow_facts
-), removed AS (
-    DELETE FROM participant_flow_facts f USING gone g
-    WHERE (f.participant_id, f.scheme, f.month, f.locality_code, f.channel, f.agent_id, f.campaign)
-        = (g.participant_id, g.scheme, g.month, g.locality_code, g.channel, g.agent_id, g.campaign)
+WITH removed AS (
+    DELETE FROM participant_flow_facts f
+    WHERE f.participant_id = ANY(%(merged)s) AND NOT EXISTS (
+        SELECT 1 FROM new_flow_facts n
+        WHERE n.participant_id = f.participant_id
+          AND n.scheme = f.scheme
+          AND n.month = f.month
+          AND n.locality_code = f.locality_code
+          AND n.channel = f.channel
+          AND n.agent_id = f.agent_id
+          AND n.campaign = f.campaign
+          AND n.new_participants = f.new_participants
+          AND n.reactivations = f.reactivations
+          AND n.renewals = f.renewals
+          AND n.lapses = f.lapses
+          AND n.withdrawals = f.withdrawals
+          AND n.contributions = f.contributions
+          AND n.contribution_months = f.contribution_months
+          AND n.contribution_vnd = f.contribution_vnd
+          AND n.campaign_enrolments = f.campaign_enrolments)
     RETURNING f.*
 )
 INSERT INTO flow_diff
@@ -119,11 +142,14 @@ FROM removed
 """
 
 _FLOWS_CAME = """
-WITH came AS (
-    SELECT * FROM new_flow_facts
-    EXCEPT ALL SELECT * FROM participant_flow_facts WHERE participant_id = ANY(%(merged)s)
-), added AS (
-    INSERT INTO participant_flow_facts SELECT * FROM came RETURNING *
+WITH added AS (
+    INSERT INTO participant_flow_facts
+    SELECT * FROM new_flow_facts n WHERE NOT EXISTS (
+        SELECT 1 FROM participant_flow_facts f
+        WHERE f.participant_id = ANY(%(merged)s)
+          AND (f.participant_id, f.scheme, f.month, f.locality_code, f.channel, f.agent_id, f.campaign)
+            = (n.participant_id, n.scheme, n.month, n.locality_code, n.channel, n.agent_id, n.campaign))
+    RETURNING *
 )
 INSERT INTO flow_diff SELECT * FROM added
 """
