@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 from hypothesis import given, settings as hsettings
 
-from eventgen import enrolment, event_sets, personal_id, si_number
+from eventgen import enrolment, event_sets, personal_id
 from reference import assert_matches_reference
 from service.domain.aggregation import aggregate
 from service.domain.participants import resolve

@@ -1,7 +1,7 @@
 """Worked examples from the articles, through the real broker, worker and PostgreSQL."""
 import random
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import psycopg
 import pytest

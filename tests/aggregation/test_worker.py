@@ -3,19 +3,19 @@ import json
 import random
 import signal
 import threading
-import time
 import urllib.request
 from datetime import UTC, datetime, timedelta
 
+import psycopg
 import pytest
 from kafka import KafkaConsumer, TopicPartition
 
 from eventgen import conference, enrolment, personal_id, si_number
 from pipeline_helpers import consumed, produce, start_worker, stop_worker, tables, wait_consumed
 from reference import assert_matches_reference
+from service.adapters.embedded import free_port
 from service.adapters.kafka.consumer import DeadLetter, read_to_end
 from service.domain.aggregation import aggregate
-from service.adapters.embedded import free_port
 from service.entrypoints.worker import Worker
 from service.entrypoints.worker_metrics import ConsumerMetrics
 
@@ -147,7 +147,6 @@ def test_replay_from_topic_and_from_file_equals_live(settings, tmp_path):
     env = settings.to_env()
     runner = CliRunner()
     # wreck the live aggregates: the rebuild must restore them exactly
-    import psycopg
     with psycopg.connect(settings.database_url) as conn:
         conn.execute("UPDATE agg_active_changes SET delta = delta + 1")
     result = runner.invoke(main, ["replay"], env=env, catch_exceptions=False)

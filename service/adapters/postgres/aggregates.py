@@ -39,7 +39,7 @@ CONFERENCE_COLUMNS = (
     "attendees", "cost_vnd", "organiser",
 )
 
-_TEMP_TABLES = f"""
+_TEMP_TABLES = """
 CREATE TEMP TABLE IF NOT EXISTS staging_events (LIKE enrolment_events) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS staging_conferences (LIKE conference_events) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS batch_events (participant_id bigint, LIKE enrolment_events) ON COMMIT DELETE ROWS;
