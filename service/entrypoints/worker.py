@@ -220,6 +220,7 @@ class _Rebalance(ConsumerRebalanceListener):
         pass
 
 
+BIGINT_MAX = 2**63 - 1
 POISON = (ValueError, TypeError, ValidationError)  # what a record that breaks the contract raises
 
 
@@ -234,9 +235,13 @@ def record_row(value: bytes, pseudonymiser: Pseudonymiser, fast: bool = True) ->
             row = True, enrolment_row(event, pseudonymiser)
         else:
             row = False, conference_row(event)
-    if any(type(v) is str and "\x00" in v for v in row[1]):
-        # valid JSON and valid under the contract, but PostgreSQL text cannot hold NUL
-        raise ValueError("a text field contains a NUL character")
+    # Valid under the contract but not storable: PostgreSQL text cannot hold NUL, bigint stops
+    # at 2**63 - 1. Refused here, as poison, rather than failing the whole batch's transaction.
+    for v in row[1]:
+        if type(v) is str and "\x00" in v:
+            raise ValueError("a text field contains a NUL character")
+        if type(v) is int and not -BIGINT_MAX <= v <= BIGINT_MAX:
+            raise ValueError("a number is too large to store")
     return row
 
 

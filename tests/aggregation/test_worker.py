@@ -15,6 +15,7 @@ from pipeline_helpers import consumed, produce, start_worker, stop_worker, table
 from reference import assert_matches_reference
 from service.adapters.embedded import free_port
 from service.adapters.kafka.consumer import DeadLetter, read_to_end
+from service.contract.events import encode_record
 from service.domain.aggregation import aggregate
 from service.entrypoints.worker import Worker
 from service.entrypoints.worker_metrics import ConsumerMetrics
@@ -53,8 +54,13 @@ def in_process_worker(settings, metrics=None):
 def test_worker_applies_events_exactly_and_dead_letters_poison(settings):
     events = random_events(40, 400, seed=1)
     resent = random.Random(2).sample(events, 40)
+    valid = json.loads(encode_record(enrolment("renewed", datetime(2020, 2, 2, tzinfo=UTC), pid=personal_id(1),
+                                               money=(1, 1)), datetime.now(UTC)))
     poison = [b"not json", json.dumps({"schema_version": 1, "kind": "registered"}).encode(),
-              json.dumps({**json.loads(b'{"x":1}'), "event_id": "nope"}).encode()]
+              json.dumps({**json.loads(b'{"x":1}'), "event_id": "nope"}).encode(),
+              # valid under the contract, not storable: must not fail the batch
+              json.dumps({**valid, "contribution": {"months": 1, "amount_vnd": 10**20}}).encode(),
+              json.dumps({**valid, "agent": {"agent_id": "a\u0000b", "channel": "employer"}}).encode()]
     total = produce(settings, events + resent, poison)
     metrics, port = ConsumerMetrics(), free_port()
     metrics.serve(port, addr="127.0.0.1")
@@ -69,7 +75,7 @@ def test_worker_applies_events_exactly_and_dead_letters_poison(settings):
     got = tables(settings)
     assert got == aggregate(events)
     assert_matches_reference(got, events)
-    assert "enrolment_consumer_dead_letters_total 3.0" in exposed
+    assert "enrolment_consumer_dead_letters_total 5.0" in exposed
     assert f"enrolment_consumer_events_applied_total {len(events)}.0" in exposed
     assert "enrolment_consumer_duplicates_skipped_total 40.0" in exposed
     assert "enrolment_consumer_freshness_seconds" in exposed and "enrolment_consumer_lag{" in exposed
