@@ -1,11 +1,10 @@
 """Post through the Flask app; read the records back from the real broker."""
 import json
-import uuid
 
 import psycopg
 import pytest
 
-from ingestion_helpers import HANOI_COMMUNE, HCM_COMMUNE, auth, conference, enrolment, read_topic, value
+from ingestion_helpers import HCM_COMMUNE, auth, conference, enrolment, read_topic, value
 from service.contract.events import decode_record
 from service.domain.identity import Pseudonymiser
 

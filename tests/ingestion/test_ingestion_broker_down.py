@@ -26,11 +26,11 @@ def test_unreachable_broker_answers_503_quickly_and_publishes_nothing(settings, 
     r, took = timed_post(client, "/v1/events", enrolment(), tokens.agent)
     assert r.status_code == 503 and r.headers["Retry-After"] == "5"
     assert r.mimetype == "application/problem+json" and r.json["type"].endswith("broker-unavailable")
-    assert took < TIMEOUT_S + 1.5
+    assert took < TIMEOUT_S + 3
 
     batch = {"events": [enrolment(), enrolment(locality_code="99999"), enrolment()]}
     r, took = timed_post(client, "/v1/events/batch", batch, tokens.agent)
-    assert r.status_code == 503 and took < TIMEOUT_S + 1.5
+    assert r.status_code == 503 and took < TIMEOUT_S + 3
     assert "results" not in r.json  # nothing is reported accepted
 
     assert client.get("/readyz").status_code == 503
@@ -50,9 +50,9 @@ def test_broker_that_goes_away_answers_503_within_the_publish_timeout(settings, 
         broker.stop()
         r, took = timed_post(client, "/v1/events/batch", {"events": [enrolment(), enrolment()]}, tokens.agent)
         assert r.status_code == 503 and r.headers["Retry-After"]
-        assert took < TIMEOUT_S + 1.5
+        assert took < TIMEOUT_S + 3
         r, took = timed_post(client, "/v1/events", enrolment(), tokens.agent)
-        assert r.status_code == 503 and took < TIMEOUT_S + 1.5
+        assert r.status_code == 503 and took < TIMEOUT_S + 3
         app.extensions["enrolment"].close()
     finally:
         broker.stop()

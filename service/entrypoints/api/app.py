@@ -42,6 +42,8 @@ def _register_blueprints(app: Flask, api: Api) -> None:
 
 def create_app(settings: Settings, *, publisher=None, pool=None, clock=None) -> Flask:
     """The API. `publisher`, `pool` and `clock` replace the defaults (tests, benchmarks)."""
+    if not settings.pseudonym_key:  # record keys are pseudonyms: refuse to start without the key
+        raise ValueError("PSEUDONYM_KEY is required")
     app = Flask("enrolment_api")
     app.config.update(
         MAX_CONTENT_LENGTH=settings.max_body_bytes,

@@ -77,7 +77,7 @@ def rate_limiter() -> RateLimiter:
 
 def _authenticate(scope: str) -> Principal:
     header = request.headers.get("Authorization", "")
-    if not header[: len(BEARER)].lower() == BEARER or not header[len(BEARER):].strip():
+    if header[: len(BEARER)].lower() != BEARER or not header[len(BEARER):].strip():
         raise Problem(401, "Unauthorized", "send 'Authorization: Bearer <token>'", headers=_CHALLENGE,
                       type_="unauthorized")
     found = authenticator().principal(header[len(BEARER):].strip())
