@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import random
 import secrets
+import shutil
 import sys
 import tempfile
 import threading
@@ -246,6 +247,7 @@ def main() -> None:
     finally:
         for server in reversed(servers):
             server.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":
