@@ -32,7 +32,7 @@ def create_rebuild_schema(url: str) -> str:
     schema = sql.Identifier(name)
     with psycopg.connect(url) as conn:
         conn.execute(sql.SQL("CREATE SCHEMA {}").format(schema))
-        for table in REBUILT_TABLES + ("consumer_offsets",):
+        for table in REBUILT_TABLES:
             conn.execute(sql.SQL("CREATE TABLE {}.{} (LIKE public.{} INCLUDING ALL)").format(
                 schema, sql.Identifier(table), sql.Identifier(table)))
         conn.execute(sql.SQL("CREATE SEQUENCE {}.participant_id_seq").format(schema))
