@@ -38,8 +38,11 @@ from ..domain.model import (
 from .base import BaseSchema
 
 SCHEMA_VERSION = 1
+# Any single amount above a trillion đồng is a typo; the bound also keeps sums in bigint.
+MAX_VND = 10**12
 EARLIEST_OCCURRED_AT = datetime(1995, 1, 1, tzinfo=UTC)
 
+no_control_characters = validate.Regexp(r"^[^\x00-\x1f\x7f]*$", error="must not contain control characters")
 digits = lambda n: validate.Regexp(rf"^[0-9]{{{n}}}$", error=f"must be exactly {n} digits")  # noqa: E731
 
 
@@ -76,8 +79,8 @@ class ParticipantSchema(BaseSchema):
 
 class ContributionSchema(BaseSchema):
     months = fields.Integer(required=True, validate=validate.Range(min=1, max=120))
-    amount_vnd = fields.Integer(required=True, validate=validate.Range(min=1))
-    chosen_income_vnd = fields.Integer(validate=validate.Range(min=1))
+    amount_vnd = fields.Integer(required=True, validate=validate.Range(min=1, max=MAX_VND))
+    chosen_income_vnd = fields.Integer(validate=validate.Range(min=1, max=MAX_VND))
     support_group = fields.Enum(SupportGroup, by_value=True)
 
     @post_load
@@ -87,12 +90,12 @@ class ContributionSchema(BaseSchema):
 
 class ConferenceSchema(BaseSchema):
     attendees = fields.Integer(required=True, validate=validate.Range(min=1, max=100_000))
-    cost_vnd = fields.Integer(required=True, validate=validate.Range(min=0))
-    organiser = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    cost_vnd = fields.Integer(required=True, validate=validate.Range(min=0, max=MAX_VND))
+    organiser = fields.String(required=True, validate=[validate.Length(min=1, max=200), no_control_characters])
 
 
 class AgentSchema(BaseSchema):
-    agent_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    agent_id = fields.String(required=True, validate=[validate.Length(min=1, max=64), no_control_characters])
     channel = fields.Enum(Channel, by_value=True, required=True)
 
 
@@ -112,7 +115,7 @@ class EventBodySchema(BaseSchema):
     participant = fields.Nested(ParticipantSchema)
     contribution = fields.Nested(ContributionSchema)
     conference = fields.Nested(ConferenceSchema)
-    campaign = fields.String(validate=validate.Length(min=1, max=100))
+    campaign = fields.String(validate=[validate.Length(min=1, max=100), no_control_characters])
 
     @validates("occurred_at")
     def _not_before_1995(self, value: datetime, **_: Any) -> None:

@@ -66,6 +66,10 @@ def test_valid_events_pass():
     ({k: v for k, v in conference().items() if k != "conference"}, [("conference", "required_for_kind")]),
     ({k: v for k, v in enrolment().items() if k != "event_id"}, [("event_id", "required")]),
     (enrolment(campaign=None), [("campaign", "not_null")]),
+    (enrolment(campaign="Tháng\x00cao điểm"), [("campaign", "no_control_characters")]),
+    (enrolment(contribution={"months": 1, "amount_vnd": 10**12 + 1}), [("contribution.amount_vnd", "range")]),
+    (conference(conference={"attendees": 3, "cost_vnd": 10**13, "organiser": "Hội\nND"}),
+     [("conference.cost_vnd", "range"), ("conference.organiser", "no_control_characters")]),
 ])
 def test_contract_rules(body, expected):
     assert violations(body) == expected

@@ -15,7 +15,7 @@ import re
 import uuid
 from datetime import datetime
 
-from ...contract.events import EARLIEST_OCCURRED_AT, SCHEMA_VERSION
+from ...contract.events import EARLIEST_OCCURRED_AT, MAX_VND, SCHEMA_VERSION
 from ...domain.identity import Pseudonymiser, decode_personal_id
 from ...domain.model import CONFERENCE_HELD, REPORTING_TZ, Channel, EnrolmentKind, Scheme, Sex, SupportGroup
 
@@ -35,6 +35,7 @@ _ENROLMENT_KINDS = frozenset(k.value for k in EnrolmentKind)
 _LOCALITY = re.compile(r"[0-9]{5}")
 _PID = re.compile(r"[0-9]{12}")
 _SIN = re.compile(r"[0-9]{10}")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def _int(value, low: int, high: int | None = None) -> bool:
@@ -42,7 +43,7 @@ def _int(value, low: int, high: int | None = None) -> bool:
 
 
 def _text(value, low: int, high: int) -> bool:
-    return type(value) is str and low <= len(value) <= high
+    return type(value) is str and low <= len(value) <= high and not _CONTROL.search(value)
 
 
 def _aware(value) -> datetime | None:
@@ -96,7 +97,7 @@ def _conference(d, event_id, occurred, month, locality, agent, campaign):
     conf = d.get("conference")
     if "scheme" in d or "participant" in d or "contribution" in d or type(conf) is not dict \
             or conf.keys() != _CONFERENCE or not _int(conf["attendees"], 1, 100_000) \
-            or not _int(conf["cost_vnd"], 0) or not _text(conf["organiser"], 1, 200):
+            or not _int(conf["cost_vnd"], 0, MAX_VND) or not _text(conf["organiser"], 1, 200):
         return None
     return False, (event_id, occurred, month, locality, agent["channel"], agent["agent_id"],
                    campaign or "", conf["attendees"], conf["cost_vnd"], conf["organiser"])
@@ -117,8 +118,8 @@ def _enrolment(d, kind, event_id, occurred, month, locality, agent, campaign, ps
     if "contribution" in d:
         c = d["contribution"]
         if kind not in _ACTIVATING or type(c) is not dict or not c.keys() <= _CONTRIBUTION \
-                or not _int(c.get("months"), 1, 120) or not _int(c.get("amount_vnd"), 1) \
-                or ("chosen_income_vnd" in c and not _int(c["chosen_income_vnd"], 1)) \
+                or not _int(c.get("months"), 1, 120) or not _int(c.get("amount_vnd"), 1, MAX_VND) \
+                or ("chosen_income_vnd" in c and not _int(c["chosen_income_vnd"], 1, MAX_VND)) \
                 or ("support_group" in c and (type(c["support_group"]) is not str or c["support_group"] not in _SUPPORT)):
             return None
         months, amount = c["months"], c["amount_vnd"]

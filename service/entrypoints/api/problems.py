@@ -35,6 +35,7 @@ _RULES: list[tuple[re.Pattern[str], str]] = [
         (r"required for ", "required_for_kind"),
         (r"not allowed for ", "not_allowed_for_kind"),
         (r"must not be before", "not_before_1995"),
+        (r"must not contain control characters", "no_control_characters"),
     ]
 ]
 
