@@ -243,36 +243,26 @@ def _place_codes(conn: psycopg.Connection, filters: dict[str, Any]) -> list[str]
     return codes if len(codes) <= MAX_NAMED_LOCALITIES else None
 
 
-def base_period_stock(
-    conn: psycopg.Connection, period_type: str, base_period: str, keys: list[tuple[str, str]]
-) -> dict[tuple[str, str], int]:
-    """Active participants at the end of `base_period` for (locality_code, scheme) keys."""
-    if not keys:
-        return {}
-    rows = conn.execute(
-        """SELECT s.locality_code, s.scheme, s.active FROM reporting.stock s
-           JOIN unnest(%s::text[], %s::text[]) AS k(locality_code, scheme)
-             ON k.locality_code = s.locality_code AND k.scheme = s.scheme
-           WHERE s.period_type = %s AND s.period = %s""",
-        ([k[0] for k in keys], [k[1] for k in keys], period_type, base_period),
-    ).fetchall()
-    return {(loc, scheme): active for loc, scheme, active in rows}
+# (view, column) of each base-period figure the growth report compares with.
+BASE_PERIOD_FIGURES = {"active": ("stock", "active"), "new_participants": ("flows", "new_participants")}
 
 
-def base_period_new_participants(
-    conn: psycopg.Connection, period_type: str, base_period: str, keys: list[tuple[str, str]]
+def base_period_figure(
+    conn: psycopg.Connection, figure: str, period_type: str, base_period: str, keys: list[tuple[str, str]]
 ) -> dict[tuple[str, str], int]:
-    """New participants during `base_period` for (locality_code, scheme) keys."""
+    """`figure` (active at the end of, or new participants during, `base_period`) for
+    (locality_code, scheme) keys."""
     if not keys:
         return {}
+    view, column = BASE_PERIOD_FIGURES[figure]
     rows = conn.execute(
-        """SELECT f.locality_code, f.scheme, f.new_participants FROM reporting.flows f
+        f"""SELECT v.locality_code, v.scheme, v.{column} FROM reporting.{view} v
            JOIN unnest(%s::text[], %s::text[]) AS k(locality_code, scheme)
-             ON k.locality_code = f.locality_code AND k.scheme = f.scheme
-           WHERE f.period_type = %s AND f.period = %s""",
+             ON k.locality_code = v.locality_code AND k.scheme = v.scheme
+           WHERE v.period_type = %s AND v.period = %s""",
         ([k[0] for k in keys], [k[1] for k in keys], period_type, base_period),
     ).fetchall()
-    return {(loc, scheme): n for loc, scheme, n in rows}
+    return {(loc, scheme): value for loc, scheme, value in rows}
 
 
 TREND_COLUMNS = ("period", "active", "new_participants", "reactivations", "lapses", "withdrawals")

@@ -138,8 +138,8 @@ def growth(args: dict) -> Response:
                 raise Problem(422, "Unprocessable Content", errors=[violation(
                     "base_period", "period_format", f"not a {filters['period_type']} period")])
             keys = [(i["locality_code"], i["scheme"]) for i in page.items]
-            stock = reports.base_period_stock(conn, filters["period_type"], base, keys)
-            new = reports.base_period_new_participants(conn, filters["period_type"], base, keys)
+            stock = reports.base_period_figure(conn, "active", filters["period_type"], base, keys)
+            new = reports.base_period_figure(conn, "new_participants", filters["period_type"], base, keys)
         for item in page.items:
             key = (item["locality_code"], item["scheme"])
             item["base_period"] = base
