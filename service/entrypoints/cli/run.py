@@ -141,6 +141,8 @@ def run_command(consumers: int, demo: bool, simulate_rate: float) -> None:
         click.echo(f"database       psql '{settings.database_url}'")
         click.echo(f"broker         {settings.kafka_bootstrap_servers}  topic {settings.events_topic}")
         click.echo(f"data dir       {settings.data_dir.resolve()}")
+        click.echo(f"other CLI commands in another shell: export DATABASE_URL='{settings.database_url}' "
+                   f"KAFKA_BOOTSTRAP_SERVERS={settings.kafka_bootstrap_servers}")
         if demo:
             _load_demo(settings, base)
         if simulate_rate > 0:
@@ -164,10 +166,16 @@ def _fresh_dir(path: Path) -> Path:
 
 
 def _load_demo(settings: Settings, base_url: str) -> None:
+    import psycopg
+
+    from ...adapters.postgres import tokens
     from ...demo import load_demo
 
     click.echo("loading the demo data set through the API …")
     click.echo(load_demo(settings, base_url).summary())
+    with psycopg.connect(settings.database_url) as conn:
+        _, token = tokens.issue(conn, "reporting", None, label="enrolment run --demo")
+    click.echo(f"reporting token for the dashboard and /v1/reports (revoke with `enrolment tokens revoke`): {token}")
 
 
 def _interrupt(signum: int, frame) -> None:
