@@ -72,6 +72,14 @@ FROM (
     FROM report_periods p
     JOIN agg_active_changes a ON a.month <= p.period_end
     GROUP BY p.period_type, p.period, p.year, p.period_start, p.period_end, a.locality_code, a.scheme
+    UNION ALL
+    -- A zero for every locality with a denominator in the period's year: a locality where nobody
+    -- is active yet is listed with 0 (coverage 0 %, where outreach is needed most), not left out.
+    SELECT DISTINCT p.period_type, p.period, p.year, p.period_start, p.period_end, d.locality_code, sm.member, 0, 0, 0
+    FROM report_periods p
+    JOIN denominators d ON d.year = p.year
+    JOIN report_scheme_denominators dm ON dm.measure = d.measure
+    JOIN report_scheme_members sm ON sm.scheme = dm.scheme
 ) c
 JOIN locality_closure lc ON lc.descendant_code = c.locality_code
 JOIN report_scheme_members sm ON sm.member = c.scheme

@@ -23,12 +23,14 @@ TREE = [
     LocalityRow("82", "Đồng Tháp", "province", "VN"),
     LocalityRow("28261", "Phường Mỹ Tho", "commune", "82"),
     LocalityRow("28249", "Phường Đạo Thạnh", "commune", "82"),
+    LocalityRow("28252", "Phường Trung An", "commune", "82"),  # no figure, no denominator at all
 ]
 COMMUNES = ["00070", "00004", "28261", "28249"]
 SCHEMES = ["BHXH_BB", "BHXH_TN", "BHTN", "BHYT_HGD", "BHYT_KHAC"]
 SA_DEC = "28261"
 WITHOUT_DENOMINATORS = "00004"  # its rows show active participants, no rate
-WITHOUT_BHYT_KHAC = "28249"  # no figure at all for that scheme: left out of the children chart
+WITHOUT_BHYT_KHAC = "28249"  # nobody active in that scheme, but a population denominator: 0 %
+WITHOUT_ANYTHING = "28252"  # no figure and no denominator: left out of the children chart
 
 
 def months_back(count: int) -> list[date]:

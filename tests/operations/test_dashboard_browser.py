@@ -14,7 +14,7 @@ import pytest
 import requests
 from werkzeug.serving import make_server
 
-from dashboard_seed import SA_DEC, WITHOUT_BHYT_KHAC, WITHOUT_DENOMINATORS, seed
+from dashboard_seed import SA_DEC, WITHOUT_ANYTHING, WITHOUT_BHYT_KHAC, WITHOUT_DENOMINATORS, seed
 from service.adapters.postgres import tokens as token_store
 from service.entrypoints.api.app import create_app
 
@@ -162,11 +162,16 @@ def test_drill_down_to_communes_and_back(page, site):
     assert (row["active"], row["denominator"], row["coverage"], row["target"]) == ("12.844", "14.549", "88,28\u00a0%", "60,00\u00a0%")
     assert table(page).keys() == (site.coverage(locality="82") | site.coverage(parent="82")).keys()
 
-    # A child with no figure for the chosen scheme is left out of the chart, and the hint says so.
+    # A child with neither figures nor denominators is left out of the chart, and the hint says so.
+    assert WITHOUT_ANYTHING not in children
+    assert page.inner_text("#children-without-data") == "1 đơn vị chưa có số liệu không hiển thị."
+    # A child where nobody is active in the scheme but with a denominator is shown at 0 %.
     page.click('#scheme-tabs button[data-scheme="BHYT_KHAC"]')
     page.wait_for_selector('#scheme-tabs button[data-scheme="BHYT_KHAC"][aria-selected="true"]')
     children = page.eval_on_selector_all("#coverage-children g.row", "gs => gs.map(g => g.dataset.key)")
-    assert children == [SA_DEC] and WITHOUT_BHYT_KHAC not in children
+    assert sorted(children) == sorted([SA_DEC, WITHOUT_BHYT_KHAC])
+    zero = page.locator(f'#coverage-children g.row[data-key="{WITHOUT_BHYT_KHAC}"] text.value').text_content()
+    assert zero == vi_percent(0)
     assert page.inner_text("#children-without-data") == "1 đơn vị chưa có số liệu không hiển thị."
 
     page.click('#crumbs a[data-code="VN"]')

@@ -202,3 +202,23 @@ def test_every_reporting_view_and_column_is_documented(database_url):
                JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'reporting'""").fetchall()
     assert undocumented == []
     assert len(views) >= 14 and all(doc for _, doc in views)
+
+
+def test_locality_with_a_denominator_and_nobody_active_is_listed_at_zero(loaded):
+    # Đông Hòa (22258) has denominators for 2023 but no active participants in the stock table.
+    with psycopg.connect(loaded) as conn:
+        rows = conn.execute(
+            """SELECT scheme, active, denominator_measure, denominator, coverage_pct FROM reporting.coverage
+               WHERE period_type = 'month' AND period = '2023-03' AND locality_code = '22258'
+               AND denominator IS NOT NULL ORDER BY scheme, denominator_measure""").fetchall()
+        assert rows == [
+            ("BHTN", 0, "labour_force", 41_000, 0), ("BHXH", 0, "labour_force", 41_000, 0),
+            ("BHXH_BB", 0, "labour_force", 41_000, 0), ("BHXH_TN", 0, "labour_force", 41_000, 0),
+            ("BHYT", 0, "population", 60_000, 0), ("BHYT_HGD", 0, "population", 60_000, 0),
+            ("BHYT_KHAC", 0, "population", 60_000, 0),
+        ]
+        # The zero rows add nothing: a locality with participants keeps its figures, once.
+        sa_dec = conn.execute(
+            """SELECT denominator_measure, active FROM reporting.coverage WHERE period_type = 'year'
+               AND period = '2021' AND locality_code = '29905' AND scheme = 'BHXH_BB' ORDER BY 1""").fetchall()
+        assert sa_dec == [("in_scope_bhxh_bb", 12_844), ("labour_force", 12_844)]
