@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import strategies as st
 
 from service.domain.model import (
-    Agent, Channel, ConferenceEvent, Contribution, EnrolmentEvent, EnrolmentKind, Participant, Scheme,
+    Agent, Channel, ConferenceEvent, Contribution, EnrolmentEvent, EnrolmentKind, Participant, Scheme, Sex,
 )
 
 AGENTS = [Agent("agent-1", Channel.POST_OFFICE), Agent("agent-2", Channel.COLLECTION_ORGANISATION)]
@@ -50,7 +50,9 @@ BASE = datetime(2020, 1, 31, 16, 30, tzinfo=UTC)
 
 
 @st.composite
-def event_sets(draw, max_participants: int = 6, max_events: int = 30):
+def event_sets(draw, max_participants: int = 6, max_events: int = 30, attributes: bool = False):
+    """`attributes`: events sometimes state a sex / birth year (possibly contradicting the
+    personal id or each other), so a participant's breakdown can change after the fact."""
     n = draw(st.integers(1, max_participants))
     # Each participant has both numbers; an event names pid, sin, or both (the link).
     events = []
@@ -71,6 +73,9 @@ def event_sets(draw, max_participants: int = 6, max_events: int = 30):
             money=money,
             campaign=draw(st.sampled_from([None, None, "thang-cao-diem"])),
             event_id=draw(st.uuids()),
+            **(dict(sex=draw(st.sampled_from([None, None, None, Sex.MALE, Sex.FEMALE])),
+                    birth_year=draw(st.sampled_from([None, None, None, 1980, 1991])))
+               if attributes else {}),
         ))
     for _ in range(draw(st.integers(0, 3))):
         events.append(conference(BASE + timedelta(days=draw(st.integers(0, 200))),

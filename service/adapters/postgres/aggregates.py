@@ -1,12 +1,17 @@
 """Applying a batch of events to the aggregates: one transaction, a handful of set-based
 statements, whatever the batch size.
 
-Per batch: COPY into temp staging tables -> INSERT … ON CONFLICT DO NOTHING RETURNING (dedupe
-by event_id) -> identity resolution (pure domain, on the new events' identifiers and their
-known participant numbers) -> for every participant touched: re-derive its facts from all
-its stored events with window functions and write only the facts that changed (old ones
-subtracted, new ones added) -> one grouped upsert per agg_* table with the net change, rows
-in key order -> store the offsets -> COMMIT. The caller commits Kafka offsets only after that.
+Per batch: identity resolution (pure domain, on the batch's identifiers and their known
+participant numbers) -> binary COPY into a temp staging table -> INSERT … ON CONFLICT DO
+NOTHING (dedupe by event_id), the new events tagged with their participant, the touched
+participants' state rows (participant_scheme_state) read -> participants whose new events
+are all later than their last stored event, with no merge and no change of sex / birth year,
+are *appended*: window functions over the new events seeded from the state row give the
+changes, no history is read; the others are *re-derived*: their stored events before the
+batch (sign -1) and after it (sign +1) go through the same window functions, the sum is the
+exact change -> one grouped upsert per agg_* table with the net change, rows in key order ->
+store the offsets -> COMMIT (the statements after the last one whose result is needed are
+pipelined: one round trip). The caller commits Kafka offsets only after that.
 
 Applies are serialised with a transaction-level advisory lock: a participant's events may sit
 in several partitions (SI-number-only and personal-id events hash differently), so two
@@ -34,6 +39,10 @@ EVENT_COLUMNS = (
     "locality_code", "channel", "agent_id", "sex", "birth_year", "contribution_months",
     "contribution_vnd", "campaign",
 )
+EVENT_TYPES = (
+    "uuid", "bytea", "bytea", "text", "text", "timestamptz", "date", "text", "text", "text", "text",
+    "int2", "int4", "int8", "text",
+)
 CONFERENCE_COLUMNS = (
     "event_id", "occurred_at", "month", "locality_code", "channel", "agent_id", "campaign",
     "attendees", "cost_vnd", "organiser",
@@ -42,17 +51,46 @@ CONFERENCE_COLUMNS = (
 _TEMP_TABLES = """
 CREATE TEMP TABLE IF NOT EXISTS staging_events (LIKE enrolment_events) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS staging_conferences (LIKE conference_events) ON COMMIT DELETE ROWS;
-CREATE TEMP TABLE IF NOT EXISTS batch_events (participant_id bigint, LIKE enrolment_events) ON COMMIT DELETE ROWS;
-CREATE TEMP TABLE IF NOT EXISTS new_stock_facts (LIKE participant_stock_facts) ON COMMIT DELETE ROWS;
-CREATE TEMP TABLE IF NOT EXISTS new_flow_facts (LIKE participant_flow_facts) ON COMMIT DELETE ROWS;
-CREATE TEMP TABLE IF NOT EXISTS stock_diff (LIKE participant_stock_facts) ON COMMIT DELETE ROWS;
-CREATE TEMP TABLE IF NOT EXISTS flow_diff (LIKE participant_flow_facts) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS new_events (participant_id bigint, LIKE enrolment_events) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS prior_state (LIKE participant_scheme_state) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS rederived (participant_id bigint) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS timeline (sign integer, participant_id bigint, LIKE enrolment_events) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS stock_diff (
+    scheme text, locality_code text, month date, sex text, birth_year smallint, delta integer
+) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS flow_diff (
+    scheme text, locality_code text, month date, channel text, agent_id text, campaign text,
+    new_participants integer, reactivations integer, renewals integer, lapses integer, withdrawals integer,
+    contributions integer, contribution_months integer, contribution_vnd bigint, campaign_enrolments integer
+) ON COMMIT DELETE ROWS;
 """
 
+# ON COMMIT DELETE ROWS empties them after each batch; an apply inside a caller's open
+# transaction (the replay's catch-up under the swap lock) must empty them itself.
+_CLEAR_TEMP = "; ".join(f"DELETE FROM {t}" for t in (
+    "staging_events", "staging_conferences", "new_events", "prior_state",
+    "rederived", "timeline", "stock_diff", "flow_diff"))
+
+# Dedupe by event_id; the new events, with the participant number each belongs to after this
+# batch's identity resolution (computed beforehand in Python, passed as arrays), go on, and
+# the state rows of their participants are read.
 _INSERT_NEW_EVENTS = """
-INSERT INTO enrolment_events SELECT * FROM staging_events
-ON CONFLICT (event_id) DO NOTHING
-RETURNING ident, linked_ident, occurred_at
+WITH inserted AS (
+    INSERT INTO enrolment_events SELECT * FROM staging_events
+    ON CONFLICT (event_id) DO NOTHING
+    RETURNING *
+), new AS (
+    INSERT INTO new_events
+    SELECT m.participant_id, i.*
+    FROM inserted i JOIN unnest(%s::bytea[], %s::bigint[]) AS m(identifier, participant_id) ON m.identifier = i.ident
+    RETURNING participant_id, occurred_at
+), prior AS (
+    INSERT INTO prior_state
+    SELECT s.* FROM (SELECT DISTINCT participant_id FROM new) n
+    CROSS JOIN LATERAL (  -- OFFSET 0: an index lookup per participant, never a scan
+        SELECT * FROM participant_scheme_state s WHERE s.participant_id = n.participant_id OFFSET 0) s
+)
+SELECT count(*), max(occurred_at) FROM new
 """
 
 _KNOWN = "SELECT identifier, participant_id FROM participant_identifiers WHERE identifier = ANY(%s)"
@@ -69,147 +107,201 @@ FROM unnest(%s::bigint[], %s::bigint[]) AS m(loser, winner)
 WHERE p.participant_id = m.loser
 """
 
-_LOAD_TIMELINES = """
-INSERT INTO batch_events
-SELECT i.participant_id, e.*
-FROM participant_identifiers i JOIN enrolment_events e ON e.ident = i.identifier
-WHERE i.participant_id = ANY(%(affected)s)
+# Participants whose new events cannot simply be appended: an event not later than the last
+# stored one of its scheme (late), or a sex / birth year other than the participant's (the
+# breakdown of every month-end stock of the participant changes).
+_NEEDS_REDERIVATION = """
+WITH needs AS (
+    SELECT n.participant_id
+    FROM new_events n JOIN prior_state s USING (participant_id)
+    WHERE (s.scheme = n.scheme AND (n.occurred_at, n.event_id) < (s.last_occurred_at, s.last_event_id))
+       OR n.sex <> s.sex OR n.birth_year <> s.birth_year
+    UNION
+    SELECT unnest(%s::bigint[])  -- merged participants
+)
+INSERT INTO rederived SELECT * FROM needs
+RETURNING participant_id
 """
 
-# Facts that changed: stored rows of the participants that the re-derivation no longer
-# produces exactly are deleted (their values subtracted, into *_diff); derived rows not stored
-# yet are inserted (added). Unchanged facts — most of a participant's history — are not
-# written.
-_STOCK_GONE = """
-WITH removed AS (
-    DELETE FROM participant_stock_facts f
-    WHERE f.participant_id = ANY(%(merged)s) AND NOT EXISTS (
-        SELECT 1 FROM new_stock_facts n
-        WHERE n.participant_id = f.participant_id
-          AND n.scheme = f.scheme
-          AND n.month = f.month
-          AND n.locality_code = f.locality_code
-          AND n.sex = f.sex
-          AND n.birth_year = f.birth_year
-          AND n.delta = f.delta)
-    RETURNING f.*
+_COLUMNS = ", ".join(EVENT_COLUMNS)
+
+# Re-derivation: the stored events of the participants before this batch (under their old
+# numbers, identifier map not yet updated) count with sign -1, the same events under the new
+# numbers plus the new events with sign +1; their sum is exactly the change.
+_LOAD_HISTORY = f"""
+WITH history AS (
+    SELECT i.participant_id AS old_id, coalesce(m.winner, i.participant_id) AS new_id, e.*
+    FROM participant_identifiers i
+    -- OFFSET 0: not flattened, so always an index lookup per identifier (never a scan of the store)
+    CROSS JOIN LATERAL (SELECT * FROM enrolment_events e WHERE e.ident = i.identifier OFFSET 0) e
+    LEFT JOIN unnest(%(losers)s::bigint[], %(winners)s::bigint[]) AS m(loser, winner) ON m.loser = i.participant_id
+    WHERE i.participant_id = ANY(%(old)s)
+      AND NOT EXISTS (SELECT 1 FROM new_events n WHERE n.event_id = e.event_id)
 )
-INSERT INTO stock_diff SELECT participant_id, scheme, locality_code, month, sex, birth_year, -delta FROM removed
+INSERT INTO timeline
+SELECT -1, old_id, {_COLUMNS} FROM history
+UNION ALL
+SELECT 1, new_id, {_COLUMNS} FROM history
+UNION ALL
+SELECT 1, participant_id, {_COLUMNS} FROM new_events n
+WHERE EXISTS (SELECT 1 FROM rederived r WHERE r.participant_id = n.participant_id)
 """
 
-# What is left of the participants' stored facts now equals derived facts exactly, so a derived
-# row whose key is taken is unchanged and skipped.
-_STOCK_CAME = """
-WITH added AS (
-    INSERT INTO participant_stock_facts
-    SELECT * FROM new_stock_facts n WHERE NOT EXISTS (
-        SELECT 1 FROM participant_stock_facts f
-        WHERE f.participant_id = ANY(%(merged)s)
-          AND (f.participant_id, f.scheme, f.month, f.locality_code) = (n.participant_id, n.scheme, n.month, n.locality_code))
-    RETURNING *
-)
-INSERT INTO stock_diff SELECT * FROM added
-"""
-
-_FLOWS_GONE = """
-WITH removed AS (
-    DELETE FROM participant_flow_facts f
-    WHERE f.participant_id = ANY(%(merged)s) AND NOT EXISTS (
-        SELECT 1 FROM new_flow_facts n
-        WHERE n.participant_id = f.participant_id
-          AND n.scheme = f.scheme
-          AND n.month = f.month
-          AND n.locality_code = f.locality_code
-          AND n.channel = f.channel
-          AND n.agent_id = f.agent_id
-          AND n.campaign = f.campaign
-          AND n.new_participants = f.new_participants
-          AND n.reactivations = f.reactivations
-          AND n.renewals = f.renewals
-          AND n.lapses = f.lapses
-          AND n.withdrawals = f.withdrawals
-          AND n.contributions = f.contributions
-          AND n.contribution_months = f.contribution_months
-          AND n.contribution_vnd = f.contribution_vnd
-          AND n.campaign_enrolments = f.campaign_enrolments)
-    RETURNING f.*
-)
-INSERT INTO flow_diff
-SELECT participant_id, scheme, locality_code, month, channel, agent_id, campaign,
-       -new_participants, -reactivations, -renewals, -lapses, -withdrawals, -contributions,
-       -contribution_months, -contribution_vnd, -campaign_enrolments
-FROM removed
-"""
-
-_FLOWS_CAME = """
-WITH added AS (
-    INSERT INTO participant_flow_facts
-    SELECT * FROM new_flow_facts n WHERE NOT EXISTS (
-        SELECT 1 FROM participant_flow_facts f
-        WHERE f.participant_id = ANY(%(merged)s)
-          AND (f.participant_id, f.scheme, f.month, f.locality_code, f.channel, f.agent_id, f.campaign)
-            = (n.participant_id, n.scheme, n.month, n.locality_code, n.channel, n.agent_id, n.campaign))
-    RETURNING *
-)
-INSERT INTO flow_diff SELECT * FROM added
+_STATE_UPSERT = """
+ON CONFLICT (participant_id, scheme) DO UPDATE SET
+    last_occurred_at = EXCLUDED.last_occurred_at, last_event_id = EXCLUDED.last_event_id,
+    last_month = EXCLUDED.last_month, active_in = EXCLUDED.active_in,
+    before_active_in = EXCLUDED.before_active_in, ever_active = EXCLUDED.ever_active,
+    sex = EXCLUDED.sex, birth_year = EXCLUDED.birth_year
 """
 
 # Month-end state: the last event of each (participant, scheme, month) decides; a change of
 # "active in locality X" against the previous month-end state gives -1 / +1 rows.
-_NEW_STOCK = f"""
+_REDERIVE_STOCK = f"""
 WITH person AS (
-    SELECT participant_id,
+    SELECT sign, participant_id,
            coalesce((array_agg(sex ORDER BY occurred_at DESC, event_id DESC)
                      FILTER (WHERE sex IS NOT NULL))[1], 'unknown') AS sex,
            coalesce((array_agg(birth_year ORDER BY occurred_at DESC, event_id DESC)
                      FILTER (WHERE birth_year IS NOT NULL))[1], 0)::smallint AS birth_year
-    FROM batch_events GROUP BY participant_id
+    FROM timeline GROUP BY sign, participant_id
+), ever AS (
+    SELECT participant_id, scheme, bool_or(kind IN {ACTIVATING}) AS ever_active
+    FROM timeline WHERE sign = 1 GROUP BY participant_id, scheme
 ), month_end AS (
-    SELECT DISTINCT ON (participant_id, scheme, month) participant_id, scheme, month,
+    SELECT DISTINCT ON (sign, participant_id, scheme, month) sign, participant_id, scheme, month, occurred_at, event_id,
            CASE WHEN kind IN {ACTIVATING} THEN locality_code END AS active_in
-    FROM batch_events
-    ORDER BY participant_id, scheme, month, occurred_at DESC, event_id DESC
+    FROM timeline
+    ORDER BY sign, participant_id, scheme, month, occurred_at DESC, event_id DESC
 ), changes AS (
-    SELECT participant_id, scheme, month, active_in,
-           lag(active_in) OVER (PARTITION BY participant_id, scheme ORDER BY month) AS before
-    FROM month_end
-), facts AS (
-    SELECT c.participant_id, c.scheme, c.before AS locality_code, c.month, p.sex, p.birth_year, -1 AS delta
-    FROM changes c JOIN person p USING (participant_id)
-    WHERE c.before IS NOT NULL AND c.before IS DISTINCT FROM c.active_in
-    UNION ALL
-    SELECT c.participant_id, c.scheme, c.active_in, c.month, p.sex, p.birth_year, 1
-    FROM changes c JOIN person p USING (participant_id)
-    WHERE c.active_in IS NOT NULL AND c.active_in IS DISTINCT FROM c.before
+    SELECT m.*, p.sex, p.birth_year,
+           lag(active_in) OVER (PARTITION BY sign, participant_id, scheme ORDER BY month) AS before
+    FROM month_end m JOIN person p USING (sign, participant_id)
+), state AS (
+    INSERT INTO participant_scheme_state
+    SELECT DISTINCT ON (c.participant_id, c.scheme) c.participant_id, c.scheme, c.occurred_at, c.event_id,
+           c.month, c.active_in, c.before, v.ever_active, c.sex, c.birth_year
+    FROM changes c JOIN ever v USING (participant_id, scheme)
+    WHERE c.sign = 1
+    ORDER BY c.participant_id, c.scheme, c.month DESC
+    {_STATE_UPSERT}
 )
-INSERT INTO new_stock_facts SELECT * FROM facts
+INSERT INTO stock_diff
+SELECT scheme, before, month, sex, birth_year, -sign FROM changes
+WHERE before IS NOT NULL AND before IS DISTINCT FROM active_in
+UNION ALL
+SELECT scheme, active_in, month, sex, birth_year, sign FROM changes
+WHERE active_in IS NOT NULL AND active_in IS DISTINCT FROM before
 """
 
-_NEW_FLOWS = f"""
+
+def _flow_sums(sign: str) -> str:
+    counted = {
+        "new_participants": "active AND NOT was_active AND NOT ever_active",
+        "reactivations": "active AND NOT was_active AND ever_active",
+        "renewals": "kind = 'renewed' AND was_active",
+        "lapses": "kind = 'lapsed' AND was_active",
+        "withdrawals": "kind = 'withdrawn'",
+        "contributions": "contribution_vnd IS NOT NULL",
+    }
+    sums = [f"coalesce(sum({sign}) FILTER (WHERE {cond}), 0)" for cond in counted.values()]
+    sums += [
+        f"coalesce(sum({sign} * contribution_months) FILTER (WHERE contribution_vnd IS NOT NULL), 0)",
+        f"coalesce(sum({sign} * contribution_vnd), 0)",
+        f"coalesce(sum({sign}) FILTER (WHERE active AND NOT was_active AND campaign IS NOT NULL), 0)",
+    ]
+    return ", ".join(sums)
+
+
+_FLOW_GROUP = "scheme, locality_code, month, channel, agent_id, coalesce(campaign, '')"
+
+_REDERIVE_FLOWS = f"""
 WITH seq AS (
     SELECT *,
            kind IN {ACTIVATING} AS active,
            coalesce(lag(kind IN {ACTIVATING}) OVER w, false) AS was_active,
-           coalesce(bool_or(kind IN {ACTIVATING}) OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), false) AS ever_active
-    FROM batch_events
-    WINDOW w AS (PARTITION BY participant_id, scheme ORDER BY occurred_at, event_id)
-), facts AS (
-    SELECT participant_id, scheme, locality_code, month, channel, agent_id, coalesce(campaign, '') AS campaign,
-           count(*) FILTER (WHERE active AND NOT was_active AND NOT ever_active)::int AS new_participants,
-           count(*) FILTER (WHERE active AND NOT was_active AND ever_active)::int AS reactivations,
-           count(*) FILTER (WHERE kind = 'renewed' AND was_active)::int AS renewals,
-           count(*) FILTER (WHERE kind = 'lapsed' AND was_active)::int AS lapses,
-           count(*) FILTER (WHERE kind = 'withdrawn')::int AS withdrawals,
-           count(contribution_vnd)::int AS contributions,
-           coalesce(sum(contribution_months) FILTER (WHERE contribution_vnd IS NOT NULL), 0)::bigint AS contribution_months,
-           coalesce(sum(contribution_vnd), 0)::bigint AS contribution_vnd,
-           count(*) FILTER (WHERE active AND NOT was_active AND campaign IS NOT NULL)::int AS campaign_enrolments
-    FROM seq
-    GROUP BY participant_id, scheme, locality_code, month, channel, agent_id, coalesce(campaign, '')
+           count(*) FILTER (WHERE kind IN {ACTIVATING}) OVER w > (kind IN {ACTIVATING})::int AS ever_active
+    FROM timeline
+    WINDOW w AS (PARTITION BY sign, participant_id, scheme ORDER BY occurred_at, event_id)
 )
-INSERT INTO new_flow_facts
-SELECT * FROM facts
-WHERE new_participants + reactivations + renewals + lapses + withdrawals + contributions > 0
+INSERT INTO flow_diff
+SELECT {_FLOW_GROUP}, {_flow_sums("sign")}
+FROM seq GROUP BY {_FLOW_GROUP}
+"""
+
+_FORGET_MERGED = "DELETE FROM participant_scheme_state WHERE participant_id = ANY(%s)"
+
+# Appending on-time events: the state row stands for the participant's history. Its sex and
+# birth year are unchanged (checked above); a participant new to the store takes them from its
+# new events. If the first new month is the state's last month, that month-end is re-stated:
+# its old change (before -> active_in) is taken back and the new one counted.
+_APPEND_STOCK = f"""
+WITH fast AS (
+    SELECT * FROM new_events n WHERE NOT EXISTS (SELECT 1 FROM rederived r WHERE r.participant_id = n.participant_id)
+), person AS (
+    SELECT f.participant_id,
+           coalesce(min(s.sex), (array_agg(f.sex ORDER BY f.occurred_at DESC, f.event_id DESC)
+                                 FILTER (WHERE f.sex IS NOT NULL))[1], 'unknown') AS sex,
+           coalesce(min(s.birth_year), (array_agg(f.birth_year ORDER BY f.occurred_at DESC, f.event_id DESC)
+                                        FILTER (WHERE f.birth_year IS NOT NULL))[1], 0)::smallint AS birth_year
+    FROM fast f LEFT JOIN prior_state s USING (participant_id)
+    GROUP BY f.participant_id
+), ever AS (
+    SELECT participant_id, scheme, bool_or(kind IN {ACTIVATING}) AS ever_active
+    FROM fast GROUP BY participant_id, scheme
+), month_end AS (
+    SELECT DISTINCT ON (participant_id, scheme, month) participant_id, scheme, month, occurred_at, event_id,
+           CASE WHEN kind IN {ACTIVATING} THEN locality_code END AS active_in
+    FROM fast
+    ORDER BY participant_id, scheme, month, occurred_at DESC, event_id DESC
+), changes AS (
+    SELECT m.*, p.sex, p.birth_year,
+           (m.month = s.last_month) IS TRUE AS restates,
+           s.before_active_in AS old_before, s.active_in AS old_active_in,
+           coalesce(s.ever_active, false) AS was_ever_active,
+           CASE WHEN row_number() OVER w = 1
+                THEN CASE WHEN m.month = s.last_month THEN s.before_active_in ELSE s.active_in END
+                ELSE lag(m.active_in) OVER w END AS before
+    FROM month_end m
+    JOIN person p USING (participant_id)
+    LEFT JOIN prior_state s USING (participant_id, scheme)
+    WINDOW w AS (PARTITION BY m.participant_id, m.scheme ORDER BY m.month)
+), state AS (
+    INSERT INTO participant_scheme_state
+    SELECT DISTINCT ON (c.participant_id, c.scheme) c.participant_id, c.scheme, c.occurred_at, c.event_id,
+           c.month, c.active_in, c.before, c.was_ever_active OR v.ever_active, c.sex, c.birth_year
+    FROM changes c JOIN ever v USING (participant_id, scheme)
+    ORDER BY c.participant_id, c.scheme, c.month DESC
+    {_STATE_UPSERT}
+)
+INSERT INTO stock_diff
+SELECT scheme, before, month, sex, birth_year, -1 FROM changes
+WHERE before IS NOT NULL AND before IS DISTINCT FROM active_in
+UNION ALL
+SELECT scheme, active_in, month, sex, birth_year, 1 FROM changes
+WHERE active_in IS NOT NULL AND active_in IS DISTINCT FROM before
+UNION ALL
+SELECT scheme, old_before, month, sex, birth_year, 1 FROM changes
+WHERE restates AND old_before IS NOT NULL AND old_before IS DISTINCT FROM old_active_in
+UNION ALL
+SELECT scheme, old_active_in, month, sex, birth_year, -1 FROM changes
+WHERE restates AND old_active_in IS NOT NULL AND old_active_in IS DISTINCT FROM old_before
+"""
+
+_APPEND_FLOWS = f"""
+WITH seq AS (
+    SELECT f.*,
+           f.kind IN {ACTIVATING} AS active,
+           coalesce(lag(f.kind IN {ACTIVATING}) OVER w, s.active_in IS NOT NULL) AS was_active,
+           count(*) FILTER (WHERE f.kind IN {ACTIVATING}) OVER w > (f.kind IN {ACTIVATING})::int
+               OR coalesce(s.ever_active, false) AS ever_active
+    FROM new_events f LEFT JOIN prior_state s USING (participant_id, scheme)
+    WHERE NOT EXISTS (SELECT 1 FROM rederived r WHERE r.participant_id = f.participant_id)
+    WINDOW w AS (PARTITION BY f.participant_id, f.scheme ORDER BY f.occurred_at, f.event_id)
+)
+INSERT INTO flow_diff
+SELECT {_FLOW_GROUP}, {_flow_sums("1")}
+FROM seq GROUP BY {_FLOW_GROUP}
 """
 
 _UPSERT_ACTIVE = """
@@ -296,6 +388,7 @@ class BatchResult:
     conferences: int  # new conference events
     duplicates: int  # events already stored (same event_id), skipped
     newest_occurred_at: datetime | None  # newest occurred_at among the new events
+    rederived: int = 0  # participants re-derived from their history (late events, merges, attributes)
 
 
 def enrolment_row(event: EnrolmentEvent, pseudonymiser: Pseudonymiser) -> tuple:
@@ -350,47 +443,62 @@ def apply_batch(
     consumer_group: str = "",
 ) -> BatchResult:
     """Apply one batch in one transaction (committed on return). Idempotent per event_id."""
+    nested = conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
     with conn.transaction(), conn.cursor() as cur:
-        cur.execute("SELECT pg_advisory_xact_lock(%s)", (APPLY_LOCK,))
-        cur.execute(_TEMP_TABLES)
-        applied, newest = _apply_enrolments(cur, enrolments)
+        cur.execute(f"SELECT pg_advisory_xact_lock({APPLY_LOCK}); {_TEMP_TABLES}")
+        if nested:
+            cur.execute(_CLEAR_TEMP)
         new_conferences, newest_conference = 0, None
         if conferences:
             _copy(cur, "staging_conferences", CONFERENCE_COLUMNS, conferences)
             new_conferences, newest_conference = cur.execute(_APPLY_CONFERENCES).fetchone()
-        if offsets:
-            keys = sorted(offsets)
-            cur.execute(_STORE_OFFSETS, (consumer_group, [t for t, _ in keys], [p for _, p in keys],
-                                         [offsets[k] for k in keys]))
+        applied, newest, rederived, statements = _apply_enrolments(cur, enrolments)
         newest = max((t for t in (newest, newest_conference) if t is not None), default=None)
         result = BatchResult(
             applied=applied,
             conferences=new_conferences,
             duplicates=len(enrolments) + len(conferences) - applied - new_conferences,
             newest_occurred_at=newest,
+            rederived=rederived,
         )
-        cur.execute(_STATUS, {"newest": newest, "applied": applied,
-                              "duplicates": result.duplicates, "conferences": new_conferences})
+        if offsets:
+            keys = sorted(offsets)
+            statements.append((_STORE_OFFSETS, (consumer_group, [t for t, _ in keys], [p for _, p in keys],
+                                                [offsets[k] for k in keys])))
+        statements.append((_STATUS, {"newest": newest, "applied": applied,
+                                     "duplicates": result.duplicates, "conferences": new_conferences}))
+        with conn.pipeline():  # no results needed from here on: one round trip, not one per statement
+            for statement, params in statements:
+                cur.execute(statement, params)
     return result
 
 
-def _copy(cur: psycopg.Cursor, table: str, columns: Sequence[str], rows: Iterable[tuple]) -> None:
-    with cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+def _copy(cur: psycopg.Cursor, table: str, columns: Sequence[str], rows: Iterable[tuple],
+          types: Sequence[str] | None = None) -> None:
+    """COPY rows in; binary when `types` is given (PostgreSQL then parses no text)."""
+    binary = " (FORMAT BINARY)" if types else ""
+    with cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN{binary}") as copy:
+        if types:
+            copy.set_types(types)
         for row in rows:
             copy.write_row(row)
 
 
-def _apply_enrolments(cur: psycopg.Cursor, rows: Sequence[tuple]) -> tuple[int, datetime | None]:
+def _apply_enrolments(
+    cur: psycopg.Cursor, rows: Sequence[tuple],
+) -> tuple[int, datetime | None, int, list[tuple[str, object]]]:
+    """(new events, newest occurred_at among them, participants re-derived, the statements
+    left to run: none of them returns anything the caller needs)."""
     if not rows:
-        return 0, None
-    _copy(cur, "staging_events", EVENT_COLUMNS, rows)
-    new = cur.execute(_INSERT_NEW_EVENTS).fetchall()
-    if not new:
-        return 0, None
-    links = [(ident, linked) for ident, linked, _ in new]
+        return 0, None, 0, []
+    # Identity is resolved over every delivered event: a re-sent one's identifiers are one
+    # participant already, so it changes nothing, and the event insert needs the numbers.
+    links = {(row[1], row[2]) for row in rows}
     identifiers = list({i for pair in links for i in pair if i is not None})
     known = dict(cur.execute(_KNOWN, (identifiers,)).fetchall())
-    resolution = resolve(links, known)
+    # An event naming one known identifier changes no identity: only the others go through
+    # the union-find (a merge elsewhere in the batch still renumbers it, below).
+    resolution = resolve([(i, j) for i, j in links if j is not None or i not in known], known)
 
     assign = dict(resolution.assign)
     if resolution.new_groups:
@@ -400,21 +508,32 @@ def _apply_enrolments(cur: psycopg.Cursor, rows: Sequence[tuple]) -> tuple[int, 
         )]
         for number, group in zip(numbers, resolution.new_groups):
             assign.update((ident, number) for ident in group)
-    if resolution.merges:
-        losers = sorted(resolution.merges)
-        cur.execute(_MERGE, (losers, [resolution.merges[x] for x in losers]))
+    participant_of = {i: assign[i] if i in assign else resolution.merges.get(known[i], known[i])
+                      for i in identifiers}
+    idents = sorted(participant_of)
+    _copy(cur, "staging_events", EVENT_COLUMNS, rows, EVENT_TYPES)
+    applied, newest = cur.execute(_INSERT_NEW_EVENTS, (idents, [participant_of[i] for i in idents])).fetchone()
+    if not applied:
+        return 0, None, 0, []
+    losers = sorted(resolution.merges)
+    winners = [resolution.merges[x] for x in losers]
+    rederive = [p for (p,) in cur.execute(_NEEDS_REDERIVATION, (sorted(set(winners)),))]
+    statements: list[tuple[str, object]] = []
+    if rederive:  # read before the identifier map changes: the old numbers are needed
+        statements.append((_LOAD_HISTORY, {"old": sorted(set(rederive) | set(losers)), "losers": losers,
+                                           "winners": winners}))
+    if losers:
+        statements.append((_MERGE, (losers, winners)))
     if assign:
-        idents = sorted(assign)
-        cur.execute(_ASSIGN, (idents, [assign[i] for i in idents]))
-
-    merged = sorted(resolution.touched | set(assign.values()))
-    affected = sorted(set(merged) - set(resolution.merges))
-    params = {"affected": affected, "merged": merged}
-    cur.execute(_LOAD_TIMELINES, params)
-    for statement in (_NEW_STOCK, _NEW_FLOWS, _STOCK_GONE, _STOCK_CAME, _FLOWS_GONE, _FLOWS_CAME,
-                      _UPSERT_ACTIVE, _UPSERT_ACTIVE_BY_PERSON, _UPSERT_FLOWS, _UPSERT_CAMPAIGNS):
-        cur.execute(statement, params)
-    return len(new), max(t for _, _, t in new)
+        ids = sorted(assign)
+        statements.append((_ASSIGN, (ids, [assign[i] for i in ids])))
+    if rederive:
+        statements += [(_REDERIVE_STOCK, None), (_REDERIVE_FLOWS, None)]
+    if losers:
+        statements.append((_FORGET_MERGED, (losers,)))
+    statements += [(s, None) for s in (_APPEND_STOCK, _APPEND_FLOWS, _UPSERT_ACTIVE,
+                                       _UPSERT_ACTIVE_BY_PERSON, _UPSERT_FLOWS, _UPSERT_CAMPAIGNS)]
+    return applied, newest, len(rederive), statements
 
 
 def read_aggregates(conn: psycopg.Connection) -> Tables:

@@ -21,7 +21,7 @@ from .aggregates import APPLY_LOCK
 # consumer has read, which the rebuild has caught up to).
 REBUILT_TABLES = (
     "participant_identifiers", "enrolment_events", "conference_events",
-    "participant_stock_facts", "participant_flow_facts", "aggregation_status",
+    "participant_scheme_state", "aggregation_status",
     "agg_active_changes", "agg_active_changes_by_person", "agg_flows",
     "agg_campaign_enrolments", "agg_outreach",
 )
