@@ -28,10 +28,10 @@ from kafka.structs import OffsetAndMetadata
 from marshmallow import ValidationError
 
 from ..adapters.kafka.consumer import DeadLetterWriter, make_consumer
-from ..adapters.kafka.record_rows import fast_row
 from ..adapters.postgres.aggregates import BatchResult, apply_batch, conference_row, enrolment_row
 from ..config import Settings
 from ..contract.events import decode_record
+from ..contract.fast_body import fast_record
 from ..domain.identity import Pseudonymiser
 from ..domain.model import EnrolmentEvent
 from .worker_metrics import ConsumerMetrics
@@ -227,14 +227,12 @@ POISON = (ValueError, TypeError, ValidationError)  # what a record that breaks t
 def record_row(value: bytes, pseudonymiser: Pseudonymiser, fast: bool = True) -> tuple[bool, tuple]:
     """(is an enrolment, staging row) of one topic record; raises one of POISON if the record
     is not a valid event under the contract. Plainly valid records take the fast path
-    (`record_rows.fast_row`); marshmallow decides about the rest."""
-    row = fast_row(value, pseudonymiser) if fast else None
-    if row is None:
-        event = decode_record(value)
-        if isinstance(event, EnrolmentEvent):
-            row = True, enrolment_row(event, pseudonymiser)
-        else:
-            row = False, conference_row(event)
+    (`contract.fast_body.fast_record`); marshmallow decides about the rest."""
+    event = (fast_record(value) if fast else None) or decode_record(value)
+    if isinstance(event, EnrolmentEvent):
+        row = True, enrolment_row(event, pseudonymiser)
+    else:
+        row = False, conference_row(event)
     # Valid under the contract but not storable: PostgreSQL text cannot hold NUL, bigint stops
     # at 2**63 - 1. Refused here, as poison, rather than failing the whole batch's transaction.
     for v in row[1]:
