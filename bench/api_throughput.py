@@ -1,5 +1,5 @@
 """Ingestion API throughput: a bare Flask endpoint (the ceiling) and the real endpoints, in one
-run, under the same gunicorn configuration (gunicorn_conf: gthread, WEB_WORKERS × WEB_THREADS,
+run, under the same gunicorn configuration (gunicorn_conf: WEB_WORKERS gevent workers,
 reuse_port), against an embedded PostgreSQL and Tansu started here.
 
 Load comes from a separate process on loopback: keep-alive connections driven by one
@@ -39,6 +39,10 @@ from service.adapters.postgres.reference import load_vietnam_localities  # noqa:
 from service.config import Settings  # noqa: E402
 from service.domain.model import Channel  # noqa: E402
 from service.entrypoints.cli.migrate import prepare_database  # noqa: E402
+
+# Agents' apps in many communes post at once: each open connection is one app waiting for its
+# answer. The ceiling and the endpoints are driven with the same number.
+DEFAULT_CONNECTIONS = 256
 
 BARE_APP = '''
 from flask import Flask, Response, request
@@ -171,6 +175,11 @@ def start_gunicorn(settings: Settings, app_spec: str, extra_path: Path | None, l
     proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "python:service.entrypoints.api.gunicorn_conf",
                              app_spec], env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=open(log, "ab"))
     wait_for_port(settings.api_host, settings.api_port, 60, proc)
+    deadline = time.monotonic() + 60  # every worker forked, so the CPU account sees them all
+    while len(psutil.Process(proc.pid).children()) < settings.web_workers:
+        if time.monotonic() > deadline:
+            raise RuntimeError("gunicorn did not start all its workers")
+        time.sleep(0.05)
     return proc
 
 
@@ -192,7 +201,8 @@ def summarise(name: str, r: dict, events_per_request: int) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seconds", type=float, default=5.0, help="measured seconds per scenario")
-    ap.add_argument("--connections", type=int, help="default: WEB_WORKERS × WEB_THREADS")
+    ap.add_argument("--connections", type=int, default=DEFAULT_CONNECTIONS,
+                    help="open connections for the bare and single-event scenarios (default %(default)s)")
     ap.add_argument("--only", choices=["single", "batch"], help="skip the other endpoint's scenarios")
     args = ap.parse_args()
 
@@ -216,8 +226,7 @@ def main() -> None:
                 ).fetchone()
                 token_store.upsert_agent(conn, "bench", "Bench agent", Channel.POST_OFFICE, [province])
                 _, token = token_store.issue(conn, token_store.AGENT, "bench", "bench")
-            args.connections = args.connections or settings.web_workers * settings.web_threads
-            print(f"workers={settings.web_workers} threads={settings.web_threads} connections={args.connections} "
+            print(f"workers={settings.web_workers} connections={args.connections} "
                   f"seconds={args.seconds} cpus={os.cpu_count()}", flush=True)
 
             singles = [http_post("/v1/events", json.dumps(event(commune, n)).encode(), token) for n in range(4000)]

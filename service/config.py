@@ -66,9 +66,9 @@ class Settings:
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     web_workers: int = 2
-    # 32 threads a worker: each request thread waits ~1-3 ms for the broker's ack, and more
-    # requests in flight per producer cost less CPU per event (bench/api_throughput.py).
-    web_threads: int = 32
+    # Open connections a gevent worker serves at once. Each request waits for the broker's
+    # ack; while it waits the worker serves others (docs/ingestion.md, "Serving").
+    web_connections: int = 1000
     max_body_bytes: int = 2 * 1024 * 1024
     max_batch_events: int = 1000
     rate_limit_per_minute: int = 6000
@@ -105,7 +105,7 @@ class Settings:
             api_host=env.get("API_HOST", d.api_host),
             api_port=_int(env, "API_PORT", d.api_port),
             web_workers=_int(env, "WEB_WORKERS", d.web_workers),
-            web_threads=_int(env, "WEB_THREADS", d.web_threads),
+            web_connections=_int(env, "WEB_CONNECTIONS", d.web_connections),
             max_body_bytes=_int(env, "MAX_BODY_BYTES", d.max_body_bytes),
             max_batch_events=_int(env, "MAX_BATCH_EVENTS", d.max_batch_events),
             rate_limit_per_minute=_int(env, "RATE_LIMIT_PER_MINUTE", d.rate_limit_per_minute),
@@ -137,7 +137,7 @@ class Settings:
             "API_HOST": self.api_host,
             "API_PORT": str(self.api_port),
             "WEB_WORKERS": str(self.web_workers),
-            "WEB_THREADS": str(self.web_threads),
+            "WEB_CONNECTIONS": str(self.web_connections),
             "MAX_BODY_BYTES": str(self.max_body_bytes),
             "MAX_BATCH_EVENTS": str(self.max_batch_events),
             "RATE_LIMIT_PER_MINUTE": str(self.rate_limit_per_minute),

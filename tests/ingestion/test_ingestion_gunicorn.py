@@ -3,20 +3,21 @@ import os
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
 
 from ingestion_helpers import auth, enrolment, read_topic
-from service.adapters.embedded import free_port, wait_for_port
+from service.adapters.embedded import EmbeddedKafka, free_port, wait_for_port
+from service.adapters.kafka.topics import ensure_topics
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
-@pytest.fixture
-def served(settings, tokens, tmp_path):
+def serve(settings, tmp_path):
     port = free_port()
-    env = {**os.environ, **settings.with_(api_port=port, web_workers=2, web_threads=4).to_env()}
+    env = {**os.environ, **settings.with_(api_port=port, web_workers=2).to_env()}
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     proc = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", "python:service.entrypoints.api.gunicorn_conf",
@@ -30,11 +31,20 @@ def served(settings, tokens, tmp_path):
         proc.wait(timeout=20)
 
 
-def test_gunicorn_serves_the_api_with_shared_metrics(settings, tokens, served):
+@pytest.fixture
+def served(settings, tokens, tmp_path):
+    yield from serve(settings, tmp_path)
+
+
+def wait_ready(base_url):
     deadline = time.monotonic() + 20
-    while requests.get(f"{served}/readyz", timeout=5).status_code != 200:
+    while requests.get(f"{base_url}/readyz", timeout=5).status_code != 200:
         assert time.monotonic() < deadline, "API never became ready"
         time.sleep(0.2)
+
+
+def test_gunicorn_serves_the_api_with_shared_metrics(settings, tokens, served):
+    wait_ready(served)
     with requests.Session() as s:
         for _ in range(20):  # new connections: SO_REUSEPORT spreads them over both workers
             r = requests.post(f"{served}/v1/events", json=enrolment(), headers=auth(tokens.agent), timeout=10)
@@ -42,3 +52,33 @@ def test_gunicorn_serves_the_api_with_shared_metrics(settings, tokens, served):
         metrics = s.get(f"{served}/metrics", timeout=5).text
     assert 'enrolment_api_requests_total{endpoint="/v1/events",method="POST",status="202"} 20.0' in metrics
     assert len(read_topic(settings, 20)) == 20
+
+
+def test_gevent_workers_answer_concurrent_posts_then_503_when_the_broker_goes_away(settings, tokens, tmp_path):
+    """Requests that wait on acks in one gevent worker don't block each other, and the publish
+    timeout still bounds each wait once the broker is gone (the waits are gevent's, not threads')."""
+    broker = EmbeddedKafka(log_file=tmp_path / "tansu.log").start()
+    own = settings.with_(kafka_bootstrap_servers=broker.bootstrap_servers, publish_timeout_s=1.0)
+    ensure_topics(own)
+    serving = serve(own, tmp_path)
+    try:
+        base_url = next(serving)
+        wait_ready(base_url)
+        with ThreadPoolExecutor(32) as pool:
+            codes = list(pool.map(lambda _: requests.post(f"{base_url}/v1/events", json=enrolment(),
+                                                          headers=auth(tokens.agent), timeout=10).status_code,
+                                  range(64)))
+        assert codes == [202] * 64
+        broker.stop()
+        started = time.monotonic()
+        with ThreadPoolExecutor(8) as pool:
+            answers = list(pool.map(lambda _: requests.post(f"{base_url}/v1/events", json=enrolment(),
+                                                            headers=auth(tokens.agent), timeout=20),
+                                    range(8)))
+        took = time.monotonic() - started
+        assert [a.status_code for a in answers] == [503] * 8
+        assert all(a.headers["Retry-After"] for a in answers)
+        assert took < 1.0 + 5
+    finally:
+        serving.close()
+        broker.stop()

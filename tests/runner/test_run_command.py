@@ -18,7 +18,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 def _start(data_dir, api_port):
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS")}
-    env.update(DATA_DIR=str(data_dir), API_PORT=str(api_port), WORKER_METRICS_PORT="0", WEB_THREADS="4")
+    env.update(DATA_DIR=str(data_dir), API_PORT=str(api_port), WORKER_METRICS_PORT="0")
     return subprocess.Popen(
         [sys.executable, "-m", "service.entrypoints.cli", "run"],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,

@@ -30,7 +30,11 @@ _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="enrolment"'}
 
 
 class Authenticator:
-    """Token -> Principal, with a short per-process TTL cache (see module docstring)."""
+    """Token -> Principal, with a short per-process TTL cache (see module docstring).
+
+    One lookup per token at a time: when an entry expires under load, the hundreds of
+    requests a worker holds open for that agent wait for one query instead of each
+    sending its own."""
 
     MAX_ENTRIES = 50_000
 
@@ -39,19 +43,34 @@ class Authenticator:
         self._ttl = ttl_s
         self._cache: dict[bytes, tuple[float, Principal | None]] = {}
         self._lock = threading.Lock()
+        self._lookups_in_flight: dict[bytes, threading.Lock] = {}
+
+    def _fresh(self, key: bytes) -> tuple[float, Principal | None] | None:
+        hit = self._cache.get(key)
+        return hit if hit is not None and hit[0] > time.monotonic() else None
 
     def principal(self, token: str) -> Principal | None:
         key = token_store.hash_token(token)
-        now = time.monotonic()
-        hit = self._cache.get(key)
-        if hit is not None and hit[0] > now:
+        hit = self._fresh(key)
+        if hit is not None:
             return hit[1]
-        found = self._lookup(key)
-        if self._ttl > 0:
-            with self._lock:
-                if len(self._cache) >= self.MAX_ENTRIES:
-                    self._cache.clear()
-                self._cache[key] = (now + self._ttl, found)
+        if self._ttl <= 0:
+            return self._lookup(key)
+        with self._lock:
+            key_lock = self._lookups_in_flight.setdefault(key, threading.Lock())
+        with key_lock:
+            hit = self._fresh(key)  # another request looked it up while this one waited
+            if hit is not None:
+                return hit[1]
+            try:
+                found = self._lookup(key)
+                with self._lock:
+                    if len(self._cache) >= self.MAX_ENTRIES:
+                        self._cache.clear()
+                    self._cache[key] = (time.monotonic() + self._ttl, found)
+            finally:
+                with self._lock:
+                    self._lookups_in_flight.pop(key, None)
         return found
 
 

@@ -1,12 +1,18 @@
 """gunicorn settings of the API: `gunicorn -c python:service.entrypoints.api.gunicorn_conf
 service.entrypoints.api.wsgi:app`, with the environment of `Settings.to_env()`.
 
-gthread workers with `reuse_port` (one SO_REUSEPORT listener per worker; without it gthread
-with keep-alive can pile every connection onto one worker: PLATFORM.md trap 5). No preload:
-each worker builds its own app, database pool and Kafka producer after the fork.
+gevent workers: every event request waits for the broker's acknowledgement, and a gevent
+worker serves its other connections meanwhile, on one OS thread. With gthread the same waits
+cost ~3x the CPU per request in GIL hand-offs between request threads, kafka-python's sender
+thread and the acceptor (docs/ingestion.md, "Serving"). gunicorn applies gevent's monkey
+patching in each worker before it loads the app; psycopg (>= 3.1.14) and kafka-python then
+cooperate with it. `reuse_port`: one SO_REUSEPORT listener per worker, so the kernel spreads
+connections evenly. No preload: each worker builds its own app, database pool and Kafka
+producer after the fork (PLATFORM.md trap 6).
 Prometheus multiprocess mode: a fresh directory per run, made before the workers fork
 (the master never imports prometheus_client before that).
 """
+import gc
 import os
 import shutil
 import tempfile
@@ -26,11 +32,12 @@ class NoAccessLogLogger(Logger):
 
 
 _settings = Settings.from_env()
+GC_YOUNG_THRESHOLD = 10_000
 
 bind = [f"{_settings.api_host}:{_settings.api_port}"]
 workers = _settings.web_workers
-threads = _settings.web_threads
-worker_class = "gthread"
+worker_class = "gevent"
+worker_connections = _settings.web_connections
 reuse_port = True
 preload_app = False
 keepalive = 5
@@ -66,6 +73,11 @@ def on_starting(server):
 
 def post_worker_init(worker):
     configure_logging(_settings.log_level)
+    # The app is loaded: keep its long-lived objects out of the collector's scans, and scan the
+    # young generation less often (each request allocates a few hundred short-lived objects;
+    # the default threshold of 700 made collection ~10 % of a worker's CPU).
+    gc.freeze()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
 
 
 def child_exit(server, worker):
