@@ -160,7 +160,7 @@ def _participant(p: dict) -> Participant | None:
         if not _int(p["birth_year"], 1900, 2100):
             return None
         loaded["birth_year"] = p["birth_year"]
-    if "personal_id" in loaded:
+    if "personal_id" in loaded and ("sex" in loaded or "birth_year" in loaded):
         facts = decode_personal_id(loaded["personal_id"])
         if ("sex" in loaded and loaded["sex"] != facts.sex) \
                 or ("birth_year" in loaded and loaded["birth_year"] != facts.birth_year):

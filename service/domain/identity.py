@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from .model import Sex
 
@@ -20,8 +20,7 @@ PERSONAL_ID_LENGTH = 12
 SI_NUMBER_LENGTH = 10
 
 
-@dataclass(frozen=True)
-class PersonalIdFacts:
+class PersonalIdFacts(NamedTuple):  # a tuple: built for every consumed event, ~4x cheaper than a frozen dataclass
     birth_province: str
     sex: Sex
     birth_year: int

@@ -82,7 +82,7 @@ WITH inserted AS (
 ), new AS (
     INSERT INTO new_events
     SELECT m.participant_id, i.*
-    FROM inserted i JOIN unnest(%s::bytea[], %s::bigint[]) AS m(identifier, participant_id) ON m.identifier = i.ident
+    FROM inserted i JOIN unnest(%b::bytea[], %b::bigint[]) AS m(identifier, participant_id) ON m.identifier = i.ident
     RETURNING participant_id, occurred_at
 ), prior AS (
     INSERT INTO prior_state
@@ -93,11 +93,11 @@ WITH inserted AS (
 SELECT count(*), max(occurred_at) FROM new
 """
 
-_KNOWN = "SELECT identifier, participant_id FROM participant_identifiers WHERE identifier = ANY(%s)"
+_KNOWN = "SELECT identifier, participant_id FROM participant_identifiers WHERE identifier = ANY(%b)"
 
 _ASSIGN = """
 INSERT INTO participant_identifiers (identifier, participant_id)
-SELECT * FROM unnest(%s::bytea[], %s::bigint[])
+SELECT * FROM unnest(%b::bytea[], %b::bigint[])
 ON CONFLICT (identifier) DO UPDATE SET participant_id = EXCLUDED.participant_id
 """
 
@@ -497,8 +497,10 @@ def _apply_enrolments(
     identifiers = list({i for pair in links for i in pair if i is not None})
     known = dict(cur.execute(_KNOWN, (identifiers,)).fetchall())
     # An event naming one known identifier changes no identity: only the others go through
-    # the union-find (a merge elsewhere in the batch still renumbers it, below).
-    resolution = resolve([(i, j) for i, j in links if j is not None or i not in known], known)
+    # the union-find, with the known numbers of their own identifiers (a merge elsewhere in the
+    # batch still renumbers the rest, below, through `merges`).
+    changing = [(i, j) for i, j in links if j is not None or i not in known]
+    resolution = resolve(changing, {i: known[i] for pair in changing for i in pair if i in known})
 
     assign = dict(resolution.assign)
     if resolution.new_groups:
