@@ -1,0 +1,97 @@
+"""The consumer's apply step alone: `apply_batch` on pre-built rows, no Kafka, no decoding.
+
+Rows come from the consumer benchmark's generator (bench/consumer_throughput.py: 10 % late,
+2 % re-sent, identity links) and are applied in CONSUMER_MAX_BATCH-sized batches to a fresh
+embedded PostgreSQL. Prints events/s, wall time per event and the CPU per event of the
+PostgreSQL backend and of this process. With --statements it also times each statement
+(pipelining off, so each one's time is its own round trip) to show where the database's
+time goes.
+
+    .venv/bin/python bench/consumer_apply.py [--events 200000] [--statements]
+"""
+from __future__ import annotations
+
+import argparse
+import collections
+import contextlib
+import secrets
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+import psutil  # noqa: E402
+import psycopg  # noqa: E402
+
+import consumer_throughput  # noqa: E402
+from service.adapters.embedded import EmbeddedPostgres  # noqa: E402
+from service.adapters.postgres import aggregates  # noqa: E402
+from service.config import Settings  # noqa: E402
+from service.domain.identity import Pseudonymiser  # noqa: E402
+from service.entrypoints.cli.migrate import prepare_database  # noqa: E402
+
+
+def time_statements(conn: psycopg.Connection) -> collections.Counter:
+    """Seconds per named SQL constant of the aggregates module (and per COPY target)."""
+    spent: collections.Counter = collections.Counter()
+    names = {id(v): n for n, v in vars(aggregates).items() if n.startswith("_") and isinstance(v, str)}
+    execute, copy = psycopg.Cursor.execute, aggregates._copy
+
+    def timed_execute(cur, query, params=None, **kw):
+        started = time.perf_counter()
+        try:
+            return execute(cur, query, params, **kw)
+        finally:
+            spent[names.get(id(query), str(query)[:40].replace("\n", " "))] += time.perf_counter() - started
+
+    def timed_copy(cur, table, *args, **kw):
+        started = time.perf_counter()
+        copy(cur, table, *args, **kw)
+        spent[f"COPY {table}"] += time.perf_counter() - started
+
+    psycopg.Cursor.execute = timed_execute
+    aggregates._copy = timed_copy
+    conn.pipeline = contextlib.nullcontext  # one round trip per statement: each timed alone
+    return spent
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--events", type=int, default=200_000)
+    ap.add_argument("--statements", action="store_true", help="time each statement (slower overall)")
+    args = ap.parse_args()
+    batch = Settings.from_env().consumer_max_batch
+
+    events = consumer_throughput.generate(args.events)
+    started = time.perf_counter()
+    rows, conferences = aggregates.rows_for(events, Pseudonymiser(secrets.token_hex(16)))
+    print(f"building rows (decoded events -> pseudonymised rows): {1e6 * (time.perf_counter() - started) / len(events):.1f} µs/event")
+    with tempfile.TemporaryDirectory(prefix="bench-apply-") as tmp:
+        pg = EmbeddedPostgres(Path(tmp) / "pg").start()
+        try:
+            prepare_database(pg.url)
+            with psycopg.connect(pg.url) as conn:
+                spent = time_statements(conn) if args.statements else None
+                backend, me = psutil.Process(conn.info.backend_pid), psutil.Process()
+                cpu = lambda p: sum(p.cpu_times()[:2])  # noqa: E731
+                pg0, py0, t0 = cpu(backend), cpu(me), time.perf_counter()
+                for i in range(0, len(rows), batch):
+                    aggregates.apply_batch(conn, rows[i:i + batch], conferences if i == 0 else [])
+                elapsed = time.perf_counter() - t0
+                pg_cpu, py_cpu = cpu(backend) - pg0, cpu(me) - py0
+        finally:
+            pg.stop(quiet=True, mode="immediate")
+    n = len(events)
+    print(f"apply: {n / elapsed:,.0f} events/s, {1e6 * elapsed / n:.1f} µs/event wall; CPU per event: "
+          f"PostgreSQL {1e6 * pg_cpu / n:.1f} µs, this process {1e6 * py_cpu / n:.1f} µs (batches of {batch:,})")
+    if spent:
+        for name, seconds in spent.most_common(15):
+            print(f"  {1e6 * seconds / n:6.1f} µs/event  {name}")
+
+
+if __name__ == "__main__":
+    main()
