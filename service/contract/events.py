@@ -17,6 +17,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from marshmallow import ValidationError, fields, post_load, validate, validates, validates_schema
 
 from ..domain.identity import decode_personal_id
@@ -42,7 +43,10 @@ SCHEMA_VERSION = 1
 MAX_VND = 10**12
 EARLIEST_OCCURRED_AT = datetime(1995, 1, 1, tzinfo=UTC)
 
-no_control_characters = validate.Regexp(r"^[^\x00-\x1f\x7f]*$", error="must not contain control characters")
+# Lone UTF-16 surrogates ("\ud800" escapes in JSON) cannot be encoded as UTF-8: neither
+# published nor stored, so they are refused with the control characters.
+no_control_characters = validate.Regexp(r"^[^\x00-\x1f\x7f\ud800-\udfff]*$",
+                                        error="must not contain control characters or lone surrogates")
 digits = lambda n: validate.Regexp(rf"^[0-9]{{{n}}}$", error=f"must be exactly {n} digits")  # noqa: E731
 
 
@@ -233,7 +237,7 @@ def record_dict(event: Event, received_at: datetime) -> dict:
 
 
 def encode_record(event: Event, received_at: datetime) -> bytes:
-    return json.dumps(record_dict(event, received_at), separators=(",", ":"), ensure_ascii=False).encode()
+    return orjson.dumps(record_dict(event, received_at))  # compact UTF-8, as json.dumps(separators, ensure_ascii=False)
 
 
 _TOPIC_RECORD = TopicRecordSchema()

@@ -11,11 +11,12 @@ together: whatever this accepts, marshmallow accepts with an equal result.
 """
 from __future__ import annotations
 
-import json
 import re
 import uuid
 from datetime import datetime
 from typing import Any
+
+import orjson
 
 from ..domain.identity import decode_personal_id
 from ..domain.model import (
@@ -37,7 +38,7 @@ _ENROLMENT_KINDS = frozenset(k.value for k in EnrolmentKind)
 _LOCALITY = re.compile(r"[0-9]{5}")
 _PID = re.compile(r"[0-9]{12}")
 _SIN = re.compile(r"[0-9]{10}")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
 _ENVELOPE = ("schema_version", "agent", "received_at")
 _AGENT = frozenset({"agent_id", "channel"})
 _CHANNELS = {c.value: c for c in Channel}
@@ -55,8 +56,8 @@ def fast_record(value: bytes) -> Event | None:
     """The event of a topic record (the body plus the API's envelope), or None when
     marshmallow must decide."""
     try:
-        record = json.loads(value)
-    except (ValueError, TypeError):
+        record = orjson.loads(value)
+    except orjson.JSONDecodeError:  # not JSON, or JSON orjson refuses (NaN, huge integers): marshmallow decides
         return None
     if type(record) is not dict or any(name not in record for name in _ENVELOPE):
         return None

@@ -140,6 +140,32 @@ def test_body_limits_and_media_type(settings, tokens):
     assert r.status_code == 422 and r.json["errors"][0]["rule"] == "type"
 
 
+def test_json_that_orjson_refuses_is_judged_field_by_field(settings, client, tokens):
+    """orjson reads bodies first; what it refuses but JSON parsers read (integers beyond 64 bits,
+    NaN) still gets the contract's field-by-field answer, not a 400."""
+    h = auth(tokens.agent)
+    body = json.dumps(enrolment(contribution={"months": 3, "amount_vnd": 10**30}))
+    r = client.post("/v1/events", data=body, content_type="application/json", headers=h)
+    assert r.status_code == 422
+    assert {(e["field"], e["rule"]) for e in r.json["errors"]} == {("contribution.amount_vnd", "range")}
+    participant = enrolment()["participant"]
+    body = json.dumps(enrolment(participant={**participant, "birth_year": float("nan")}))
+    assert "NaN" in body
+    r = client.post("/v1/events", data=body, content_type="application/json", headers=h)
+    assert r.status_code == 422 and r.json["errors"][0]["field"] == "participant.birth_year"
+
+
+def test_lone_surrogate_in_a_text_field_is_a_field_error(settings, client, tokens):
+    """JSON may escape half a UTF-16 pair ("\\ud800"); such a string can be neither published
+    as UTF-8 nor stored, so the contract refuses it like a control character."""
+    body = json.dumps(enrolment(campaign="Tháng \ud800 cao điểm"))
+    assert "\\ud800" in body
+    r = client.post("/v1/events", data=body, content_type="application/json", headers=auth(tokens.agent))
+    assert r.status_code == 422
+    assert r.json["errors"] == [{"field": "campaign", "rule": "no_control_characters",
+                                 "message": "must not contain control characters or lone surrogates"}]
+
+
 def test_agent_identity_comes_from_the_token_not_the_body(settings, client, tokens):
     body = enrolment(agent={"agent_id": "someone-else", "channel": "employer"})
     r = client.post("/v1/events", json=body, headers=auth(tokens.agent))

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import orjson
 from flask import Response, g, request
 from flask_smorest import Blueprint
 from marshmallow import ValidationError
@@ -77,6 +78,10 @@ def _json_body() -> Any:
         raise Problem(415, "Unsupported Media Type", "send the body as application/json", type_="media-type")
     raw = request.get_data(cache=False)  # over MAX_CONTENT_LENGTH: werkzeug answers 413
     try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        pass  # json's judgement: it reads what orjson refuses (NaN, huge integers) and words the error
+    try:
         return json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise Problem(400, "Bad Request", f"the body is not valid JSON ({type(exc).__name__})",
@@ -119,7 +124,7 @@ def _publish(res: Resources, records: list[OutgoingRecord]) -> None:
 
 
 def _json_response(body: dict, status: int) -> Response:
-    return Response(json.dumps(body, ensure_ascii=False), status=status, mimetype="application/json")
+    return Response(orjson.dumps(body), status=status, mimetype="application/json")
 
 
 def _openapi(body_schema, answers: dict[int, tuple[object, str]]) -> dict:
