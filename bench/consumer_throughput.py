@@ -9,7 +9,8 @@ KAFKA_BOOTSTRAP_SERVERS):
 3. the ceiling: COPY of the same rows (pseudonymised, as the consumer stores them) into a
    table with a uuid primary key in the same PostgreSQL;
 4. the consumer: one `Worker` (the real one) from offset zero until every offset is stored,
-   i.e. broker -> decode -> validate -> apply -> committed aggregates;
+   i.e. broker -> decode -> validate -> apply -> committed aggregates; with `--workers N`,
+   N `enrolment worker` processes of one consumer group instead;
 5. checks every stored aggregate equals the pure-domain figures (`--no-check` skips it);
 6. end-to-end freshness: the real API (gunicorn) and a worker process, single-event POSTs at
    `--rate` events/s for `--freshness-seconds`, time from each 202 to the event being counted
@@ -22,8 +23,10 @@ from __future__ import annotations
 
 import argparse
 import random
+import os
 import secrets
 import shutil
+import subprocess
 import sys
 import tempfile
 import threading
@@ -141,27 +144,44 @@ def ceiling(url: str, events: list[EnrolmentEvent], pseudonymiser: Pseudonymiser
     return len(rows) / elapsed
 
 
-def consume(settings: Settings, n_records: int) -> tuple[float, float, ConsumerMetrics]:
-    """Run the real worker until it has stored offsets for every record. Returns (seconds
-    from start, seconds from the first applied batch, metrics)."""
-    metrics = ConsumerMetrics()
-    worker = Worker(settings, metrics)
-    thread = threading.Thread(target=worker.run, daemon=True)
+def consume(settings: Settings, n_records: int, workers: int = 1) -> tuple[float, float]:
+    """Run the real worker until it has stored offsets for every record: in this process, or
+    as `workers` separate `enrolment worker` processes of one consumer group. Returns (seconds
+    from start, seconds from the first applied batch)."""
+    if workers == 1:
+        worker = Worker(settings, ConsumerMetrics())
+        thread = threading.Thread(target=worker.run, daemon=True)
+        processes = []
+    else:
+        env = {**os.environ, **settings.to_env(), "LOG_LEVEL": "WARNING"}
+        command = [str(Path(sys.executable).parent / "enrolment"), "worker"]
     started = time.perf_counter()
-    thread.start()
+    if workers == 1:
+        thread.start()
+    else:
+        processes = [subprocess.Popen(command, env=env, cwd=ROOT) for _ in range(workers)]
     first_batch = None
-    with psycopg.connect(settings.database_url, autocommit=True) as conn:
-        while True:
-            (done,) = conn.execute("SELECT coalesce(sum(next_offset), 0) FROM consumer_offsets").fetchone()
-            if done and first_batch is None:
-                first_batch = time.perf_counter()
-            if done >= n_records:
-                break
-            time.sleep(0.05)
-    finished = time.perf_counter()
-    worker.request_stop()
-    thread.join(60)
-    return finished - started, finished - (first_batch or started), metrics
+    try:
+        with psycopg.connect(settings.database_url, autocommit=True) as conn:
+            while True:
+                (done,) = conn.execute("SELECT coalesce(sum(next_offset), 0) FROM consumer_offsets").fetchone()
+                if done and first_batch is None:
+                    first_batch = time.perf_counter()
+                if done >= n_records:
+                    break
+                if any(p.poll() is not None for p in processes):
+                    raise RuntimeError("a worker process exited")
+                time.sleep(0.05)
+        finished = time.perf_counter()
+    finally:
+        if workers == 1:
+            worker.request_stop()
+            thread.join(60)
+        for p in processes:
+            p.terminate()
+        for p in processes:
+            p.wait(60)
+    return finished - started, finished - (first_batch or started)
 
 
 def check(url: str, events: list[EnrolmentEvent]) -> None:
@@ -195,6 +215,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--batch", type=int, default=None, help="CONSUMER_MAX_BATCH (default from settings)")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="worker processes in one group (1: the real Worker in this process)")
     parser.add_argument("--no-check", action="store_true", help="skip comparing with the pure-domain figures")
     parser.add_argument("--rate", type=float, default=500, help="freshness: events/s posted to the API")
     parser.add_argument("--freshness-seconds", type=float, default=20, help="freshness: seconds of load (0 = skip)")
@@ -233,13 +255,15 @@ def main() -> None:
         ceiling_rate = ceiling(settings.database_url, events, Pseudonymiser(settings.pseudonym_key))
         print(f"ceiling  COPY of the same rows into PostgreSQL: {ceiling_rate:,.0f} rows/s")
 
-        total_s, steady_s, metrics = consume(settings, len(events))
+        total_s, steady_s = consume(settings, len(events), args.workers)
         rate, steady = len(events) / total_s, len(events) / steady_s
         print(f"consumer broker -> committed aggregates: {len(events):,} records in {total_s:.1f} s = "
               f"{rate:,.0f} events/s ({rate / ceiling_rate:.2f} × ceiling); "
               f"{steady:,.0f} events/s from the first committed batch ({steady / ceiling_rate:.2f} × ceiling)")
-        print(f"  applied {metrics.events_applied._value.get():,.0f}, duplicates skipped "
-              f"{metrics.duplicates._value.get():,.0f}")
+        with psycopg.connect(settings.database_url) as conn:
+            applied, duplicates = conn.execute(
+                "SELECT events_applied, duplicates_skipped FROM aggregation_status").fetchone()
+        print(f"  applied {applied:,}, duplicates skipped {duplicates:,} ({args.workers} worker process(es))")
         if not args.no_check:
             check(settings.database_url, events)
         if args.freshness_seconds > 0:
