@@ -445,12 +445,18 @@ def apply_batch(
     """Apply one batch in one transaction (committed on return). Idempotent per event_id."""
     nested = conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
     with conn.transaction(), conn.cursor() as cur:
-        cur.execute(f"SELECT pg_advisory_xact_lock({APPLY_LOCK}); {_TEMP_TABLES}")
+        cur.execute(_TEMP_TABLES)
         if nested:
             cur.execute(_CLEAR_TEMP)
-        new_conferences, newest_conference = 0, None
+        # Staging is this session's own: filled before the lock, so that other workers' applies
+        # wait only for the statements that read and write shared state.
         if conferences:
             _copy(cur, "staging_conferences", CONFERENCE_COLUMNS, conferences)
+        if enrolments:
+            _copy(cur, "staging_events", EVENT_COLUMNS, enrolments, EVENT_TYPES)
+        cur.execute(f"SELECT pg_advisory_xact_lock({APPLY_LOCK})")
+        new_conferences, newest_conference = 0, None
+        if conferences:
             new_conferences, newest_conference = cur.execute(_APPLY_CONFERENCES).fetchone()
         applied, newest, rederived, statements = _apply_enrolments(cur, enrolments)
         newest = max((t for t in (newest, newest_conference) if t is not None), default=None)
@@ -488,7 +494,8 @@ def _apply_enrolments(
     cur: psycopg.Cursor, rows: Sequence[tuple],
 ) -> tuple[int, datetime | None, int, list[tuple[str, object]]]:
     """(new events, newest occurred_at among them, participants re-derived, the statements
-    left to run: none of them returns anything the caller needs)."""
+    left to run: none of them returns anything the caller needs). `rows` are in
+    staging_events already."""
     if not rows:
         return 0, None, 0, []
     # Identity is resolved over every delivered event: a re-sent one's identifiers are one
@@ -513,7 +520,6 @@ def _apply_enrolments(
     participant_of = {i: assign[i] if i in assign else resolution.merges.get(known[i], known[i])
                       for i in identifiers}
     idents = sorted(participant_of)
-    _copy(cur, "staging_events", EVENT_COLUMNS, rows, EVENT_TYPES)
     applied, newest = cur.execute(_INSERT_NEW_EVENTS, (idents, [participant_of[i] for i in idents])).fetchone()
     if not applied:
         return 0, None, 0, []

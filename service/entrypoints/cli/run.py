@@ -106,7 +106,8 @@ def prepare_data(settings: Settings, fresh_broker: bool) -> None:
 
 
 @click.command("run")
-@click.option("--consumers", default=1, show_default=True, help="consumer worker processes")
+@click.option("--consumers", default=2, show_default=True,
+              help="consumer worker processes (two decode in parallel while one applies: docs/aggregation.md)")
 @click.option("--demo/--no-demo", default=False, help="load the demo data set through the API")
 @click.option("--simulate", "simulate_rate", type=float, default=0.0, help="also play simulated agent traffic at this many events/s")
 def run_command(consumers: int, demo: bool, simulate_rate: float) -> None:
