@@ -8,9 +8,10 @@ KAFKA_BOOTSTRAP_SERVERS):
 2. produce them to the events topic (as the API does: same key and value);
 3. the ceiling: COPY of the same rows (pseudonymised, as the consumer stores them) into a
    table with a uuid primary key in the same PostgreSQL;
-4. the consumer: one `Worker` (the real one) from offset zero until every offset is stored,
-   i.e. broker -> decode -> validate -> apply -> committed aggregates; with `--workers N`,
-   N `enrolment worker` processes of one consumer group instead;
+4. the consumer from offset zero until every offset is stored, i.e. broker -> decode ->
+   validate -> apply -> committed aggregates: `--workers N` (default 2, as `enrolment run`
+   starts) `enrolment worker` processes of one consumer group, or with `--workers 1` the
+   real `Worker` in this process;
 5. checks every stored aggregate equals the pure-domain figures (`--no-check` skips it);
 6. end-to-end freshness: the real API (gunicorn) and a worker process, single-event POSTs at
    `--rate` events/s for `--freshness-seconds`, time from each 202 to the event being counted
@@ -215,8 +216,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--batch", type=int, default=None, help="CONSUMER_MAX_BATCH (default from settings)")
-    parser.add_argument("--workers", type=int, default=1,
-                        help="worker processes in one group (1: the real Worker in this process)")
+    parser.add_argument("--workers", type=int, default=2,
+                        help="worker processes in one group, as `enrolment run --consumers` (1: the real Worker in this process)")
     parser.add_argument("--no-check", action="store_true", help="skip comparing with the pure-domain figures")
     parser.add_argument("--rate", type=float, default=500, help="freshness: events/s posted to the API")
     parser.add_argument("--freshness-seconds", type=float, default=20, help="freshness: seconds of load (0 = skip)")
