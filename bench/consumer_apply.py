@@ -2,10 +2,11 @@
 
 Rows come from the consumer benchmark's generator (bench/consumer_throughput.py: 10 % late,
 2 % re-sent, identity links) and are applied in CONSUMER_MAX_BATCH-sized batches to a fresh
-embedded PostgreSQL. Prints events/s, wall time per event and the CPU per event of the
-PostgreSQL backend and of this process. With --statements it also times each statement
-(pipelining off, so each one's time is its own round trip) to show where the database's
-time goes.
+database: a new one in DATABASE_URL's server if set (which must run on this machine, for the
+CPU figures), else an embedded PostgreSQL. Prints events/s, wall time per event, the CPU per
+event of the PostgreSQL backend and of this process, the WAL written per event and the rows
+per event of each table. With --statements it also times each statement (pipelining off, so
+each one's time is its own round trip) to show where the database's time goes.
 
     .venv/bin/python bench/consumer_apply.py [--events 200000] [--statements]
 """
@@ -59,6 +60,28 @@ def time_statements(conn: psycopg.Connection) -> collections.Counter:
     return spent
 
 
+@contextlib.contextmanager
+def fresh_database():
+    """A new database in DATABASE_URL's server (dropped after), else an embedded PostgreSQL."""
+    url = Settings.from_env().database_url
+    if url:
+        name = f"bench_apply_{secrets.token_hex(4)}"
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        try:
+            yield psycopg.conninfo.make_conninfo(url, dbname=name)
+        finally:
+            with psycopg.connect(url, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        return
+    with tempfile.TemporaryDirectory(prefix="bench-apply-") as tmp:
+        pg = EmbeddedPostgres(Path(tmp) / "pg").start()
+        try:
+            yield pg.url
+        finally:
+            pg.stop(quiet=True, mode="immediate")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--events", type=int, default=200_000)
@@ -70,24 +93,28 @@ def main() -> None:
     started = time.perf_counter()
     rows, conferences = aggregates.rows_for(events, Pseudonymiser(secrets.token_hex(16)))
     print(f"building rows (decoded events -> pseudonymised rows): {1e6 * (time.perf_counter() - started) / len(events):.1f} µs/event")
-    with tempfile.TemporaryDirectory(prefix="bench-apply-") as tmp:
-        pg = EmbeddedPostgres(Path(tmp) / "pg").start()
-        try:
-            prepare_database(pg.url)
-            with psycopg.connect(pg.url) as conn:
-                spent = time_statements(conn) if args.statements else None
-                backend, me = psutil.Process(conn.info.backend_pid), psutil.Process()
-                cpu = lambda p: sum(p.cpu_times()[:2])  # noqa: E731
-                pg0, py0, t0 = cpu(backend), cpu(me), time.perf_counter()
-                for i in range(0, len(rows), batch):
-                    aggregates.apply_batch(conn, rows[i:i + batch], conferences if i == 0 else [])
-                elapsed = time.perf_counter() - t0
-                pg_cpu, py_cpu = cpu(backend) - pg0, cpu(me) - py0
-        finally:
-            pg.stop(quiet=True, mode="immediate")
+    with fresh_database() as url:
+        prepare_database(url)
+        with psycopg.connect(url) as conn:
+            spent = time_statements(conn) if args.statements else None
+            backend, me = psutil.Process(conn.info.backend_pid), psutil.Process()
+            cpu = lambda p: sum(p.cpu_times()[:2])  # noqa: E731
+            wal = "SELECT wal_records, wal_fpi, wal_bytes FROM pg_stat_wal"
+            wal0 = conn.execute(wal).fetchone()
+            conn.commit()
+            pg0, py0, t0 = cpu(backend), cpu(me), time.perf_counter()
+            for i in range(0, len(rows), batch):
+                aggregates.apply_batch(conn, rows[i:i + batch], conferences if i == 0 else [])
+            elapsed = time.perf_counter() - t0
+            pg_cpu, py_cpu = cpu(backend) - pg0, cpu(me) - py0
+            wal_records, wal_fpi, wal_bytes = (b - a for a, b in zip(wal0, conn.execute(wal).fetchone()))
+            sizes = conn.execute("SELECT relname, n_live_tup FROM pg_stat_user_tables "
+                                 "WHERE schemaname = 'public' ORDER BY n_live_tup DESC").fetchall()
     n = len(events)
     print(f"apply: {n / elapsed:,.0f} events/s, {1e6 * elapsed / n:.1f} µs/event wall; CPU per event: "
           f"PostgreSQL {1e6 * pg_cpu / n:.1f} µs, this process {1e6 * py_cpu / n:.1f} µs (batches of {batch:,})")
+    print(f"WAL per event: {wal_records / n:.1f} records, {wal_fpi / n:.2f} full-page images, {wal_bytes / n:,.0f} bytes")
+    print("rows per event: " + ", ".join(f"{name} {rows / n:.2f}" for name, rows in sizes if rows))
     if spent:
         for name, seconds in spent.most_common(15):
             print(f"  {1e6 * seconds / n:6.1f} µs/event  {name}")
