@@ -154,7 +154,7 @@ def consume(settings: Settings, n_records: int, workers: int = 1) -> tuple[float
         thread = threading.Thread(target=worker.run, daemon=True)
         processes = []
     else:
-        env = {**os.environ, **settings.to_env(), "LOG_LEVEL": "WARNING"}
+        env = {**os.environ, **settings.to_env(), "LOG_LEVEL": os.environ.get("BENCH_WORKER_LOG_LEVEL", "WARNING")}
         command = [str(Path(sys.executable).parent / "enrolment"), "worker"]
     started = time.perf_counter()
     if workers == 1:
@@ -183,6 +183,12 @@ def consume(settings: Settings, n_records: int, workers: int = 1) -> tuple[float
         for p in processes:
             p.wait(60)
     return finished - started, finished - (first_batch or started)
+
+
+def wal_written(url: str) -> tuple[int, int, int]:
+    """The server's WAL counters so far: (records, full-page images, bytes)."""
+    with psycopg.connect(url) as conn:
+        return conn.execute("SELECT wal_records, wal_fpi, wal_bytes FROM pg_stat_wal").fetchone()
 
 
 def check(url: str, events: list[EnrolmentEvent]) -> None:
@@ -256,7 +262,9 @@ def main() -> None:
         ceiling_rate = ceiling(settings.database_url, events, Pseudonymiser(settings.pseudonym_key))
         print(f"ceiling  COPY of the same rows into PostgreSQL: {ceiling_rate:,.0f} rows/s")
 
+        wal0 = wal_written(settings.database_url)
         total_s, steady_s = consume(settings, len(events), args.workers)
+        wal_records, wal_fpi, wal_bytes = (b - a for a, b in zip(wal0, wal_written(settings.database_url)))
         rate, steady = len(events) / total_s, len(events) / steady_s
         print(f"consumer broker -> committed aggregates: {len(events):,} records in {total_s:.1f} s = "
               f"{rate:,.0f} events/s ({rate / ceiling_rate:.2f} × ceiling); "
@@ -265,6 +273,9 @@ def main() -> None:
             applied, duplicates = conn.execute(
                 "SELECT events_applied, duplicates_skipped FROM aggregation_status").fetchone()
         print(f"  applied {applied:,}, duplicates skipped {duplicates:,} ({args.workers} worker process(es))")
+        n = len(events)
+        print(f"  WAL (whole server) per event: {wal_records / n:.1f} records, {wal_fpi / n:.2f} full-page images, "
+              f"{wal_bytes / n:,.0f} bytes")
         if not args.no_check:
             check(settings.database_url, events)
         if args.freshness_seconds > 0:

@@ -53,7 +53,7 @@ class Settings:
     consumer_group: str = "coverage-aggregator"
     consumer_session_timeout_ms: int = 6000
     consumer_heartbeat_interval_ms: int = 2000
-    consumer_max_batch: int = 2000
+    consumer_max_batch: int = 20000
     consumer_max_wait_ms: int = 200
     # Prometheus metrics of a consumer worker (prometheus_client's HTTP server); 0 = off.
     worker_metrics_port: int = 9108

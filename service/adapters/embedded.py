@@ -94,7 +94,10 @@ class EmbeddedPostgres:
             self.stop(quiet=True)
         options = (
             f"-h 127.0.0.1 -p {self.port} -k {self.data_dir} "
-            "-c fsync=on -c synchronous_commit=on -c max_connections=200 -c shared_buffers=256MB"
+            "-c fsync=on -c synchronous_commit=on -c max_connections=200 -c shared_buffers=256MB "
+            # A write-heavy load (docs/operations.md): checkpoints by time, not every GB of WAL,
+            # so fewer pages are written twice (a full-page image after each checkpoint).
+            "-c max_wal_size=4GB -c checkpoint_timeout=15min"
         )
         try:
             self._pg("pg_ctl", "-D", str(self.data_dir), "-w", "-t", "60", "-l", str(self.log_file),

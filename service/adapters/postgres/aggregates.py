@@ -1,9 +1,10 @@
 """Applying a batch of events to the aggregates: one transaction, a handful of set-based
 statements, whatever the batch size.
 
-Per batch: identity resolution (pure domain, on the batch's identifiers and their known
-participant numbers) -> binary COPY into a temp staging table -> INSERT … ON CONFLICT DO
-NOTHING (dedupe by event_id), the new events tagged with their participant, the touched
+Per batch: binary COPY into a temp staging table -> INSERT … ON CONFLICT DO NOTHING into the
+event store (dedupe by event_id) -> the apply lock -> identity resolution (pure domain, on
+the batch's identifiers and their known participant numbers) -> the new events tagged with
+their participant, the touched
 participants' state rows (participant_scheme_state) read -> participants whose new events
 are all later than their last stored event, with no merge and no change of sex / birth year,
 are *appended*: window functions over the new events seeded from the state row give the
@@ -15,7 +16,11 @@ pipelined: one round trip). The caller commits Kafka offsets only after that.
 
 Applies are serialised with a transaction-level advisory lock: a participant's events may sit
 in several partitions (SI-number-only and personal-id events hash differently), so two
-consumers could otherwise re-derive one participant from two different snapshots.
+consumers could otherwise re-derive one participant from two different snapshots. What needs
+no shared state (staging, storing the events) runs before the lock, so one worker's apply
+overlaps with the next one's preparation. Another worker's stored but uncommitted events are
+invisible to the apply that holds the lock, and its own are "new": each apply sees exactly
+the committed applies before it plus its own batch.
 """
 from __future__ import annotations
 
@@ -55,6 +60,7 @@ _SESSION = """
 SET LOCAL jit = off;
 CREATE TEMP TABLE IF NOT EXISTS staging_events (LIKE enrolment_events) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS staging_conferences (LIKE conference_events) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS inserted_events (LIKE enrolment_events) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS new_events (participant_id bigint, LIKE enrolment_events) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS prior_state (LIKE participant_scheme_state) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS rederived (participant_id bigint) ON COMMIT DELETE ROWS;
@@ -72,21 +78,31 @@ CREATE TEMP TABLE IF NOT EXISTS flow_diff (
 # ON COMMIT DELETE ROWS empties them after each batch; an apply inside a caller's open
 # transaction (the replay's catch-up under the swap lock) must empty them itself.
 _CLEAR_TEMP = "; ".join(f"DELETE FROM {t}" for t in (
-    "staging_events", "staging_conferences", "new_events", "prior_state",
+    "staging_events", "staging_conferences", "inserted_events", "new_events", "prior_state",
     "rederived", "timeline", "stock_diff", "flow_diff"))
 
-# Dedupe by event_id; the new events, with the participant number each belongs to after this
-# batch's identity resolution (computed beforehand in Python, passed as arrays), go on, and
-# the state rows of their participants are read.
-_INSERT_NEW_EVENTS = """
+# Dedupe by event_id, before the apply lock: storing the events needs no shared state, so
+# another worker's apply runs meanwhile. A duplicate of an event that another transaction
+# has inserted and not yet committed waits for that commit here (then skips it), and that
+# transaction never waits for this one's rows: the apply lock's holder writes only the
+# tables below, not enrolment_events.
+_STORE_EVENTS = """
 WITH inserted AS (
     INSERT INTO enrolment_events SELECT * FROM staging_events
     ON CONFLICT (event_id) DO NOTHING
     RETURNING *
-), new AS (
+)
+INSERT INTO inserted_events SELECT * FROM inserted
+"""
+
+# The new events, with the participant number each belongs to after this batch's identity
+# resolution (computed beforehand in Python, passed as arrays), go on, and the state rows of
+# their participants are read.
+_TAG_NEW_EVENTS = """
+WITH new AS (
     INSERT INTO new_events
     SELECT m.participant_id, i.*
-    FROM inserted i JOIN unnest(%b::bytea[], %b::bigint[]) AS m(identifier, participant_id) ON m.identifier = i.ident
+    FROM inserted_events i JOIN unnest(%b::bytea[], %b::bigint[]) AS m(identifier, participant_id) ON m.identifier = i.ident
     RETURNING participant_id, occurred_at
 ), prior AS (
     INSERT INTO prior_state
@@ -452,16 +468,17 @@ def apply_batch(
         cur.execute(_SESSION)
         if nested:
             cur.execute(_CLEAR_TEMP)
-        # Staging is this session's own: filled before the lock, so that other workers' applies
-        # wait only for the statements that read and write shared state.
+        # Before the lock: staging (this session's own) and storing the events (no shared state),
+        # so that other workers' applies wait only for what reads and writes shared state.
         if conferences:
             _copy(cur, "staging_conferences", CONFERENCE_COLUMNS, conferences)
         if enrolments:
             _copy(cur, "staging_events", EVENT_COLUMNS, enrolments, EVENT_TYPES)
+            cur.execute(_STORE_EVENTS, prepare=False)
         cur.execute(f"SELECT pg_advisory_xact_lock({APPLY_LOCK})")
         new_conferences, newest_conference = 0, None
         if conferences:
-            new_conferences, newest_conference = cur.execute(_APPLY_CONFERENCES).fetchone()
+            new_conferences, newest_conference = cur.execute(_APPLY_CONFERENCES, prepare=False).fetchone()
         applied, newest, rederived, statements = _apply_enrolments(cur, enrolments)
         newest = max((t for t in (newest, newest_conference) if t is not None), default=None)
         result = BatchResult(
@@ -479,7 +496,7 @@ def apply_batch(
                                      "duplicates": result.duplicates, "conferences": new_conferences}))
         with conn.pipeline():  # no results needed from here on: one round trip, not one per statement
             for statement, params in statements:
-                cur.execute(statement, params)
+                cur.execute(statement, params, prepare=False)
     return result
 
 
@@ -498,8 +515,8 @@ def _apply_enrolments(
     cur: psycopg.Cursor, rows: Sequence[tuple],
 ) -> tuple[int, datetime | None, int, list[tuple[str, object]]]:
     """(new events, newest occurred_at among them, participants re-derived, the statements
-    left to run: none of them returns anything the caller needs). `rows` are in
-    staging_events already."""
+    left to run: none of them returns anything the caller needs). `rows` are stored, the new
+    ones in inserted_events, already."""
     if not rows:
         return 0, None, 0, []
     # Identity is resolved over every delivered event: a re-sent one's identifiers are one
@@ -524,12 +541,13 @@ def _apply_enrolments(
     participant_of = {i: assign[i] if i in assign else resolution.merges.get(known[i], known[i])
                       for i in identifiers}
     idents = sorted(participant_of)
-    applied, newest = cur.execute(_INSERT_NEW_EVENTS, (idents, [participant_of[i] for i in idents])).fetchone()
+    applied, newest = cur.execute(_TAG_NEW_EVENTS, (idents, [participant_of[i] for i in idents]),
+                                  prepare=False).fetchone()
     if not applied:
         return 0, None, 0, []
     losers = sorted(resolution.merges)
     winners = [resolution.merges[x] for x in losers]
-    rederive = [p for (p,) in cur.execute(_NEEDS_REDERIVATION, (sorted(set(winners)),))]
+    rederive = [p for (p,) in cur.execute(_NEEDS_REDERIVATION, (sorted(set(winners)),), prepare=False)]
     statements: list[tuple[str, object]] = []
     if rederive:  # read before the identifier map changes: the old numbers are needed
         statements.append((_LOAD_HISTORY, {"old": sorted(set(rederive) | set(losers)), "losers": losers,
