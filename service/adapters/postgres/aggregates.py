@@ -36,6 +36,10 @@ from ...domain.model import ConferenceEvent, EnrolmentEvent, Event, reporting_mo
 from ...domain.participants import resolve
 
 APPLY_LOCK = 7_400_003  # pg_advisory_xact_lock key: one apply at a time
+# Held shared by every apply for its whole transaction, exclusively by a rebuild's swap: an
+# apply stores its events before it waits for APPLY_LOCK, and the swap, holding APPLY_LOCK,
+# truncates the tables those events went to; without this they would deadlock.
+SWAP_LOCK = 7_400_004
 
 ACTIVATING = "('registered', 'renewed')"
 
@@ -56,8 +60,9 @@ CONFERENCE_COLUMNS = (
 # JIT off: the apply's statements are short, but the planner, without statistics on the temp
 # tables, can cost them in the millions, and compiling them took ~100 µs per event on a JIT-
 # capable server (e.g. the postgres:16 image), against ~50 µs for the whole apply without it.
-_SESSION = """
+_SESSION = f"""
 SET LOCAL jit = off;
+SELECT pg_advisory_xact_lock_shared({SWAP_LOCK});
 CREATE TEMP TABLE IF NOT EXISTS staging_events (LIKE enrolment_events) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS staging_conferences (LIKE conference_events) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS inserted_events (LIKE enrolment_events) ON COMMIT DELETE ROWS;
@@ -344,24 +349,24 @@ _FLOW_VALUES = (
     "contribution_months", "contribution_vnd", "campaign_enrolments",
 )
 _UPSERT_FLOWS = f"""
-INSERT INTO agg_flows (locality_code, scheme, month, channel, agent_id, {", ".join(_FLOW_VALUES)})
+INSERT INTO agg_flows (month, locality_code, scheme, channel, agent_id, {", ".join(_FLOW_VALUES)})
 SELECT * FROM (
-    SELECT locality_code, scheme, month, channel, agent_id, {", ".join(f"sum({c}) AS {c}" for c in _FLOW_VALUES)}
+    SELECT month, locality_code, scheme, channel, agent_id, {", ".join(f"sum({c}) AS {c}" for c in _FLOW_VALUES)}
     FROM flow_diff GROUP BY 1, 2, 3, 4, 5
 ) net
 WHERE {" OR ".join(f"{c} <> 0" for c in _FLOW_VALUES)}
 ORDER BY 1, 2, 3, 4, 5
-ON CONFLICT (locality_code, scheme, month, channel, agent_id) DO UPDATE SET
+ON CONFLICT (month, locality_code, scheme, channel, agent_id) DO UPDATE SET
 {", ".join(f"{c} = agg_flows.{c} + EXCLUDED.{c}" for c in _FLOW_VALUES)}
 """
 
 _UPSERT_CAMPAIGNS = """
-INSERT INTO agg_campaign_enrolments (locality_code, scheme, month, campaign, new_participants, reactivations)
-SELECT locality_code, scheme, month, campaign, sum(new_participants), sum(reactivations)
+INSERT INTO agg_campaign_enrolments (month, locality_code, scheme, campaign, new_participants, reactivations)
+SELECT month, locality_code, scheme, campaign, sum(new_participants), sum(reactivations)
 FROM flow_diff WHERE campaign <> ''
 GROUP BY 1, 2, 3, 4 HAVING sum(new_participants) <> 0 OR sum(reactivations) <> 0
 ORDER BY 1, 2, 3, 4
-ON CONFLICT (locality_code, scheme, month, campaign) DO UPDATE SET
+ON CONFLICT (month, locality_code, scheme, campaign) DO UPDATE SET
     new_participants = agg_campaign_enrolments.new_participants + EXCLUDED.new_participants,
     reactivations = agg_campaign_enrolments.reactivations + EXCLUDED.reactivations
 """

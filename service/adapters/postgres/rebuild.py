@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 import psycopg
 from psycopg import sql
 
-from .aggregates import APPLY_LOCK
+from .aggregates import APPLY_LOCK, SWAP_LOCK
 
 # Everything the consumer derives; consumer_offsets stays live (it says what the live
 # consumer has read, which the rebuild has caught up to).
@@ -49,9 +49,10 @@ def connect_to_rebuild(url: str, schema: str) -> psycopg.Connection:
 
 
 def lock_and_read_live_offsets(conn: psycopg.Connection, consumer_group: str) -> dict[tuple[str, int], int]:
-    """Open the swap transaction: take the apply lock (live consumers wait from here on) and
-    return the offsets the live consumer group has applied."""
-    conn.execute("SELECT pg_advisory_xact_lock(%s)", (APPLY_LOCK,))
+    """Open the swap transaction: take the swap and apply locks (live consumers' applies in
+    flight finish first; new ones wait from here on) and return the offsets the live consumer
+    group has applied."""
+    conn.execute("SELECT pg_advisory_xact_lock(%s), pg_advisory_xact_lock(%s)", (SWAP_LOCK, APPLY_LOCK))
     rows = conn.execute(
         "SELECT topic, partition, next_offset FROM public.consumer_offsets WHERE consumer_group = %s",
         (consumer_group,),
