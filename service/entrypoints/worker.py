@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 
 MAX_BACKOFF_S = 5.0
 GIL_SWITCH_INTERVAL_S = 0.001
+APPLY_CHECK_MS = 10  # while an apply runs, how often the collecting loop looks whether it is done
 GIVE_UP_AFTER_STOP_S = 10.0  # a stop during a database outage exits uncommitted (nothing lost)
 
 
@@ -103,25 +104,24 @@ class Worker:
 
     # -- collecting a batch ------------------------------------------------------------------
     def _fill(self) -> None:
+        """Collect records until the batch is full or the writer thread is free to take it.
+        While an apply runs, the batch grows (up to CONSUMER_MAX_BATCH): batches are as large
+        as the database's pace needs, and small and immediate when traffic is light."""
         s, consumer = self.settings, self._consumer
-        deadline = None
         while not self._stopping.is_set():
             room = s.consumer_max_batch - self._batch.records
-            if room <= 0:
+            applying = self._inflight is not None and not self._inflight[0].done()
+            if room <= 0 or (self._batch.records and not applying):
                 return
-            wait_ms = s.consumer_max_wait_ms if deadline is None else int((deadline - time.monotonic()) * 1000)
-            if deadline is not None and wait_ms <= 0:
-                return
-            polled = consumer.poll(timeout_ms=max(wait_ms, 0), max_records=room)
+            polled = consumer.poll(timeout_ms=APPLY_CHECK_MS if applying else s.consumer_max_wait_ms,
+                                   max_records=room)
             self._record_lag()
             if self._inflight is not None and self._inflight[0].done():
-                self._finish_inflight()
+                self._finish_inflight()  # commit its offsets now, not with the next hand-off
             for records in polled.values():
                 for record in records:
                     self._take(record)
-            if self._batch.records and deadline is None:
-                deadline = self._batch.started + s.consumer_max_wait_ms / 1000
-            if deadline is None and not polled:
+            if not polled and not applying and not self._batch.records:
                 return  # idle: let run() check the stop flag
 
     def _take(self, record) -> None:
