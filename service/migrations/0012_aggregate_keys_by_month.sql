@@ -1,7 +1,7 @@
 -- Flow keys lead with the month (issue "Aggregation", throughput). agg_flows gains about one
 -- row per event; events arrive roughly in time order, so a batch's new rows land together at
--- the recent end of the key index instead of all over it, and the reporting views' month-range
--- reads use the key itself: the separate month index, one more entry per new row, goes.
+-- the recent end of the key index instead of all over it, and the key serves the reporting
+-- views' month-range reads: the separate month index, one more entry per new row, goes.
 -- (The stock tables keep their locality-first keys: the narrow per-locality stock queries
 -- need them, and measured slower month-first.)
 ALTER TABLE agg_flows DROP CONSTRAINT agg_flows_pkey,
