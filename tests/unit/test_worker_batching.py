@@ -1,0 +1,96 @@
+"""The worker's batching policy (adaptive batches), with an in-memory stand-in for the Kafka
+consumer: a batch goes to the writer thread as soon as that is free, and grows while an
+apply runs, up to CONSUMER_MAX_BATCH. (The real broker is in tests/aggregation.)"""
+from concurrent.futures import Future
+from datetime import UTC, datetime
+from types import SimpleNamespace
+import uuid
+
+from kafka import TopicPartition
+
+from service.adapters.postgres.aggregates import BatchResult
+from service.config import Settings
+from service.contract.events import encode_record
+from service.domain.model import Agent, Channel, EnrolmentEvent, EnrolmentKind, Participant, Scheme
+from service.entrypoints.worker import Batch, Worker
+
+TP = TopicPartition("events", 0)
+
+
+def record(offset: int):
+    event = EnrolmentEvent(
+        event_id=uuid.uuid4(), kind=EnrolmentKind.REGISTERED, occurred_at=datetime(2024, 5, 1, tzinfo=UTC),
+        locality_code="87001", agent=Agent("agent-1", Channel.POST_OFFICE), scheme=Scheme.BHYT_HGD,
+        participant=Participant(personal_id=f"087190{offset:06d}"),
+    )
+    return SimpleNamespace(topic=TP.topic, partition=TP.partition, offset=offset,
+                           value=encode_record(event, datetime.now(UTC)))
+
+
+class QueueConsumer:
+    """poll() hands out up to `per_poll` queued records; records whether it was asked to wait."""
+
+    def __init__(self, records, per_poll: int):
+        self.queue, self.per_poll, self.polls, self.committed = list(records), per_poll, [], []
+
+    def poll(self, timeout_ms: int, max_records: int):
+        self.polls.append(timeout_ms)
+        n = min(self.per_poll, max_records)
+        taken, self.queue = self.queue[:n], self.queue[n:]
+        return {TP: taken} if taken else {}
+
+    def assignment(self):
+        return {TP}
+
+    def highwater(self, tp):
+        return None
+
+    def commit(self, offsets):
+        self.committed.append(offsets)
+
+
+def worker(consumer, max_batch: int) -> Worker:
+    w = Worker(Settings(pseudonym_key="k" * 32, consumer_max_batch=max_batch, consumer_max_wait_ms=200))
+    w._consumer = consumer
+    return w
+
+
+def in_flight(w: Worker) -> Future:
+    future: Future = Future()
+    w._inflight = (future, Batch(records=1, offsets={TP: 0}))
+    return future
+
+
+def test_idle_writer_takes_the_first_records_at_once():
+    consumer = QueueConsumer([record(i) for i in range(50)], per_poll=3)
+    w = worker(consumer, max_batch=1000)
+    w._fill()
+    assert w._batch.records == 3  # one poll, then straight to the free writer
+    assert len(consumer.polls) == 1
+
+
+def test_batch_grows_while_an_apply_runs_up_to_the_maximum():
+    consumer = QueueConsumer([record(i) for i in range(100)], per_poll=7)
+    w = worker(consumer, max_batch=40)
+    in_flight(w)  # never finishes here
+    w._fill()
+    assert w._batch.records == 40
+    assert all(t == 10 for t in consumer.polls)  # short polls: it looks often whether the apply is done
+
+
+def test_batch_is_handed_off_when_the_apply_finishes_and_its_offsets_are_committed():
+    consumer = QueueConsumer([record(i) for i in range(100)], per_poll=5)
+    w = worker(consumer, max_batch=1000)
+    future = in_flight(w)
+    polls_before_done = 4
+    original_poll = consumer.poll
+
+    def poll(timeout_ms, max_records):
+        if len(consumer.polls) == polls_before_done:
+            future.set_result(BatchResult(applied=1, conferences=0, duplicates=0, newest_occurred_at=None))
+        return original_poll(timeout_ms, max_records)
+
+    consumer.poll = poll
+    w._fill()
+    assert w._inflight is None and consumer.committed  # the finished batch's offsets went to Kafka
+    assert w._batch.records == 5 * (polls_before_done + 1)
