@@ -1,6 +1,6 @@
-"""A rebuild's swap while a live apply is in flight: the apply stores its events before it
-waits for the apply lock, and the swap truncates those tables; neither may deadlock, and the
-apply's events count after the swap."""
+"""Applies that store their events before they wait for the apply lock, beside the
+transactions they can meet there: a rebuild's swap, which truncates those tables, and another
+apply storing the same event. Neither may deadlock, and every event counts once."""
 import secrets
 import threading
 import time
@@ -10,7 +10,7 @@ import psycopg
 import pytest
 
 from eventgen import enrolment, personal_id
-from service.adapters.postgres.aggregates import apply_batch, read_aggregates, rows_for
+from service.adapters.postgres.aggregates import APPLY_LOCK, apply_batch, read_aggregates, rows_for
 from service.adapters.postgres.rebuild import (
     connect_to_rebuild, create_rebuild_schema, drop_rebuild_schema, lock_and_read_live_offsets, swap_in,
 )
@@ -59,3 +59,40 @@ def test_swap_waits_for_an_apply_in_flight_and_neither_deadlocks(database_url):
             assert read_aggregates(live) == aggregate(events)
     finally:
         drop_rebuild_schema(database_url, schema)
+
+
+def test_two_applies_storing_the_same_event_count_it_once(database_url):
+    """A re-delivered event in two workers' batches at once (e.g. around a rebalance): the
+    second one's store waits for the first transaction, which holds no lock it needs; the
+    event counts once and neither deadlocks."""
+    pseudonymiser = Pseudonymiser(secrets.token_hex(8))
+    shared = enrolment("registered", datetime(2020, 3, 10, tzinfo=UTC), pid=personal_id(1))
+    first = [shared] + [enrolment("registered", datetime(2020, 4, 10, tzinfo=UTC), pid=personal_id(i))
+                        for i in range(2, 6)]
+    second = [shared] + [enrolment("renewed", datetime(2020, 5, 10, tzinfo=UTC), pid=personal_id(i))
+                         for i in range(2, 4)]
+    errors: list[BaseException] = []
+    with psycopg.connect(database_url) as holder, psycopg.connect(database_url) as a, \
+            psycopg.connect(database_url) as b:
+        holder.execute("SELECT pg_advisory_xact_lock(%s)", (APPLY_LOCK,))  # another apply in progress
+
+        def apply(conn, events):
+            try:
+                apply_batch(conn, *rows_for(events, pseudonymiser))
+            except BaseException as exc:  # reported to the test below
+                errors.append(exc)
+
+        first_apply = threading.Thread(target=apply, args=(a, first))
+        first_apply.start()
+        assert wait_until_waiting_on_a_lock(database_url, a.info.backend_pid) == "advisory"  # stored, waits
+        second_apply = threading.Thread(target=apply, args=(b, second))
+        second_apply.start()
+        # The second waits on the first's uncommitted copy of the shared event.
+        assert wait_until_waiting_on_a_lock(database_url, b.info.backend_pid) == "transactionid"
+        holder.commit()
+        for t in (first_apply, second_apply):
+            t.join(30)
+        assert not errors, errors
+        assert read_aggregates(a) == aggregate(first + second[1:])
+        (stored,) = a.execute("SELECT count(*) FROM enrolment_events").fetchone()
+        assert stored == len(first) + len(second) - 1
