@@ -99,15 +99,16 @@ def main() -> None:
             spent = time_statements(conn) if args.statements else None
             backend, me = psutil.Process(conn.info.backend_pid), psutil.Process()
             cpu = lambda p: sum(p.cpu_times()[:2])  # noqa: E731
-            wal = "SELECT wal_records, wal_fpi, wal_bytes FROM pg_stat_wal"
-            wal0 = conn.execute(wal).fetchone()
-            conn.commit()
+            wal0 = consumer_throughput.wal_written(url)
             pg0, py0, t0 = cpu(backend), cpu(me), time.perf_counter()
             for i in range(0, len(rows), batch):
                 aggregates.apply_batch(conn, rows[i:i + batch], conferences if i == 0 else [])
             elapsed = time.perf_counter() - t0
             pg_cpu, py_cpu = cpu(backend) - pg0, cpu(me) - py0
-            wal_records, wal_fpi, wal_bytes = (b - a for a, b in zip(wal0, conn.execute(wal).fetchone()))
+            # A backend reports its statistics at most once a second; the last batch's must count.
+            conn.execute("SELECT pg_stat_force_next_flush()")
+            conn.commit()
+            wal_records, wal_fpi, wal_bytes = (b - a for a, b in zip(wal0, consumer_throughput.wal_written(url)))
             sizes = conn.execute("SELECT relname, n_live_tup FROM pg_stat_user_tables "
                                  "WHERE schemaname = 'public' ORDER BY n_live_tup DESC").fetchall()
     n = len(events)

@@ -154,7 +154,7 @@ def consume(settings: Settings, n_records: int, workers: int = 1) -> tuple[float
         thread = threading.Thread(target=worker.run, daemon=True)
         processes = []
     else:
-        env = {**os.environ, **settings.to_env(), "LOG_LEVEL": os.environ.get("BENCH_WORKER_LOG_LEVEL", "WARNING")}
+        env = {**os.environ, **settings.to_env(), "LOG_LEVEL": "WARNING"}
         command = [str(Path(sys.executable).parent / "enrolment"), "worker"]
     started = time.perf_counter()
     if workers == 1:
