@@ -1,5 +1,6 @@
 """Posted body -> the same dict `EventBodySchema().load()` gives, fast, for plainly valid bodies;
-topic record -> the same event `decode_record()` gives (`fast_record`), for the consumer.
+topic record -> what `decode_record()` gives, enrolments as plain values (`fast_record`), for the
+consumer.
 
 `EventBodySchema.load` costs ~65 µs an event on these machines, the largest part of the API's
 CPU per event. This module accepts only bodies whose every field has the plain JSON shape
@@ -20,7 +21,8 @@ import orjson
 
 from ..domain.identity import decode_personal_id
 from ..domain.model import (
-    CONFERENCE_HELD, Agent, Channel, Contribution, EnrolmentKind, Event, Participant, Scheme, Sex, SupportGroup,
+    CONFERENCE_HELD, Agent, Channel, ConferenceEvent, Contribution, EnrolmentKind, Participant, PlainEnrolment, Scheme,
+    Sex, SupportGroup,
 )
 from .events import EARLIEST_OCCURRED_AT, MAX_VND, SCHEMA_VERSION, build_event
 
@@ -39,7 +41,7 @@ _LOCALITY = re.compile(r"[0-9]{5}")
 _PID = re.compile(r"[0-9]{12}")
 _SIN = re.compile(r"[0-9]{10}")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
-_ENVELOPE = ("schema_version", "agent", "received_at")
+_ENVELOPE = frozenset({"schema_version", "agent", "received_at"})
 _AGENT = frozenset({"agent_id", "channel"})
 _CHANNELS = {c.value: c for c in Channel}
 
@@ -52,16 +54,18 @@ def _text(value: Any, low: int, high: int) -> bool:
     return type(value) is str and low <= len(value) <= high and not _CONTROL.search(value)
 
 
-def fast_record(value: bytes) -> Event | None:
-    """The event of a topic record (the body plus the API's envelope), or None when
-    marshmallow must decide."""
+def fast_record(value: bytes) -> PlainEnrolment | ConferenceEvent | None:
+    """A topic record (the body plus the API's envelope) decoded: an enrolment as a
+    `PlainEnrolment` equal to `PlainEnrolment.of(decode_record(value))`, a conference as the
+    event `decode_record` gives; or None when marshmallow must decide. Every free text passes
+    `_text` and every number a bound below 2**63, so what this accepts is storable as it is."""
     try:
         record = orjson.loads(value)
     except orjson.JSONDecodeError:  # not JSON, or JSON orjson refuses (NaN, huge integers): marshmallow decides
         return None
-    if type(record) is not dict or any(name not in record for name in _ENVELOPE):
+    if type(record) is not dict or not _ENVELOPE <= record.keys():
         return None
-    version, agent, received_at = (record.pop(name) for name in _ENVELOPE)
+    version, agent, received_at = record.pop("schema_version"), record.pop("agent"), record.pop("received_at")
     if type(version) is not int or version != SCHEMA_VERSION or type(agent) is not dict \
             or agent.keys() != _AGENT or not _text(agent["agent_id"], 1, 64) \
             or type(agent["channel"]) is not str or agent["channel"] not in _CHANNELS \
@@ -72,14 +76,52 @@ def fast_record(value: bytes) -> Event | None:
             return None
     except ValueError:
         return None
-    body = fast_body(record)
-    if body is None:
+    common = _common(record)
+    if common is None:
         return None
-    return build_event(body, Agent(agent_id=agent["agent_id"], channel=_CHANNELS[agent["channel"]]))
+    kind = common["kind"]
+    if kind == CONFERENCE_HELD:
+        body = _conference(record, common)
+        return None if body is None else build_event(body, Agent(agent["agent_id"], _CHANNELS[agent["channel"]]))
+    if kind not in _ENROLMENT_KINDS:
+        return None
+    loaded = _enrolment(record, kind)
+    if loaded is None:
+        return None
+    scheme, p, c = loaded
+    return PlainEnrolment(
+        event_id=common["event_id"], kind=kind, occurred_at=common["occurred_at"],
+        locality_code=common["locality_code"], channel=agent["channel"], agent_id=agent["agent_id"],
+        scheme=scheme, personal_id=p.get("personal_id"), si_number=p.get("si_number"), sex=p.get("sex"),
+        birth_year=p.get("birth_year"), contribution_months=c["months"] if c else None,
+        contribution_vnd=c["amount_vnd"] if c else None, campaign=common.get("campaign"),
+    )
 
 
 def fast_body(body: Any) -> dict | None:
     """The loaded body, or None when marshmallow must decide (maybe it is valid, maybe not)."""
+    out = _common(body)
+    if out is None:
+        return None
+    kind = out["kind"]
+    if kind == CONFERENCE_HELD:
+        return _conference(body, out)
+    if kind not in _ENROLMENT_KINDS:
+        return None
+    loaded = _enrolment(body, kind)
+    if loaded is None:
+        return None
+    scheme, p, c = loaded
+    out["scheme"] = _SCHEMES[scheme]
+    out["participant"] = Participant(**{**p, "sex": _SEXES[p["sex"]]} if "sex" in p else p)
+    if c is not None:
+        out["contribution"] = Contribution(**{**c, "support_group": _SUPPORT[c["support_group"]]}
+                                           if "support_group" in c else c)
+    return out
+
+
+def _common(body: Any) -> dict | None:
+    """The loaded fields every event has (and its campaign), or None."""
     if type(body) is not dict or not body.keys() <= _TOP:
         return None
     for name in _REQUIRED:
@@ -101,11 +143,7 @@ def fast_body(body: Any) -> dict | None:
         if not _text(body["campaign"], 1, 100):
             return None
         out["campaign"] = body["campaign"]
-    if kind == CONFERENCE_HELD:
-        return _conference(body, out)
-    if kind in _ENROLMENT_KINDS:
-        return _enrolment(body, kind, out)
-    return None
+    return out
 
 
 def _conference(body: dict, out: dict) -> dict | None:
@@ -118,69 +156,37 @@ def _conference(body: dict, out: dict) -> dict | None:
     return out
 
 
-def _enrolment(body: dict, kind: str, out: dict) -> dict | None:
+def _enrolment(body: dict, kind: str) -> tuple[str, dict, dict | None] | None:
+    """(scheme, participant, contribution or None), each as checked JSON values, or None."""
     scheme, p = body.get("scheme"), body.get("participant")
     if "conference" in body or type(scheme) is not str or scheme not in _SCHEMES \
-            or type(p) is not dict or not p.keys() <= _PARTICIPANT:
+            or type(p) is not dict or not p.keys() <= _PARTICIPANT or not _participant(p):
         return None
-    participant = _participant(p)
-    if participant is None:
+    if "contribution" not in body:
+        return scheme, p, None
+    c = body["contribution"]
+    if kind not in _ACTIVATING or not _contribution(c):
         return None
-    out["scheme"] = _SCHEMES[scheme]
-    out["participant"] = participant
-    if "contribution" in body:
-        if kind not in _ACTIVATING:
-            return None
-        contribution = _contribution(body["contribution"])
-        if contribution is None:
-            return None
-        out["contribution"] = contribution
-    return out
+    return scheme, p, c
 
 
-def _participant(p: dict) -> Participant | None:
-    loaded: dict[str, Any] = {}
-    if "personal_id" in p:
-        pid = p["personal_id"]
-        if type(pid) is not str or not _PID.fullmatch(pid):
-            return None
-        loaded["personal_id"] = pid
-    if "si_number" in p:
-        sin = p["si_number"]
-        if type(sin) is not str or not _SIN.fullmatch(sin):
-            return None
-        loaded["si_number"] = sin
-    if not loaded:
-        return None
-    if "sex" in p:
-        sex = p["sex"]
-        if type(sex) is not str or sex not in _SEXES:
-            return None
-        loaded["sex"] = _SEXES[sex]
-    if "birth_year" in p:
-        if not _int(p["birth_year"], 1900, 2100):
-            return None
-        loaded["birth_year"] = p["birth_year"]
-    if "personal_id" in loaded and ("sex" in loaded or "birth_year" in loaded):
-        facts = decode_personal_id(loaded["personal_id"])
-        if ("sex" in loaded and loaded["sex"] != facts.sex) \
-                or ("birth_year" in loaded and loaded["birth_year"] != facts.birth_year):
-            return None
-    return Participant(**loaded)
+def _participant(p: dict) -> bool:
+    pid, sin, sex, birth_year = p.get("personal_id"), p.get("si_number"), p.get("sex"), p.get("birth_year")
+    if (pid is None and sin is None) \
+            or ("personal_id" in p and (type(pid) is not str or not _PID.fullmatch(pid))) \
+            or ("si_number" in p and (type(sin) is not str or not _SIN.fullmatch(sin))) \
+            or ("sex" in p and (type(sex) is not str or sex not in _SEXES)) \
+            or ("birth_year" in p and not _int(birth_year, 1900, 2100)):
+        return False
+    if pid is not None and (sex is not None or birth_year is not None):
+        facts = decode_personal_id(pid)
+        if (sex is not None and sex != facts.sex) or (birth_year is not None and birth_year != facts.birth_year):
+            return False
+    return True
 
 
-def _contribution(c: Any) -> Contribution | None:
-    if type(c) is not dict or not c.keys() <= _CONTRIBUTION or "months" not in c or "amount_vnd" not in c \
-            or not _int(c["months"], 1, 120) or not _int(c["amount_vnd"], 1, MAX_VND):
-        return None
-    loaded: dict[str, Any] = {"months": c["months"], "amount_vnd": c["amount_vnd"]}
-    if "chosen_income_vnd" in c:
-        if not _int(c["chosen_income_vnd"], 1, MAX_VND):
-            return None
-        loaded["chosen_income_vnd"] = c["chosen_income_vnd"]
-    if "support_group" in c:
-        group = c["support_group"]
-        if type(group) is not str or group not in _SUPPORT:
-            return None
-        loaded["support_group"] = _SUPPORT[group]
-    return Contribution(**loaded)
+def _contribution(c: Any) -> bool:
+    return type(c) is dict and c.keys() <= _CONTRIBUTION and "months" in c and "amount_vnd" in c \
+        and _int(c["months"], 1, 120) and _int(c["amount_vnd"], 1, MAX_VND) \
+        and ("chosen_income_vnd" not in c or _int(c["chosen_income_vnd"], 1, MAX_VND)) \
+        and ("support_group" not in c or (type(c["support_group"]) is str and c["support_group"] in _SUPPORT))

@@ -5,6 +5,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 # Periods are calendar months in Vietnam's time (DOMAIN.md, "Semantics").
@@ -106,6 +107,38 @@ class ConferenceEvent:
 
 
 Event = EnrolmentEvent | ConferenceEvent
+
+
+class PlainEnrolment(NamedTuple):
+    """An enrolment event's fields as plain values (enums as their text, nothing nested): what
+    the consumer stores. Its hot path decodes valid records straight into these, because
+    building the frozen domain objects of every event cost as much as all its other work."""
+    event_id: uuid.UUID
+    kind: str
+    occurred_at: datetime
+    locality_code: str
+    channel: str
+    agent_id: str
+    scheme: str
+    personal_id: str | None
+    si_number: str | None
+    sex: str | None
+    birth_year: int | None
+    contribution_months: int | None
+    contribution_vnd: int | None
+    campaign: str | None
+
+    @classmethod
+    def of(cls, event: EnrolmentEvent) -> PlainEnrolment:
+        p, c = event.participant, event.contribution
+        return cls(
+            event_id=event.event_id, kind=event.kind.value, occurred_at=event.occurred_at,
+            locality_code=event.locality_code, channel=event.agent.channel.value,
+            agent_id=event.agent.agent_id, scheme=event.scheme.value, personal_id=p.personal_id,
+            si_number=p.si_number, sex=p.sex.value if p.sex else None, birth_year=p.birth_year,
+            contribution_months=c.months if c else None, contribution_vnd=c.amount_vnd if c else None,
+            campaign=event.campaign,
+        )
 
 
 def reporting_month(moment: datetime) -> date:

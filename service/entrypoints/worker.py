@@ -34,7 +34,7 @@ from ..config import Settings
 from ..contract.events import decode_record
 from ..contract.fast_body import fast_record
 from ..domain.identity import Pseudonymiser
-from ..domain.model import EnrolmentEvent
+from ..domain.model import ConferenceEvent, Event, PlainEnrolment
 from .worker_metrics import ConsumerMetrics
 
 log = logging.getLogger(__name__)
@@ -234,19 +234,25 @@ def record_row(value: bytes, pseudonymiser: Pseudonymiser, fast: bool = True) ->
     """(is an enrolment, staging row) of one topic record; raises one of POISON if the record
     is not a valid event under the contract. Plainly valid records take the fast path
     (`contract.fast_body.fast_record`); marshmallow decides about the rest."""
-    event = (fast_record(value) if fast else None) or decode_record(value)
-    if isinstance(event, EnrolmentEvent):
-        row = True, enrolment_row(event, pseudonymiser)
-    else:
-        row = False, conference_row(event)
+    event = fast_record(value) if fast else None
+    if event is not None:
+        return _row(event, pseudonymiser)
+    row = _row(decode_record(value), pseudonymiser)
     # Valid under the contract but not storable: PostgreSQL text cannot hold NUL, bigint stops
     # at 2**63 - 1. Refused here, as poison, rather than failing the whole batch's transaction.
+    # (The fast path's own rules already refuse both.)
     for v in row[1]:
         if type(v) is str and "\x00" in v:
             raise ValueError("a text field contains a NUL character")
         if type(v) is int and not -BIGINT_MAX <= v <= BIGINT_MAX:
             raise ValueError("a number is too large to store")
     return row
+
+
+def _row(event: PlainEnrolment | Event, pseudonymiser: Pseudonymiser) -> tuple[bool, tuple]:
+    if isinstance(event, ConferenceEvent):
+        return False, conference_row(event)
+    return True, enrolment_row(event if isinstance(event, PlainEnrolment) else PlainEnrolment.of(event), pseudonymiser)
 
 
 def describe(exc: Exception) -> str:

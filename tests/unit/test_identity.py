@@ -33,3 +33,12 @@ def test_pseudonyms_are_keyed_deterministic_and_namespaced():
     assert len(a.personal_id("001090000123")) == 16
     with pytest.raises(ValueError):
         Pseudonymiser("")
+
+
+def test_pseudonyms_are_truncated_hmac_sha256_of_namespace_and_id():
+    # Pinned: every stored pseudonym depends on this exact construction (HMAC-SHA256, RFC 2104,
+    # of "pid:<id>" / "sin:<id>", first 16 bytes), so no change of implementation may alter it.
+    a = Pseudonymiser("k1")
+    assert a.personal_id("001090000123").hex() == "b8f1b98b3e9d64c9606b16247d705d44"
+    assert a.si_number("0123456789").hex() == "081a010b16750f46d199d37387002574"
+    assert a.personal_id("001090000123") == a.personal_id("001090000123")  # the keyed MAC is copied, not consumed

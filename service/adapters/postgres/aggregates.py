@@ -31,7 +31,7 @@ import psycopg
 
 from ...domain.aggregation import TABLE_KEYS, TABLE_VALUES, Tables
 from ...domain.identity import Pseudonymiser, decode_personal_id
-from ...domain.model import ConferenceEvent, EnrolmentEvent, Event, reporting_month
+from ...domain.model import ConferenceEvent, EnrolmentEvent, Event, PlainEnrolment, reporting_month
 from ...domain.participants import resolve
 
 APPLY_LOCK = 7_400_003  # pg_advisory_xact_lock key: one apply at a time
@@ -415,26 +415,22 @@ class BatchResult:
     rederived: int = 0  # participants re-derived from their history (late events, merges, attributes)
 
 
-def enrolment_row(event: EnrolmentEvent, pseudonymiser: Pseudonymiser) -> tuple:
+def enrolment_row(event: PlainEnrolment, pseudonymiser: Pseudonymiser) -> tuple:
     """The staging row of an enrolment event: identifiers as pseudonyms, never raw."""
-    p = event.participant
-    sex = p.sex.value if p.sex else None
-    birth_year = p.birth_year
-    if p.personal_id:
-        ident = pseudonymiser.personal_id(p.personal_id)
-        linked = pseudonymiser.si_number(p.si_number) if p.si_number else None
+    sex, birth_year = event.sex, event.birth_year
+    if event.personal_id:
+        ident = pseudonymiser.personal_id(event.personal_id)
+        linked = pseudonymiser.si_number(event.si_number) if event.si_number else None
         if sex is None or birth_year is None:
-            facts = decode_personal_id(p.personal_id)
+            facts = decode_personal_id(event.personal_id)
             sex = sex or facts.sex.value
             birth_year = birth_year or facts.birth_year
     else:
-        ident, linked = pseudonymiser.si_number(p.si_number), None
-    c = event.contribution
+        ident, linked = pseudonymiser.si_number(event.si_number), None
     return (
-        event.event_id, ident, linked, event.scheme.value, event.kind.value, event.occurred_at,
-        reporting_month(event.occurred_at), event.locality_code, event.agent.channel.value,
-        event.agent.agent_id, sex, birth_year, c.months if c else None,
-        c.amount_vnd if c else None, event.campaign,
+        event.event_id, ident, linked, event.scheme, event.kind, event.occurred_at,
+        reporting_month(event.occurred_at), event.locality_code, event.channel, event.agent_id, sex,
+        birth_year, event.contribution_months, event.contribution_vnd, event.campaign,
     )
 
 
@@ -450,7 +446,7 @@ def rows_for(events: Iterable[Event], pseudonymiser: Pseudonymiser) -> tuple[lis
     enrolments, conferences = [], []
     for e in events:
         if isinstance(e, EnrolmentEvent):
-            enrolments.append(enrolment_row(e, pseudonymiser))
+            enrolments.append(enrolment_row(PlainEnrolment.of(e), pseudonymiser))
         else:
             conferences.append(conference_row(e))
     return enrolments, conferences
