@@ -118,9 +118,10 @@ class Worker:
             self._record_lag()
             if self._inflight is not None and self._inflight[0].done():
                 self._finish_inflight()  # commit its offsets now, not with the next hand-off
-            for records in polled.values():
+            for tp, records in polled.items():
                 for record in records:
                     self._take(record)
+                self._batch.offsets[tp] = records[-1].offset + 1
             if not polled and not applying and not self._batch.records:
                 return  # idle: let run() check the stop flag
 
@@ -129,7 +130,6 @@ class Worker:
         if not batch.records:
             batch.started = time.monotonic()
         batch.records += 1
-        batch.offsets[TopicPartition(record.topic, record.partition)] = record.offset + 1
         try:
             is_enrolment, row = record_row(record.value, self._pseudonymiser)
             (batch.enrolments if is_enrolment else batch.conferences).append(row)
