@@ -76,21 +76,15 @@ def fast_record(value: bytes) -> PlainEnrolment | ConferenceEvent | None:
             return None
     except ValueError:
         return None
-    common = _common(record)
-    if common is None:
+    checked = _checked(record)
+    if checked is None:
         return None
-    kind = common["kind"]
-    if kind == CONFERENCE_HELD:
-        body = _conference(record, common)
-        return None if body is None else build_event(body, Agent(agent["agent_id"], _CHANNELS[agent["channel"]]))
-    if kind not in _ENROLMENT_KINDS:
-        return None
-    loaded = _enrolment(record, kind)
-    if loaded is None:
-        return None
-    scheme, p, c = loaded
+    common, parts = checked
+    if parts is None:  # a conference
+        return build_event(common, Agent(agent["agent_id"], _CHANNELS[agent["channel"]]))
+    scheme, p, c = parts
     return PlainEnrolment(
-        event_id=common["event_id"], kind=kind, occurred_at=common["occurred_at"],
+        event_id=common["event_id"], kind=common["kind"], occurred_at=common["occurred_at"],
         locality_code=common["locality_code"], channel=agent["channel"], agent_id=agent["agent_id"],
         scheme=scheme, personal_id=p.get("personal_id"), si_number=p.get("si_number"), sex=p.get("sex"),
         birth_year=p.get("birth_year"), contribution_months=c["months"] if c else None,
@@ -100,24 +94,34 @@ def fast_record(value: bytes) -> PlainEnrolment | ConferenceEvent | None:
 
 def fast_body(body: Any) -> dict | None:
     """The loaded body, or None when marshmallow must decide (maybe it is valid, maybe not)."""
-    out = _common(body)
-    if out is None:
+    checked = _checked(body)
+    if checked is None:
         return None
-    kind = out["kind"]
-    if kind == CONFERENCE_HELD:
-        return _conference(body, out)
-    if kind not in _ENROLMENT_KINDS:
-        return None
-    loaded = _enrolment(body, kind)
-    if loaded is None:
-        return None
-    scheme, p, c = loaded
+    out, parts = checked
+    if parts is None:  # a conference
+        return out
+    scheme, p, c = parts
     out["scheme"] = _SCHEMES[scheme]
     out["participant"] = Participant(**{**p, "sex": _SEXES[p["sex"]]} if "sex" in p else p)
     if c is not None:
         out["contribution"] = Contribution(**{**c, "support_group": _SUPPORT[c["support_group"]]}
                                            if "support_group" in c else c)
     return out
+
+
+def _checked(body: Any) -> tuple[dict, tuple[str, dict, dict | None] | None] | None:
+    """(the loaded fields every event has, with a conference's `conference`; for an enrolment,
+    (scheme, participant, contribution or None) as checked JSON values, else None), or None."""
+    out = _common(body)
+    if out is None:
+        return None
+    kind = out["kind"]
+    if kind == CONFERENCE_HELD:
+        return None if _conference(body, out) is None else (out, None)
+    if kind not in _ENROLMENT_KINDS:
+        return None
+    parts = _enrolment(body, kind)
+    return None if parts is None else (out, parts)
 
 
 def _common(body: Any) -> dict | None:
