@@ -2,8 +2,8 @@
 
 The real API (gunicorn, `service.entrypoints.api`) and a real worker process (`enrolment
 worker`) run against the given PostgreSQL and broker; paced single-event POSTs at a fixed rate
-come from 32 keep-alive connections (an answer waits for the broker's ack: with 8,
-a slower machine reached only 344 of 500 events/s); a poller sees when each event's row is committed in
+come from 32 keep-alive connections (an answer waits for the broker's ack: with 8, a slower
+machine reached only 344 of 500 events/s); a poller sees when each event's row is committed in
 `enrolment_events` — the same transaction that changes the agg_* tables, so that is the moment
 the figure is visible. Used by bench/consumer_throughput.py.
 """

@@ -29,12 +29,11 @@ from kafka.structs import OffsetAndMetadata
 from marshmallow import ValidationError
 
 from ..adapters.kafka.consumer import DeadLetterWriter, make_consumer
-from ..adapters.postgres.aggregates import BatchResult, apply_batch, conference_row, enrolment_row
+from ..adapters.postgres.aggregates import BatchResult, apply_batch, event_row
 from ..config import Settings
 from ..contract.events import decode_record
 from ..contract.fast_body import fast_record
 from ..domain.identity import Pseudonymiser
-from ..domain.model import ConferenceEvent, Event, PlainEnrolment
 from .worker_metrics import ConsumerMetrics
 
 log = logging.getLogger(__name__)
@@ -236,8 +235,8 @@ def record_row(value: bytes, pseudonymiser: Pseudonymiser, fast: bool = True) ->
     (`contract.fast_body.fast_record`); marshmallow decides about the rest."""
     event = fast_record(value) if fast else None
     if event is not None:
-        return _row(event, pseudonymiser)
-    row = _row(decode_record(value), pseudonymiser)
+        return event_row(event, pseudonymiser)
+    row = event_row(decode_record(value), pseudonymiser)
     # Valid under the contract but not storable: PostgreSQL text cannot hold NUL, bigint stops
     # at 2**63 - 1. Refused here, as poison, rather than failing the whole batch's transaction.
     # (The fast path's own rules already refuse both.)
@@ -247,12 +246,6 @@ def record_row(value: bytes, pseudonymiser: Pseudonymiser, fast: bool = True) ->
         if type(v) is int and not -BIGINT_MAX <= v <= BIGINT_MAX:
             raise ValueError("a number is too large to store")
     return row
-
-
-def _row(event: PlainEnrolment | Event, pseudonymiser: Pseudonymiser) -> tuple[bool, tuple]:
-    if isinstance(event, ConferenceEvent):
-        return False, conference_row(event)
-    return True, enrolment_row(event if isinstance(event, PlainEnrolment) else PlainEnrolment.of(event), pseudonymiser)
 
 
 def describe(exc: Exception) -> str:

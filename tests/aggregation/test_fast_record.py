@@ -10,8 +10,8 @@ from contract_mutations import BODY_PATHS, FULL_CONFERENCE, FULL_ENROLMENT, ODD_
 from eventgen import event_sets
 from service.contract.events import decode_record, encode_record, record_dict
 from service.contract.fast_body import fast_record
-from service.domain.model import EnrolmentEvent, PlainEnrolment
 from service.domain.identity import Pseudonymiser
+from service.domain.model import EnrolmentEvent, PlainEnrolment
 from service.entrypoints.worker import POISON, record_row
 
 RECEIVED = datetime(2021, 1, 1, tzinfo=UTC)

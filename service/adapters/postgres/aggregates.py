@@ -31,7 +31,7 @@ import psycopg
 
 from ...domain.aggregation import TABLE_KEYS, TABLE_VALUES, Tables
 from ...domain.identity import Pseudonymiser, decode_personal_id
-from ...domain.model import ConferenceEvent, EnrolmentEvent, Event, PlainEnrolment, reporting_month
+from ...domain.model import ConferenceEvent, Event, PlainEnrolment, reporting_month
 from ...domain.participants import resolve
 
 APPLY_LOCK = 7_400_003  # pg_advisory_xact_lock key: one apply at a time
@@ -442,13 +442,18 @@ def conference_row(event: ConferenceEvent) -> tuple:
     )
 
 
+def event_row(event: PlainEnrolment | Event, pseudonymiser: Pseudonymiser) -> tuple[bool, tuple]:
+    """(is an enrolment, staging row) of a decoded event."""
+    if isinstance(event, ConferenceEvent):
+        return False, conference_row(event)
+    return True, enrolment_row(event if isinstance(event, PlainEnrolment) else PlainEnrolment.of(event), pseudonymiser)
+
+
 def rows_for(events: Iterable[Event], pseudonymiser: Pseudonymiser) -> tuple[list[tuple], list[tuple]]:
     enrolments, conferences = [], []
     for e in events:
-        if isinstance(e, EnrolmentEvent):
-            enrolments.append(enrolment_row(PlainEnrolment.of(e), pseudonymiser))
-        else:
-            conferences.append(conference_row(e))
+        is_enrolment, row = event_row(e, pseudonymiser)
+        (enrolments if is_enrolment else conferences).append(row)
     return enrolments, conferences
 
 
