@@ -15,6 +15,8 @@ hand is applied and committed, then the worker exits.
 """
 from __future__ import annotations
 
+import contextlib
+import gc
 import logging
 import sys
 import threading
@@ -40,6 +42,12 @@ log = logging.getLogger(__name__)
 
 MAX_BACKOFF_S = 5.0
 GIL_SWITCH_INTERVAL_S = 0.001
+# The cyclic collector's generation thresholds while a worker runs (default 700, 10, 10).
+# Decoding allocates a few container objects per record that reference counting frees, yet
+# at the default every 700 of them start a young collection, and each batch's 20,000 live
+# rows, promoted, set off full ones: a quarter to a third of a worker's CPU went to the
+# collector and the caches it flushes (docs/aggregation.md, "Measured"). Cycles are rare here.
+GC_THRESHOLDS = (50_000, 50, 100)
 APPLY_CHECK_MS = 10  # while an apply runs, how often the collecting loop looks whether it is done
 GIVE_UP_AFTER_STOP_S = 10.0  # a stop during a database outage exits uncommitted (nothing lost)
 
@@ -76,11 +84,11 @@ class Worker:
         self._stopping.set()
 
     def run(self) -> None:
+        with _interpreter_tuned_for_batches():
+            self._run()
+
+    def _run(self) -> None:
         s = self.settings
-        # The apply thread waits on PostgreSQL ~10 times a batch and each time needs the GIL
-        # back from the decoding thread, which is busy: at the default 5 ms switch interval
-        # those hand-backs cost ~20 % of the throughput (docs/aggregation.md, "Measured").
-        sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
         self._consumer = consumer = make_consumer(s, group_id=s.consumer_group)
         self._dead = DeadLetterWriter(s)
         consumer.subscribe([s.events_topic], listener=_Rebalance(self))
@@ -212,6 +220,23 @@ class Worker:
         # partitions are still applied (the new owner's copies are deduplicated by event_id).
         for tp in revoked:
             self.metrics.forget_partition(tp.topic, tp.partition)
+
+
+@contextlib.contextmanager
+def _interpreter_tuned_for_batches():
+    """Process-wide settings for the worker's run, restored after it (a worker may run inside
+    another process: tests, the benchmark)."""
+    # The apply thread waits on PostgreSQL ~10 times a batch and each time needs the GIL
+    # back from the decoding thread, which is busy: at the default 5 ms switch interval
+    # those hand-backs cost ~20 % of the throughput (docs/aggregation.md, "Measured").
+    switch_interval, thresholds = sys.getswitchinterval(), gc.get_threshold()
+    sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
+    gc.set_threshold(*GC_THRESHOLDS)
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(switch_interval)
+        gc.set_threshold(*thresholds)
 
 
 class _Rebalance(ConsumerRebalanceListener):

@@ -94,3 +94,18 @@ def test_batch_is_handed_off_when_the_apply_finishes_and_its_offsets_are_committ
     w._fill()
     assert w._inflight is None and consumer.committed  # the finished batch's offsets went to Kafka
     assert w._batch.records == 5 * (polls_before_done + 1)
+
+
+def test_run_tunes_the_collector_and_switch_interval_and_restores_them(monkeypatch):
+    import gc
+    import sys
+
+    from service.entrypoints import worker as worker_module
+
+    seen = {}
+    w = worker(QueueConsumer([], per_poll=1), max_batch=10)
+    monkeypatch.setattr(w, "_run", lambda: seen.update(gc=gc.get_threshold(), switch=sys.getswitchinterval()))
+    before = gc.get_threshold(), sys.getswitchinterval()
+    w.run()
+    assert seen == {"gc": worker_module.GC_THRESHOLDS, "switch": worker_module.GIL_SWITCH_INTERVAL_S}
+    assert (gc.get_threshold(), sys.getswitchinterval()) == before
