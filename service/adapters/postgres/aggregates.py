@@ -260,8 +260,9 @@ _FORGET_MERGED = "DELETE FROM participant_scheme_state WHERE participant_id = AN
 # new events. If the first new month is the state's last month, that month-end is re-stated:
 # its old change (before -> active_in) is taken back and the new one counted.
 _APPEND_STOCK = f"""
-WITH fast AS (
-    SELECT * FROM new_events n WHERE NOT EXISTS (SELECT 1 FROM rederived r WHERE r.participant_id = n.participant_id)
+WITH fast AS (  -- only the columns used below: it is materialised (read three times)
+    SELECT participant_id, scheme, kind, occurred_at, event_id, month, locality_code, sex, birth_year
+    FROM new_events n WHERE NOT EXISTS (SELECT 1 FROM rederived r WHERE r.participant_id = n.participant_id)
 ), person AS (
     SELECT f.participant_id,
            coalesce(min(s.sex), (array_agg(f.sex ORDER BY f.occurred_at DESC, f.event_id DESC)
