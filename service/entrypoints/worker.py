@@ -84,7 +84,7 @@ class Worker:
         self._stopping.set()
 
     def run(self) -> None:
-        with _interpreter_tuned_for_batches():
+        with interpreter_tuned_for_batches():
             self._run()
 
     def _run(self) -> None:
@@ -223,9 +223,9 @@ class Worker:
 
 
 @contextlib.contextmanager
-def _interpreter_tuned_for_batches():
-    """Process-wide settings for the worker's run, restored after it (a worker may run inside
-    another process: tests, the benchmark)."""
+def interpreter_tuned_for_batches():
+    """Process-wide settings for decoding and applying batches (a worker's run, a replay),
+    restored after it (a worker may run inside another process: tests, the benchmark)."""
     # The apply thread waits on PostgreSQL ~10 times a batch and each time needs the GIL
     # back from the decoding thread, which is busy: at the default 5 ms switch interval
     # those hand-backs cost ~20 % of the throughput (docs/aggregation.md, "Measured").

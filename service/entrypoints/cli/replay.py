@@ -87,12 +87,14 @@ def replay_group(ctx: click.Context, from_file: Path | None) -> None:
         create_rebuild_schema, drop_rebuild_schema, lock_and_read_live_offsets, swap_in,
     )
 
+    from ..worker import interpreter_tuned_for_batches
+
     settings = Settings.from_env()
     migrate(settings.database_url)
     schema = create_rebuild_schema(settings.database_url)
     rebuild = Rebuild(settings, schema)
     try:
-        with _progress() as progress:
+        with interpreter_tuned_for_batches(), _progress() as progress:
             if from_file:
                 total = sum(1 for _ in from_file.open("rb"))
                 task = progress.add_task("replaying file", total=total, rate="")
