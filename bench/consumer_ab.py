@@ -1,0 +1,139 @@
+"""Compare versions of the consumer on one machine whose speed drifts: interleaved runs on one
+produced topic, with CPU per event beside the rate.
+
+The machines here are shared: their speed changes by a third within minutes (steal time), so
+two benchmark runs made one after the other compare the machine, not the code. This script
+produces N events once (bench/consumer_throughput.py's generator), then consumes them R times
+with each version, alternating the order every round, each time into a fresh database with a
+new consumer group and 2 `enrolment worker` processes. A version is a directory holding a
+checkout's `service/` package, imported by the workers through PYTHONPATH, e.g.
+
+    git worktree add /tmp/before HEAD~1      # or: git archive HEAD~1 service | tar -x -C /tmp/before
+    .venv/bin/python bench/consumer_ab.py --events 300000 --rounds 4 /tmp/before .
+
+Per run it prints events/s (worker start → every offset stored), the CPU seconds per event of
+the worker processes and of PostgreSQL (time stolen by the hypervisor is in neither), and the
+steal during the run; then each version's medians as ratios to the first version's. The first
+round checks every version's aggregates against the pure-domain figures. PostgreSQL and Tansu
+are embedded, started here (CPU accounting needs the server on this machine).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+import psutil  # noqa: E402
+import psycopg  # noqa: E402
+
+import consumer_throughput  # noqa: E402
+from service.adapters.embedded import EmbeddedKafka, EmbeddedPostgres  # noqa: E402
+from service.adapters.kafka.topics import ensure_topics  # noqa: E402
+from service.config import Settings  # noqa: E402
+
+ENROLMENT = Path(sys.executable).parent / "enrolment"
+
+
+def postgres_cpu_seconds() -> float:
+    total = 0.0
+    for p in psutil.process_iter(["name"]):
+        if "postgres" in (p.info["name"] or ""):
+            try:
+                total += sum(p.cpu_times()[:2])
+            except psutil.Error:
+                pass  # a backend that ended meanwhile
+    return total
+
+
+def consume(settings: Settings, version: Path, n_records: int) -> dict[str, float]:
+    env = {**os.environ, **settings.to_env(), "PYTHONPATH": str(version), "LOG_LEVEL": "WARNING"}
+    subprocess.run([ENROLMENT, "migrate"], env=env, check=True, capture_output=True)
+    workers = [subprocess.Popen([ENROLMENT, "worker"], env=env) for _ in range(2)]
+    handles = [psutil.Process(w.pid) for w in workers]
+    pg0, steal0, started = postgres_cpu_seconds(), psutil.cpu_times().steal, time.perf_counter()
+    try:
+        with psycopg.connect(settings.database_url, autocommit=True) as conn:
+            while conn.execute("SELECT coalesce(sum(next_offset), 0) FROM consumer_offsets").fetchone()[0] < n_records:
+                if any(w.poll() is not None for w in workers):
+                    raise RuntimeError(f"a worker of {version} exited")
+                time.sleep(0.05)
+        wall = time.perf_counter() - started
+        # Before the workers stop: their backends' CPU is gone with them.
+        worker_cpu = sum(sum(h.cpu_times()[:2]) for h in handles)
+        postgres_cpu = postgres_cpu_seconds() - pg0
+    finally:
+        for w in workers:
+            w.terminate()
+        for w in workers:
+            w.wait(60)
+    return {"rate": n_records / wall, "worker_us": 1e6 * worker_cpu / n_records,
+            "postgres_us": 1e6 * postgres_cpu / n_records,
+            "steal_s": psutil.cpu_times().steal - steal0}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("versions", nargs="+", type=Path, help="directories holding a checkout's service/ package")
+    parser.add_argument("--events", type=int, default=300_000)
+    parser.add_argument("--rounds", type=int, default=4)
+    args = parser.parse_args()
+    versions = [v.resolve() for v in args.versions]
+    for v in versions:
+        if not (v / "service" / "__init__.py").exists():
+            parser.error(f"{v} holds no service/ package")
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench-consumer-ab-"))
+    pg = EmbeddedPostgres(tmp / "pg").start()
+    broker = EmbeddedKafka(log_file=tmp / "tansu.log").start()
+    base = Settings.from_env().with_(
+        database_url=pg.url, kafka_bootstrap_servers=broker.bootstrap_servers, events_topic="ab-events",
+        dead_letter_topic="ab-events.dlq", pseudonym_key=secrets.token_hex(16), worker_metrics_port=0)
+    try:
+        ensure_topics(base)
+        events = consumer_throughput.generate(args.events)
+        consumer_throughput.produce(base, events)
+        runs: dict[Path, list[dict[str, float]]] = {v: [] for v in versions}
+        for round_ in range(args.rounds):
+            for version in versions if round_ % 2 == 0 else versions[::-1]:
+                dbname = f"ab_{uuid.uuid4().hex[:8]}"
+                with psycopg.connect(pg.url, autocommit=True) as conn:
+                    conn.execute(f'CREATE DATABASE "{dbname}"')
+                settings = base.with_(database_url=psycopg.conninfo.make_conninfo(pg.url, dbname=dbname),
+                                      consumer_group=f"ab-{dbname}")
+                run = consume(settings, version, len(events))
+                runs[version].append(run)
+                print(f"round {round_} {version}: {run['rate']:,.0f} events/s; CPU per event: workers "
+                      f"{run['worker_us']:.1f} µs, PostgreSQL {run['postgres_us']:.1f} µs; steal {run['steal_s']:.1f} s",
+                      flush=True)
+                if round_ == 0:
+                    consumer_throughput.check(settings.database_url, events)
+                with psycopg.connect(pg.url, autocommit=True) as conn:
+                    conn.execute(f'DROP DATABASE "{dbname}" WITH (FORCE)')
+                    conn.execute("CHECKPOINT")  # each run starts without the last one's dirty pages
+        medians = {v: {k: statistics.median(r[k] for r in rs) for k in ("rate", "worker_us", "postgres_us")}
+                   for v, rs in runs.items()}
+        first = medians[versions[0]]
+        for v, m in medians.items():
+            print(f"median {v}: {m['rate']:,.0f} events/s ({m['rate'] / first['rate']:.2f} ×); CPU per event: "
+                  f"workers {m['worker_us']:.1f} µs ({m['worker_us'] / first['worker_us']:.2f} ×), "
+                  f"PostgreSQL {m['postgres_us']:.1f} µs ({m['postgres_us'] / first['postgres_us']:.2f} ×)")
+    finally:
+        broker.stop()
+        pg.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
