@@ -231,3 +231,14 @@ def test_replay_while_the_live_worker_keeps_consuming(settings):
         thread.join(30)
     assert first == 1500
     assert tables(settings) == aggregate(events)
+
+
+def test_consumer_warns_only_of_io_stalls_that_threaten_the_group_session(settings):
+    from service.adapters.kafka.consumer import IO_STALL_WARNING_S, make_consumer
+
+    consumer = make_consumer(settings, group_id=None)
+    try:
+        # kafka-python's default is 0.1 s: ~20 warnings a million events under a backlog
+        assert consumer._client._net.config["slow_task_threshold_secs"] == IO_STALL_WARNING_S == 1.0
+    finally:
+        consumer.close()
