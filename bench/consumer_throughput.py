@@ -7,7 +7,8 @@ KAFKA_BOOTSTRAP_SERVERS):
    participants known first by SI number and later linked to their personal id;
 2. produce them to the events topic (as the API does: same key and value);
 3. the ceiling: COPY of the same rows (pseudonymised, as the consumer stores them) into a
-   table with a uuid primary key in the same PostgreSQL;
+   table with a uuid primary key in the same PostgreSQL, before and after step 4 (their mean
+   is the baseline of the ratios: the machine's speed drifts);
 4. the consumer from offset zero until every offset is stored, i.e. broker -> decode ->
    validate -> apply -> committed aggregates: `--workers N` (default 2, as `enrolment run`
    starts) `enrolment worker` processes of one consumer group, or with `--workers 1` the
@@ -39,6 +40,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import psutil  # noqa: E402
 import psycopg  # noqa: E402
 from kafka import KafkaProducer  # noqa: E402
 
@@ -259,12 +261,18 @@ def main() -> None:
         produce_s = produce(settings, events)
         print(f"  produced in {produce_s:.1f} s ({len(events) / produce_s:,.0f} records/s), {unique:,} distinct events")
 
-        ceiling_rate = ceiling(settings.database_url, events, Pseudonymiser(settings.pseudonym_key))
-        print(f"ceiling  COPY of the same rows into PostgreSQL: {ceiling_rate:,.0f} rows/s")
-
-        wal0 = wal_written(settings.database_url)
+        # The ceiling before and after the consumer, their mean the baseline: a shared machine's
+        # speed drifts within minutes (steal), and one measurement beside it can mislead.
+        pseudonymiser = Pseudonymiser(settings.pseudonym_key)
+        ceiling_before = ceiling(settings.database_url, events, pseudonymiser)
+        wal0, steal0 = wal_written(settings.database_url), psutil.cpu_times().steal
         total_s, steady_s = consume(settings, len(events), args.workers)
+        steal = psutil.cpu_times().steal - steal0
         wal_records, wal_fpi, wal_bytes = (b - a for a, b in zip(wal0, wal_written(settings.database_url)))
+        ceiling_after = ceiling(settings.database_url, events, pseudonymiser)
+        ceiling_rate = (ceiling_before + ceiling_after) / 2
+        print(f"ceiling  COPY of the same rows into PostgreSQL: {ceiling_before:,.0f} rows/s before the consumer, "
+              f"{ceiling_after:,.0f} after (mean {ceiling_rate:,.0f})")
         rate, steady = len(events) / total_s, len(events) / steady_s
         print(f"consumer broker -> committed aggregates: {len(events):,} records in {total_s:.1f} s = "
               f"{rate:,.0f} events/s ({rate / ceiling_rate:.2f} × ceiling); "
@@ -272,7 +280,8 @@ def main() -> None:
         with psycopg.connect(settings.database_url) as conn:
             applied, duplicates = conn.execute(
                 "SELECT events_applied, duplicates_skipped FROM aggregation_status").fetchone()
-        print(f"  applied {applied:,}, duplicates skipped {duplicates:,} ({args.workers} worker process(es))")
+        print(f"  applied {applied:,}, duplicates skipped {duplicates:,} ({args.workers} worker process(es)); "
+              f"CPU time taken by the hypervisor (steal) meanwhile: {steal:.1f} s of {os.cpu_count() * total_s:.0f}")
         n = len(events)
         print(f"  WAL (whole server) per event: {wal_records / n:.1f} records, {wal_fpi / n:.2f} full-page images, "
               f"{wal_bytes / n:,.0f} bytes")
