@@ -45,8 +45,9 @@ GIL_SWITCH_INTERVAL_S = 0.001
 # The cyclic collector's generation thresholds while a worker runs (default 700, 10, 10).
 # Decoding allocates a few container objects per record that reference counting frees, yet
 # at the default every 700 of them start a young collection, and each batch's 20,000 live
-# rows, promoted, set off full ones: a quarter to a third of a worker's CPU went to the
-# collector and the caches it flushes (docs/aggregation.md, "Measured"). Cycles are rare here.
+# rows, promoted, set off full ones (~70 ms each): the collector took ~1.1 s of a worker's
+# ~9 s CPU over 300,000 events, ~0.25 s with these (docs/aggregation.md, "The worker").
+# Cycles are rare here.
 GC_THRESHOLDS = (50_000, 50, 100)
 APPLY_CHECK_MS = 10  # while an apply runs, how often the collecting loop looks whether it is done
 GIVE_UP_AFTER_STOP_S = 10.0  # a stop during a database outage exits uncommitted (nothing lost)

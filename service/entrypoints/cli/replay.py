@@ -86,7 +86,6 @@ def replay_group(ctx: click.Context, from_file: Path | None) -> None:
     from ...adapters.postgres.rebuild import (
         create_rebuild_schema, drop_rebuild_schema, lock_and_read_live_offsets, swap_in,
     )
-
     from ..worker import interpreter_tuned_for_batches
 
     settings = Settings.from_env()
