@@ -27,7 +27,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
 from pathlib import Path
 
@@ -58,29 +57,20 @@ def postgres_cpu_seconds() -> float:
 
 
 def consume(settings: Settings, version: Path, n_records: int) -> dict[str, float]:
-    env = {**os.environ, **settings.to_env(), "PYTHONPATH": str(version), "LOG_LEVEL": "WARNING"}
-    subprocess.run([ENROLMENT, "migrate"], env=env, check=True, capture_output=True)
-    workers = [subprocess.Popen([ENROLMENT, "worker"], env=env) for _ in range(2)]
-    handles = [psutil.Process(w.pid) for w in workers]
-    pg0, steal0, started = postgres_cpu_seconds(), psutil.cpu_times().steal, time.perf_counter()
-    try:
-        with psycopg.connect(settings.database_url, autocommit=True) as conn:
-            while conn.execute("SELECT coalesce(sum(next_offset), 0) FROM consumer_offsets").fetchone()[0] < n_records:
-                if any(w.poll() is not None for w in workers):
-                    raise RuntimeError(f"a worker of {version} exited")
-                time.sleep(0.05)
-        wall = time.perf_counter() - started
+    env = {"PYTHONPATH": str(version)}
+    subprocess.run([ENROLMENT, "migrate"], env={**os.environ, **settings.to_env(), **env}, check=True,
+                   capture_output=True)
+    cpu: dict[str, float] = {}
+
+    def caught_up(workers: list[subprocess.Popen]) -> None:
         # Before the workers stop: their backends' CPU is gone with them.
-        worker_cpu = sum(sum(h.cpu_times()[:2]) for h in handles)
-        postgres_cpu = postgres_cpu_seconds() - pg0
-    finally:
-        for w in workers:
-            w.terminate()
-        for w in workers:
-            w.wait(60)
-    return {"rate": n_records / wall, "worker_us": 1e6 * worker_cpu / n_records,
-            "postgres_us": 1e6 * postgres_cpu / n_records,
-            "steal_s": psutil.cpu_times().steal - steal0}
+        cpu["workers"] = sum(sum(psutil.Process(w.pid).cpu_times()[:2]) for w in workers)
+        cpu["postgres"] = postgres_cpu_seconds() - pg0
+
+    pg0, steal0 = postgres_cpu_seconds(), psutil.cpu_times().steal
+    wall, _ = consumer_throughput.consume(settings, n_records, workers=2, extra_env=env, caught_up=caught_up)
+    return {"rate": n_records / wall, "worker_us": 1e6 * cpu["workers"] / n_records,
+            "postgres_us": 1e6 * cpu["postgres"] / n_records, "steal_s": psutil.cpu_times().steal - steal0}
 
 
 def main() -> None:

@@ -34,6 +34,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -147,16 +148,18 @@ def ceiling(url: str, events: list[EnrolmentEvent], pseudonymiser: Pseudonymiser
     return len(rows) / elapsed
 
 
-def consume(settings: Settings, n_records: int, workers: int = 1) -> tuple[float, float]:
+def consume(settings: Settings, n_records: int, workers: int = 1, extra_env: dict[str, str] | None = None,
+            caught_up: Callable[[list[subprocess.Popen]], None] | None = None) -> tuple[float, float]:
     """Run the real worker until it has stored offsets for every record: in this process, or
-    as `workers` separate `enrolment worker` processes of one consumer group. Returns (seconds
-    from start, seconds from the first applied batch)."""
+    as `workers` separate `enrolment worker` processes of one consumer group (with
+    `extra_env`; `caught_up` sees them once every record is applied, before they stop).
+    Returns (seconds from start, seconds from the first applied batch)."""
     if workers == 1:
         worker = Worker(settings, ConsumerMetrics())
         thread = threading.Thread(target=worker.run, daemon=True)
         processes = []
     else:
-        env = {**os.environ, **settings.to_env(), "LOG_LEVEL": "WARNING"}
+        env = {**os.environ, **settings.to_env(), "LOG_LEVEL": "WARNING", **(extra_env or {})}
         command = [str(Path(sys.executable).parent / "enrolment"), "worker"]
     started = time.perf_counter()
     if workers == 1:
@@ -176,6 +179,8 @@ def consume(settings: Settings, n_records: int, workers: int = 1) -> tuple[float
                     raise RuntimeError("a worker process exited")
                 time.sleep(0.05)
         finished = time.perf_counter()
+        if caught_up:
+            caught_up(processes)
     finally:
         if workers == 1:
             worker.request_stop()
