@@ -8,7 +8,7 @@ with each version, alternating the order every round, each time into a fresh dat
 new consumer group and 2 `enrolment worker` processes. A version is a directory holding a
 checkout's `service/` package, imported by the workers through PYTHONPATH, e.g.
 
-    git worktree add /tmp/before HEAD~1      # or: git archive HEAD~1 service | tar -x -C /tmp/before
+    git worktree add /tmp/before HEAD~1      # or: git archive HEAD~1 service seeds | tar -x -C /tmp/before
     .venv/bin/python bench/consumer_ab.py --events 300000 --rounds 4 /tmp/before .
 
 Per run it prints events/s (worker start → every offset stored), the CPU seconds per event of
@@ -68,7 +68,7 @@ def consume(settings: Settings, version: Path, n_records: int) -> dict[str, floa
         cpu["postgres"] = postgres_cpu_seconds() - pg0
 
     pg0, steal0 = postgres_cpu_seconds(), psutil.cpu_times().steal
-    wall, _ = consumer_throughput.consume(settings, n_records, workers=2, extra_env=env, caught_up=caught_up)
+    wall = consumer_throughput.consume(settings, n_records, workers=2, extra_env=env, caught_up=caught_up).total_s
     return {"rate": n_records / wall, "worker_us": 1e6 * cpu["workers"] / n_records,
             "postgres_us": 1e6 * cpu["postgres"] / n_records, "steal_s": psutil.cpu_times().steal - steal0}
 

@@ -33,8 +33,10 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.request
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -44,8 +46,9 @@ sys.path.insert(0, str(ROOT))
 import psutil  # noqa: E402
 import psycopg  # noqa: E402
 from kafka import KafkaProducer  # noqa: E402
+from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
 
-from service.adapters.embedded import EmbeddedKafka, EmbeddedPostgres  # noqa: E402
+from service.adapters.embedded import EmbeddedKafka, EmbeddedPostgres, free_port  # noqa: E402
 from service.adapters.kafka.publisher import record_key  # noqa: E402
 from service.adapters.kafka.topics import ensure_topics  # noqa: E402
 from service.adapters.postgres import migrate  # noqa: E402
@@ -148,14 +151,24 @@ def ceiling(url: str, events: list[EnrolmentEvent], pseudonymiser: Pseudonymiser
     return len(rows) / elapsed
 
 
+@dataclass(frozen=True)
+class Consumed:
+    total_s: float  # from the workers' start until every offset is stored
+    steady_s: float  # the same from the first committed batch
+    lock_held_s: float | None  # the apply lock held, summed over the workers (None: not exposed)
+
+
 def consume(settings: Settings, n_records: int, workers: int = 1, extra_env: dict[str, str] | None = None,
-            caught_up: Callable[[list[subprocess.Popen]], None] | None = None) -> tuple[float, float]:
+            caught_up: Callable[[list[subprocess.Popen]], None] | None = None) -> Consumed:
     """Run the real worker until it has stored offsets for every record: in this process, or
     as `workers` separate `enrolment worker` processes of one consumer group (with
-    `extra_env`; `caught_up` sees them once every record is applied, before they stop).
-    Returns (seconds from start, seconds from the first applied batch)."""
+    `extra_env`; `caught_up` sees them once every record is applied, before they stop). The
+    apply lock's held time comes from the workers' metrics endpoints."""
+    ports = [free_port() for _ in range(workers)]
     if workers == 1:
-        worker = Worker(settings, ConsumerMetrics())
+        metrics = ConsumerMetrics()
+        metrics.serve(ports[0], addr="127.0.0.1")
+        worker = Worker(settings, metrics)
         thread = threading.Thread(target=worker.run, daemon=True)
         processes = []
     else:
@@ -165,7 +178,8 @@ def consume(settings: Settings, n_records: int, workers: int = 1, extra_env: dic
     if workers == 1:
         thread.start()
     else:
-        processes = [subprocess.Popen(command, env=env, cwd=ROOT) for _ in range(workers)]
+        processes = [subprocess.Popen(command, env={**env, "WORKER_METRICS_PORT": str(port)}, cwd=ROOT)
+                     for port in ports]
     first_batch = None
     try:
         with psycopg.connect(settings.database_url, autocommit=True) as conn:
@@ -181,6 +195,7 @@ def consume(settings: Settings, n_records: int, workers: int = 1, extra_env: dic
         finished = time.perf_counter()
         if caught_up:
             caught_up(processes)
+        lock_held = scraped_lock_held(ports, n_records)
     finally:
         if workers == 1:
             worker.request_stop()
@@ -189,7 +204,31 @@ def consume(settings: Settings, n_records: int, workers: int = 1, extra_env: dic
             p.terminate()
         for p in processes:
             p.wait(60)
-    return finished - started, finished - (first_batch or started)
+    return Consumed(finished - started, finished - (first_batch or started), lock_held)
+
+
+LOCK_HELD = "enrolment_consumer_apply_lock_held_seconds"
+COUNTED = ("enrolment_consumer_events_applied", "enrolment_consumer_duplicates_skipped",
+           "enrolment_consumer_dead_letters")
+
+
+def scraped_lock_held(ports: list[int], n_records: int, timeout_s: float = 10) -> float | None:
+    """The workers' apply lock held time, summed, once their metrics count every record (a
+    batch is counted after its Kafka commit, a moment after its offsets are stored)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        samples: dict[str, float] = {}
+        for port in ports:
+            try:
+                text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2).read().decode()
+            except OSError:
+                continue  # not serving (yet)
+            for family in text_string_to_metric_families(text):
+                for sample in family.samples:
+                    samples[sample.name] = samples.get(sample.name, 0.0) + sample.value
+        if sum(samples.get(f"{name}_total", 0.0) for name in COUNTED) >= n_records or time.monotonic() > deadline:
+            return samples.get(f"{LOCK_HELD}_total")
+        time.sleep(0.1)
 
 
 def wal_written(url: str) -> tuple[int, int, int]:
@@ -271,7 +310,8 @@ def main() -> None:
         pseudonymiser = Pseudonymiser(settings.pseudonym_key)
         ceiling_before = ceiling(settings.database_url, events, pseudonymiser)
         wal0, steal0 = wal_written(settings.database_url), psutil.cpu_times().steal
-        total_s, steady_s = consume(settings, len(events), args.workers)
+        consumed = consume(settings, len(events), args.workers)
+        total_s, steady_s = consumed.total_s, consumed.steady_s
         steal = psutil.cpu_times().steal - steal0
         wal_records, wal_fpi, wal_bytes = (b - a for a, b in zip(wal0, wal_written(settings.database_url)))
         ceiling_after = ceiling(settings.database_url, events, pseudonymiser)
@@ -287,6 +327,11 @@ def main() -> None:
                 "SELECT events_applied, duplicates_skipped FROM aggregation_status").fetchone()
         print(f"  applied {applied:,}, duplicates skipped {duplicates:,} ({args.workers} worker process(es)); "
               f"CPU time taken by the hypervisor (steal) meanwhile: {steal:.1f} s of {os.cpu_count() * total_s:.0f}")
+        if consumed.lock_held_s is not None:
+            # Held all the time from the first committed batch on: the serialised part of the
+            # apply is the bottleneck (docs/aggregation.md, "Partition key and more consumers").
+            print(f"  the apply lock was held {consumed.lock_held_s:.1f} s (summed over the workers), against "
+                  f"{total_s:.1f} s for the whole run and {steady_s:.1f} s from the first committed batch")
         n = len(events)
         print(f"  WAL (whole server) per event: {wal_records / n:.1f} records, {wal_fpi / n:.2f} full-page images, "
               f"{wal_bytes / n:,.0f} bytes")

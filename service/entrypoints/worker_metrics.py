@@ -21,6 +21,12 @@ class ConsumerMetrics:
         self.batch_seconds = Histogram("enrolment_consumer_batch_duration_seconds",
                                        "From the first record of a batch to its offsets committed", registry=r,
                                        buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+        # rate() of these, summed over the workers: the share of time the apply lock is waited
+        # for and held (held near 1: the serialised part is saturated, docs/aggregation.md).
+        self.lock_wait_seconds = Counter("enrolment_consumer_apply_lock_wait_seconds",
+                                         "Time spent waiting for the apply lock", registry=r)
+        self.lock_held_seconds = Counter("enrolment_consumer_apply_lock_held_seconds",
+                                         "Time the apply lock was held, until the commit", registry=r)
         self.lag = Gauge("enrolment_consumer_lag", "High watermark minus position, per partition",
                          ("topic", "partition"), registry=r)
         self.freshness = Gauge("enrolment_consumer_freshness_seconds",
@@ -33,6 +39,8 @@ class ConsumerMetrics:
         self.batch_seconds.observe(seconds)
         self.events_applied.inc(result.applied + result.conferences)
         self.duplicates.inc(result.duplicates)
+        self.lock_wait_seconds.inc(result.lock_wait_s)
+        self.lock_held_seconds.inc(result.lock_held_s)
         if result.newest_occurred_at is not None:
             self.note_occurred(result.newest_occurred_at)
 

@@ -96,3 +96,24 @@ def test_two_applies_storing_the_same_event_count_it_once(database_url):
         assert read_aggregates(a) == aggregate(first + second[1:])
         (stored,) = a.execute("SELECT count(*) FROM enrolment_events").fetchone()
         assert stored == len(first) + len(second) - 1
+
+
+def test_an_apply_reports_how_long_it_waited_for_and_held_the_apply_lock(database_url):
+    """The lock times behind the workers' lock metrics: an apply that waits while another
+    transaction holds the lock reports at least that wait, and a hold that ends at its commit."""
+    pseudonymiser = Pseudonymiser(secrets.token_hex(8))
+    events = [enrolment("registered", datetime(2020, 6, 10, tzinfo=UTC), pid=personal_id(i)) for i in range(3)]
+    results = []
+    with psycopg.connect(database_url) as holder, psycopg.connect(database_url) as conn:
+        holder.execute("SELECT pg_advisory_xact_lock(%s)", (APPLY_LOCK,))
+        applying = threading.Thread(target=lambda: results.append(apply_batch(conn, *rows_for(events, pseudonymiser))))
+        applying.start()
+        assert wait_until_waiting_on_a_lock(database_url, conn.info.backend_pid) == "advisory"
+        time.sleep(0.3)
+        holder.commit()
+        applying.join(30)
+        alone = apply_batch(conn, *rows_for([enrolment("renewed", datetime(2020, 7, 10, tzinfo=UTC),
+                                                         pid=personal_id(0))], pseudonymiser))
+    (waited,) = results
+    assert waited.applied == 3 and waited.lock_wait_s >= 0.3 and waited.lock_held_s > 0
+    assert alone.lock_wait_s < 0.3 and alone.lock_held_s > 0

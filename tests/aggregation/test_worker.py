@@ -1,6 +1,7 @@
 """The consumer worker against the real broker and PostgreSQL."""
 import json
 import random
+import re
 import signal
 import threading
 import urllib.request
@@ -83,6 +84,9 @@ def test_worker_applies_events_exactly_and_dead_letters_poison(settings):
     assert f"enrolment_consumer_events_applied_total {len(events)}.0" in exposed
     assert "enrolment_consumer_duplicates_skipped_total 40.0" in exposed
     assert "enrolment_consumer_freshness_seconds" in exposed and "enrolment_consumer_lag{" in running
+    held = re.search(r"^enrolment_consumer_apply_lock_held_seconds_total (\S+)$", exposed, re.M)
+    assert held and float(held.group(1)) > 0
+    assert re.search(r"^enrolment_consumer_apply_lock_wait_seconds_total \S+$", exposed, re.M)
 
     # the dead letters carry the record and headers naming where it came from and why
     dlq = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers, enable_auto_commit=False)

@@ -23,6 +23,7 @@ the committed applies before it plus its own batch.
 """
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -414,6 +415,11 @@ class BatchResult:
     duplicates: int  # events already stored (same event_id), skipped
     newest_occurred_at: datetime | None  # newest occurred_at among the new events
     rederived: int = 0  # participants re-derived from their history (late events, merges, attributes)
+    # Applies are serialised by APPLY_LOCK: the time spent waiting for it, and holding it until
+    # the commit. Summed over the workers, held time near the wall time means the serialised
+    # part is the bottleneck (more consumer processes would only wait longer).
+    lock_wait_s: float = 0.0
+    lock_held_s: float = 0.0
 
 
 def enrolment_row(event: PlainEnrolment, pseudonymiser: Pseudonymiser) -> tuple:
@@ -481,32 +487,31 @@ def apply_batch(
         if enrolments:
             _copy(cur, "staging_events", EVENT_COLUMNS, enrolments, EVENT_TYPES)
             cur.execute(_STORE_EVENTS, prepare=False)
+        waiting = time.monotonic()
         cur.execute(f"SELECT pg_advisory_xact_lock({APPLY_LOCK})")
+        locked = time.monotonic()
         new_conferences, newest_conference = 0, None
         if conferences:
             new_conferences, newest_conference = cur.execute(_APPLY_CONFERENCES, prepare=False).fetchone()
         applied, newest, rederived, statements = _apply_enrolments(cur, enrolments)
         newest = max((t for t in (newest, newest_conference) if t is not None), default=None)
-        result = BatchResult(
-            applied=applied,
-            conferences=new_conferences,
-            duplicates=len(enrolments) + len(conferences) - applied - new_conferences,
-            newest_occurred_at=newest,
-            rederived=rederived,
-        )
+        duplicates = len(enrolments) + len(conferences) - applied - new_conferences
         if offsets:
             keys = sorted(offsets)
             statements.append((_STORE_OFFSETS, (consumer_group, [t for t, _ in keys], [p for _, p in keys],
                                                 [offsets[k] for k in keys])))
         statements.append((_STATUS, {"newest": newest, "applied": applied,
-                                     "duplicates": result.duplicates, "conferences": new_conferences}))
+                                     "duplicates": duplicates, "conferences": new_conferences}))
         # prepare=False throughout: a plan cached while the temp tables were small would stay in
         # use when they are ten times larger (a nested loop took 270 ms in one batch); planning
         # each statement for the batch in hand costs ~1 ms.
         with conn.pipeline():  # no results needed from here on: one round trip, not one per statement
             for statement, params in statements:
                 cur.execute(statement, params, prepare=False)
-    return result
+    committed = time.monotonic()
+    return BatchResult(applied=applied, conferences=new_conferences, duplicates=duplicates,
+                       newest_occurred_at=newest, rederived=rederived,
+                       lock_wait_s=locked - waiting, lock_held_s=committed - locked)
 
 
 def _copy(cur: psycopg.Cursor, table: str, columns: Sequence[str], rows: Iterable[tuple],
