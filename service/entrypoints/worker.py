@@ -50,6 +50,7 @@ GIL_SWITCH_INTERVAL_S = 0.001
 # Cycles are rare here.
 GC_THRESHOLDS = (50_000, 50, 100)
 APPLY_CHECK_MS = 10  # while an apply runs, how often the collecting loop looks whether it is done
+DECODING_PAUSE_MAX_S = 0.1  # the longest the decoding thread waits for the apply's locked Python
 GIVE_UP_AFTER_STOP_S = 10.0  # a stop during a database outage exits uncommitted (nothing lost)
 
 
@@ -73,6 +74,8 @@ class Worker:
         self.metrics = metrics or ConsumerMetrics()
         self._pseudonymiser = Pseudonymiser(settings.pseudonym_key)
         self._stopping = threading.Event()
+        self._decoding_allowed = threading.Event()
+        self._decoding_allowed.set()
         self._conn: psycopg.Connection | None = None
         self._batch = Batch()
         self._inflight: tuple[Future, Batch] | None = None
@@ -134,6 +137,8 @@ class Worker:
                 return  # idle: let run() check the stop flag
 
     def _take(self, record) -> None:
+        if not self._decoding_allowed.is_set():
+            self._decoding_allowed.wait(DECODING_PAUSE_MAX_S)
         batch = self._batch
         if not batch.records:
             batch.started = time.monotonic()
@@ -176,7 +181,19 @@ class Worker:
             self._conn = psycopg.connect(self.settings.database_url, connect_timeout=5,
                                          application_name="enrolment-worker")
         offsets = {(tp.topic, tp.partition): o for tp, o in batch.offsets.items()}
-        return apply_batch(self._conn, batch.enrolments, batch.conferences, offsets, self.settings.consumer_group)
+        return apply_batch(self._conn, batch.enrolments, batch.conferences, offsets, self.settings.consumer_group,
+                           locked_python=self._decoding_paused())
+
+    @contextlib.contextmanager
+    def _decoding_paused(self):
+        """While this worker's apply holds the apply lock and runs Python, the decoding thread
+        waits: every worker's applies queue behind that stretch, and sharing the GIL with
+        decoding would run it at about half speed (docs/aggregation.md, "The worker")."""
+        self._decoding_allowed.clear()
+        try:
+            yield
+        finally:
+            self._decoding_allowed.set()
 
     def _retry(self, action, what: str):
         delay, stop_seen = 0.1, None

@@ -1,6 +1,7 @@
 """Applies that store their events before they wait for the apply lock, beside the
 transactions they can meet there: a rebuild's swap, which truncates those tables, and another
 apply storing the same event. Neither may deadlock, and every event counts once."""
+import contextlib
 import secrets
 import threading
 import time
@@ -117,3 +118,34 @@ def test_an_apply_reports_how_long_it_waited_for_and_held_the_apply_lock(databas
     (waited,) = results
     assert waited.applied == 3 and waited.lock_wait_s >= 0.3 and waited.lock_held_s > 0
     assert alone.lock_wait_s < 0.3 and alone.lock_held_s > 0
+
+
+def test_the_locked_python_stretch_runs_under_the_lock_before_the_aggregates_are_written(database_url):
+    """`locked_python` (the worker pauses its decoding thread in it) spans Python run while
+    the apply lock is held, and ends before the statements that write the aggregates."""
+    pseudonymiser = Pseudonymiser(secrets.token_hex(8))
+    events = [enrolment("registered", datetime(2021, 2, 10, tzinfo=UTC), pid=personal_id(100 + i)) for i in range(5)]
+    seen = []
+    with psycopg.connect(database_url) as conn, psycopg.connect(database_url, autocommit=True) as observer:
+        def holds_apply_lock() -> bool:
+            (held,) = observer.execute(
+                "SELECT count(*) FROM pg_locks WHERE pid = %s AND locktype = 'advisory' AND granted"
+                " AND classid = 0 AND objid = %s AND objsubid = 1", (conn.info.backend_pid, APPLY_LOCK)).fetchone()
+            return held == 1
+
+        def flow_rows() -> int:
+            return conn.execute("SELECT count(*) FROM agg_flows").fetchone()[0]
+
+        before = flow_rows()
+        conn.commit()
+
+        @contextlib.contextmanager
+        def locked_python():
+            seen.append(("enter", holds_apply_lock()))
+            yield
+            seen.append(("exit", holds_apply_lock(), flow_rows() - before))
+
+        result = apply_batch(conn, *rows_for(events, pseudonymiser), locked_python=locked_python())
+        after = flow_rows()
+    assert seen == [("enter", True), ("exit", True, 0)]
+    assert result.applied == len(events) and after > before

@@ -1,6 +1,7 @@
 """The worker's batching policy (adaptive batches), with an in-memory stand-in for the Kafka
 consumer: a batch goes to the writer thread as soon as that is free, and grows while an
 apply runs, up to CONSUMER_MAX_BATCH. (The real broker is in tests/aggregation.)"""
+import threading
 from concurrent.futures import Future
 from datetime import UTC, datetime
 from types import SimpleNamespace
@@ -109,3 +110,18 @@ def test_run_tunes_the_collector_and_switch_interval_and_restores_them(monkeypat
     w.run()
     assert seen == {"gc": worker_module.GC_THRESHOLDS, "switch": worker_module.GIL_SWITCH_INTERVAL_S}
     assert (gc.get_threshold(), sys.getswitchinterval()) == before
+
+
+def test_decoding_waits_while_the_apply_runs_python_under_the_lock(monkeypatch):
+    from service.entrypoints import worker as worker_module
+
+    monkeypatch.setattr(worker_module, "DECODING_PAUSE_MAX_S", 30.0)  # so only the pause's end frees it
+    w = worker(QueueConsumer([], per_poll=1), max_batch=10)
+    taken = threading.Event()
+    decoding = threading.Thread(target=lambda: (w._take(record(0)), taken.set()))
+    with w._decoding_paused():
+        decoding.start()
+        assert not taken.wait(0.3)
+    assert taken.wait(5)  # released by the end of the locked stretch, not by the 30 s limit
+    decoding.join(5)
+    assert w._batch.records == 1 and len(w._batch.enrolments) == 1

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -473,8 +474,15 @@ def apply_batch(
     conferences: Sequence[tuple],
     offsets: Offsets | None = None,
     consumer_group: str = "",
+    locked_python: AbstractContextManager = nullcontext(),
 ) -> BatchResult:
-    """Apply one batch in one transaction (committed on return). Idempotent per event_id."""
+    """Apply one batch in one transaction (committed on return). Idempotent per event_id.
+    `locked_python` is entered while this apply holds the lock and runs Python (identity
+    resolution, the tagging statements' parameters), and left before the last statements are
+    sent: a caller can keep its other threads off the GIL during that serialised stretch."""
+    # The batch's identifiers, before the lock: less Python while other workers wait.
+    links = {(row[1], row[2]) for row in enrolments}
+    identifiers = sorted({i for pair in links for i in pair if i is not None})
     nested = conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
     with conn.transaction(), conn.cursor() as cur:
         cur.execute(_SESSION)
@@ -490,10 +498,11 @@ def apply_batch(
         waiting = time.monotonic()
         cur.execute(f"SELECT pg_advisory_xact_lock({APPLY_LOCK})")
         locked = time.monotonic()
-        new_conferences, newest_conference = 0, None
-        if conferences:
-            new_conferences, newest_conference = cur.execute(_APPLY_CONFERENCES, prepare=False).fetchone()
-        applied, newest, rederived, statements = _apply_enrolments(cur, enrolments)
+        with locked_python:
+            new_conferences, newest_conference = 0, None
+            if conferences:
+                new_conferences, newest_conference = cur.execute(_APPLY_CONFERENCES, prepare=False).fetchone()
+            applied, newest, rederived, statements = _apply_enrolments(cur, links, identifiers)
         newest = max((t for t in (newest, newest_conference) if t is not None), default=None)
         duplicates = len(enrolments) + len(conferences) - applied - new_conferences
         if offsets:
@@ -526,17 +535,16 @@ def _copy(cur: psycopg.Cursor, table: str, columns: Sequence[str], rows: Iterabl
 
 
 def _apply_enrolments(
-    cur: psycopg.Cursor, rows: Sequence[tuple],
+    cur: psycopg.Cursor, links: set[tuple[bytes, bytes | None]], identifiers: list[bytes],
 ) -> tuple[int, datetime | None, int, list[tuple[str, object]]]:
     """(new events, newest occurred_at among them, participants re-derived, the statements
-    left to run: none of them returns anything the caller needs). `rows` are stored, the new
-    ones in inserted_events, already."""
-    if not rows:
+    left to run: none of them returns anything the caller needs). The batch's events are
+    stored, the new ones in inserted_events, already; `links` are their (ident, linked_ident)
+    pairs, `identifiers` every identifier among them, sorted."""
+    if not links:
         return 0, None, 0, []
     # Identity is resolved over every delivered event: a re-sent one's identifiers are one
     # participant already, so it changes nothing, and the event insert needs the numbers.
-    links = {(row[1], row[2]) for row in rows}
-    identifiers = list({i for pair in links for i in pair if i is not None})
     known = dict(cur.execute(_KNOWN, (identifiers,)).fetchall())
     # An event naming one known identifier changes no identity: only the others go through
     # the union-find, with the known numbers of their own identifiers (a merge elsewhere in the
@@ -552,11 +560,9 @@ def _apply_enrolments(
         )]
         for number, group in zip(numbers, resolution.new_groups):
             assign.update((ident, number) for ident in group)
-    participant_of = {i: assign[i] if i in assign else resolution.merges.get(known[i], known[i])
-                      for i in identifiers}
-    idents = sorted(participant_of)
-    applied, newest = cur.execute(_TAG_NEW_EVENTS, (idents, [participant_of[i] for i in idents]),
-                                  prepare=False).fetchone()
+    merges = resolution.merges
+    participants = [assign[i] if i in assign else merges.get(known[i], known[i]) for i in identifiers]
+    applied, newest = cur.execute(_TAG_NEW_EVENTS, (identifiers, participants), prepare=False).fetchone()
     if not applied:
         return 0, None, 0, []
     losers = sorted(resolution.merges)
