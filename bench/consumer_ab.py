@@ -14,7 +14,9 @@ checkout's `service/` package, imported by the workers through PYTHONPATH, e.g.
 Per run it prints events/s (worker start → every offset stored), the CPU seconds per event of
 the worker processes and of PostgreSQL (time stolen by the hypervisor is in neither), and the
 steal during the run; then each version's medians as ratios to the first version's. The first
-round checks every version's aggregates against the pure-domain figures. PostgreSQL and Tansu
+round checks every version's aggregates against the pure-domain figures. A discarded warm-up
+run comes first (`--no-warm-up` skips it): the first consume after producing was 5–11 %
+slower whatever the version. PostgreSQL and Tansu
 are embedded, started here (CPU accounting needs the server on this machine).
 """
 from __future__ import annotations
@@ -78,6 +80,9 @@ def main() -> None:
     parser.add_argument("versions", nargs="+", type=Path, help="directories holding a checkout's service/ package")
     parser.add_argument("--events", type=int, default=300_000)
     parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--warm-up", action=argparse.BooleanOptionalAction, default=True,
+                        help="first a discarded run of the first version: the first consume after producing "
+                             "was 5-11 %% slower, whatever the version")
     args = parser.parse_args()
     versions = [v.resolve() for v in args.versions]
     for v in versions:
@@ -95,23 +100,29 @@ def main() -> None:
         events = consumer_throughput.generate(args.events)
         consumer_throughput.produce(base, events)
         runs: dict[Path, list[dict[str, float]]] = {v: [] for v in versions}
+
+        def run_once(version: Path, label: str, check: bool) -> dict[str, float]:
+            dbname = f"ab_{uuid.uuid4().hex[:8]}"
+            with psycopg.connect(pg.url, autocommit=True) as conn:
+                conn.execute(f'CREATE DATABASE "{dbname}"')
+            settings = base.with_(database_url=psycopg.conninfo.make_conninfo(pg.url, dbname=dbname),
+                                  consumer_group=f"ab-{dbname}")
+            run = consume(settings, version, len(events))
+            print(f"{label} {version}: {run['rate']:,.0f} events/s; CPU per event: workers "
+                  f"{run['worker_us']:.1f} µs, PostgreSQL {run['postgres_us']:.1f} µs; steal {run['steal_s']:.1f} s",
+                  flush=True)
+            if check:
+                consumer_throughput.check(settings.database_url, events)
+            with psycopg.connect(pg.url, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE "{dbname}" WITH (FORCE)')
+                conn.execute("CHECKPOINT")  # each run starts without the last one's dirty pages
+            return run
+
+        if args.warm_up:
+            run_once(versions[0], "warm-up (not counted)", check=False)
         for round_ in range(args.rounds):
             for version in versions if round_ % 2 == 0 else versions[::-1]:
-                dbname = f"ab_{uuid.uuid4().hex[:8]}"
-                with psycopg.connect(pg.url, autocommit=True) as conn:
-                    conn.execute(f'CREATE DATABASE "{dbname}"')
-                settings = base.with_(database_url=psycopg.conninfo.make_conninfo(pg.url, dbname=dbname),
-                                      consumer_group=f"ab-{dbname}")
-                run = consume(settings, version, len(events))
-                runs[version].append(run)
-                print(f"round {round_} {version}: {run['rate']:,.0f} events/s; CPU per event: workers "
-                      f"{run['worker_us']:.1f} µs, PostgreSQL {run['postgres_us']:.1f} µs; steal {run['steal_s']:.1f} s",
-                      flush=True)
-                if round_ == 0:
-                    consumer_throughput.check(settings.database_url, events)
-                with psycopg.connect(pg.url, autocommit=True) as conn:
-                    conn.execute(f'DROP DATABASE "{dbname}" WITH (FORCE)')
-                    conn.execute("CHECKPOINT")  # each run starts without the last one's dirty pages
+                runs[version].append(run_once(version, f"round {round_}", check=round_ == 0))
         medians = {v: {k: statistics.median(r[k] for r in rs) for k in ("rate", "worker_us", "postgres_us")}
                    for v, rs in runs.items()}
         first = medians[versions[0]]
