@@ -6,7 +6,8 @@ committed; re-delivered events are deduplicated by event_id in that transaction,
 between the two commits, or a rebalance, costs at most a re-read.
 
 Two threads: this one polls and decodes batch N+1 while a writer thread applies batch N
-(waiting on PostgreSQL releases the GIL). Kafka calls stay on this thread.
+(waiting on PostgreSQL releases the GIL), except while that apply holds the apply lock and
+runs Python, which every worker waits for. Kafka calls stay on this thread.
 
 Failures: PostgreSQL errors that a retry can cure (lost connection, server restart, deadlock,
 serialization failure) are retried with backoff for ever; kafka-python reconnects to the

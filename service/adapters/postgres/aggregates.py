@@ -565,8 +565,8 @@ def _apply_enrolments(
     applied, newest = cur.execute(_TAG_NEW_EVENTS, (identifiers, participants), prepare=False).fetchone()
     if not applied:
         return 0, None, 0, []
-    losers = sorted(resolution.merges)
-    winners = [resolution.merges[x] for x in losers]
+    losers = sorted(merges)
+    winners = [merges[x] for x in losers]
     rederive = [p for (p,) in cur.execute(_NEEDS_REDERIVATION, (sorted(set(winners)),), prepare=False)]
     statements: list[tuple[str, object]] = []
     if rederive:  # read before the identifier map changes: the old numbers are needed
