@@ -417,8 +417,9 @@ class BatchResult:
     newest_occurred_at: datetime | None  # newest occurred_at among the new events
     rederived: int = 0  # participants re-derived from their history (late events, merges, attributes)
     # Applies are serialised by APPLY_LOCK: the time spent waiting for it, and holding it until
-    # the commit (inside a caller's transaction, as the replay's catch-up: until this apply's end). Summed over the workers, held time near the wall time means the serialised
-    # part is the bottleneck (more consumer processes would only wait longer).
+    # the commit (inside a caller's transaction, as in the replay's catch-up: until this apply
+    # ends). Summed over the workers, held time near the wall time means the serialised part is
+    # the bottleneck (more consumer processes would only wait longer).
     lock_wait_s: float = 0.0
     lock_held_s: float = 0.0
 
