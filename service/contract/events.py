@@ -13,12 +13,12 @@ fails when they drift apart.
 """
 from __future__ import annotations
 
-import json
-from datetime import UTC, datetime
+import uuid
+from datetime import datetime
 from typing import Any
 
 import orjson
-from marshmallow import ValidationError, fields, post_load, validate, validates, validates_schema
+from marshmallow import ValidationError, fields, post_load, validate, validates_schema
 
 from ..domain.identity import decode_personal_id
 from ..domain.model import (
@@ -36,29 +36,65 @@ from ..domain.model import (
     Sex,
     SupportGroup,
 )
+from . import rules
 from .base import BaseSchema
 
 SCHEMA_VERSION = 1
-# Any single amount above a trillion đồng is a typo; the bound also keeps sums in bigint.
-MAX_VND = 10**12
-EARLIEST_OCCURRED_AT = datetime(1995, 1, 1, tzinfo=UTC)
+PARTICIPANT_IDS = ("personal_id", "si_number")  # an event names its participant by one or both
 
-# Lone UTF-16 surrogates ("\ud800" escapes in JSON) cannot be encoded as UTF-8: neither
-# published nor stored, so they are refused with the control characters.
-no_control_characters = validate.Regexp(r"^[^\x00-\x1f\x7f\ud800-\udfff]*$",
-                                        error="must not contain control characters or lone surrogates")
-digits = lambda n: validate.Regexp(rf"^[0-9]{{{n}}}$", error=f"must be exactly {n} digits")  # noqa: E731
+
+def _unicode_text(value: str) -> None:
+    if not rules.is_unicode_text(value):
+        raise ValidationError("must be valid Unicode text (no lone surrogates)")
+
+
+def _text(length: tuple[int, int], **kwargs: Any) -> fields.String:
+    return fields.String(validate=[validate.Length(min=length[0], max=length[1]), rules.PLAIN_TEXT.validator(),
+                                   _unicode_text], **kwargs)
+
+
+def _integer(bounds: rules.Bounds, **kwargs: Any) -> fields.Integer:
+    # strict: a JSON number with a fraction or an exponent (4000000.9, 12.0, 1e3) or a numeric
+    # string ("12") is refused, never truncated or cast; marshmallow refuses booleans anyway.
+    return fields.Integer(strict=True, validate=bounds.validator(), **kwargs)
+
+
+class DateTime(fields.DateTime):
+    """An RFC 3339 date-time with a UTC offset, dated within the contract's years
+    (`rules.DATE_TIME`); ISO 8601's other spellings are refused, not reinterpreted."""
+
+    def __init__(self, **kwargs: Any):
+        metadata = {"pattern": rules.DATE_TIME.source, **kwargs.pop("metadata", {})}
+        super().__init__(metadata=metadata, **kwargs)
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> datetime:
+        if type(value) is not str or not rules.DATE_TIME.matches(value):
+            raise ValidationError(rules.DATE_TIME.error)
+        return rules.parse_date_time(value)
+
+
+class CanonicalUUID(fields.UUID):
+    """A UUID in its canonical hyphenated form only (not braces, URNs or bare hex)."""
+
+    def __init__(self, **kwargs: Any):
+        metadata = {"pattern": rules.UUID.source, **kwargs.pop("metadata", {})}
+        super().__init__(metadata=metadata, **kwargs)
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> uuid.UUID:
+        if type(value) is not str or not rules.UUID.matches(value):
+            raise ValidationError(rules.UUID.error)
+        return uuid.UUID(value)
 
 
 class ParticipantSchema(BaseSchema):
-    personal_id = fields.String(validate=digits(12), metadata={"description": "12-digit personal identification number (số định danh cá nhân)"})
-    si_number = fields.String(validate=digits(10), metadata={"description": "10-digit social insurance number (mã số BHXH)"})
+    personal_id = fields.String(validate=rules.PERSONAL_ID.validator(), metadata={"description": "12-digit personal identification number (số định danh cá nhân)"})
+    si_number = fields.String(validate=rules.SI_NUMBER.validator(), metadata={"description": "10-digit social insurance number (mã số BHXH)"})
     sex = fields.Enum(Sex, by_value=True)
-    birth_year = fields.Integer(validate=validate.Range(min=1900, max=2100))
+    birth_year = _integer(rules.BIRTH_YEAR)
 
     @validates_schema
     def _identified_and_consistent(self, data: dict, **_: Any) -> None:
-        if not data.get("personal_id") and not data.get("si_number"):
+        if not any(data.get(name) for name in PARTICIPANT_IDS):
             raise ValidationError(
                 "name the participant by personal_id, si_number or both", "personal_id"
             )
@@ -82,9 +118,9 @@ class ParticipantSchema(BaseSchema):
 
 
 class ContributionSchema(BaseSchema):
-    months = fields.Integer(required=True, validate=validate.Range(min=1, max=120))
-    amount_vnd = fields.Integer(required=True, validate=validate.Range(min=1, max=MAX_VND))
-    chosen_income_vnd = fields.Integer(validate=validate.Range(min=1, max=MAX_VND))
+    months = _integer(rules.MONTHS, required=True)
+    amount_vnd = _integer(rules.AMOUNT_VND, required=True)
+    chosen_income_vnd = _integer(rules.AMOUNT_VND)
     support_group = fields.Enum(SupportGroup, by_value=True)
 
     @post_load
@@ -93,13 +129,13 @@ class ContributionSchema(BaseSchema):
 
 
 class ConferenceSchema(BaseSchema):
-    attendees = fields.Integer(required=True, validate=validate.Range(min=1, max=100_000))
-    cost_vnd = fields.Integer(required=True, validate=validate.Range(min=0, max=MAX_VND))
-    organiser = fields.String(required=True, validate=[validate.Length(min=1, max=200), no_control_characters])
+    attendees = _integer(rules.ATTENDEES, required=True)
+    cost_vnd = _integer(rules.COST_VND, required=True)
+    organiser = _text(rules.ORGANISER_LENGTH, required=True)
 
 
 class AgentSchema(BaseSchema):
-    agent_id = fields.String(required=True, validate=[validate.Length(min=1, max=64), no_control_characters])
+    agent_id = _text(rules.AGENT_ID_LENGTH, required=True)
     channel = fields.Enum(Channel, by_value=True, required=True)
 
 
@@ -109,22 +145,15 @@ ENROLMENT_ONLY = ("scheme", "participant", "contribution")
 class EventBodySchema(BaseSchema):
     """One event as an agent app posts it. Loads to a dict; `build_event` adds the agent."""
 
-    event_id = fields.UUID(required=True, metadata={"description": "client-generated idempotency key"})
+    event_id = CanonicalUUID(required=True, metadata={"description": "client-generated idempotency key"})
     kind = fields.String(required=True, validate=validate.OneOf(EVENT_KINDS))
-    occurred_at = fields.AwareDateTime(
-        required=True, metadata={"description": "moment in the field, ISO 8601 with a UTC offset"}
-    )
-    locality_code = fields.String(required=True, validate=validate.Regexp(r"^[0-9]{5}$", error="must be a 5-digit commune/ward code"))
+    occurred_at = DateTime(required=True, metadata={"description": "moment in the field: RFC 3339 with a UTC offset"})
+    locality_code = fields.String(required=True, validate=rules.LOCALITY_CODE.validator())
     scheme = fields.Enum(Scheme, by_value=True)
     participant = fields.Nested(ParticipantSchema)
     contribution = fields.Nested(ContributionSchema)
     conference = fields.Nested(ConferenceSchema)
-    campaign = fields.String(validate=[validate.Length(min=1, max=100), no_control_characters])
-
-    @validates("occurred_at")
-    def _not_before_1995(self, value: datetime, **_: Any) -> None:
-        if value < EARLIEST_OCCURRED_AT:
-            raise ValidationError("must not be before 1995-01-01")
+    campaign = _text(rules.CAMPAIGN_LENGTH)
 
     @validates_schema
     def _fields_fit_kind(self, data: dict, **_: Any) -> None:
@@ -155,7 +184,7 @@ class TopicRecordSchema(EventBodySchema):
 
     schema_version = fields.Integer(required=True, validate=validate.Equal(SCHEMA_VERSION))
     agent = fields.Nested(AgentSchema, required=True)
-    received_at = fields.AwareDateTime(required=True)
+    received_at = DateTime(required=True)
 
     @post_load
     def _make(self, data: dict, **_: Any) -> Event:
@@ -244,5 +273,6 @@ _TOPIC_RECORD = TopicRecordSchema()
 
 
 def decode_record(value: bytes) -> Event:
-    """Parse and validate one topic record. Raises ValueError / ValidationError on poison."""
-    return _TOPIC_RECORD.load(json.loads(value))
+    """Parse and validate one topic record. Raises ValueError (orjson.JSONDecodeError: not
+    JSON, nested deeper than 1,024, NaN, a lone surrogate) or ValidationError on poison."""
+    return _TOPIC_RECORD.load(orjson.loads(value))

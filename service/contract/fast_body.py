@@ -12,9 +12,7 @@ together: whatever this accepts, marshmallow accepts with an equal result.
 """
 from __future__ import annotations
 
-import re
 import uuid
-from datetime import datetime
 from typing import Any
 
 import orjson
@@ -24,7 +22,8 @@ from ..domain.model import (
     CONFERENCE_HELD, Agent, Channel, ConferenceEvent, Contribution, EnrolmentKind, Participant, PlainEnrolment, Scheme,
     Sex, SupportGroup,
 )
-from .events import EARLIEST_OCCURRED_AT, MAX_VND, SCHEMA_VERSION, build_event
+from . import rules
+from .events import SCHEMA_VERSION, build_event
 
 _TOP = frozenset({"event_id", "kind", "occurred_at", "locality_code", "scheme", "participant", "contribution",
                   "conference", "campaign"})
@@ -37,28 +36,21 @@ _SEXES = {s.value: s for s in Sex}
 _SUPPORT = {s.value: s for s in SupportGroup}
 _ACTIVATING = frozenset(k.value for k in EnrolmentKind if k.activates)
 _ENROLMENT_KINDS = frozenset(k.value for k in EnrolmentKind)
-_LOCALITY = re.compile(r"[0-9]{5}")
-_PID = re.compile(r"[0-9]{12}")
-_SIN = re.compile(r"[0-9]{10}")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
 _ENVELOPE = frozenset({"schema_version", "agent", "received_at"})
 _AGENT = frozenset({"agent_id", "channel"})
 _CHANNELS = {c.value: c for c in Channel}
 
 
-def _int(value: Any, low: int, high: int | None = None) -> bool:
-    return type(value) is int and value >= low and (high is None or value <= high)
-
-
-def _text(value: Any, low: int, high: int) -> bool:
-    return type(value) is str and low <= len(value) <= high and not _CONTROL.search(value)
+def _date_time(value: Any):
+    """The aware datetime of a contract date-time string, else None."""
+    return rules.parse_date_time(value) if type(value) is str and rules.DATE_TIME.matches(value) else None
 
 
 def fast_record(value: bytes) -> PlainEnrolment | ConferenceEvent | None:
     """A topic record (the body plus the API's envelope) decoded: an enrolment as a
     `PlainEnrolment` equal to `PlainEnrolment.of(decode_record(value))`, a conference as the
     event `decode_record` gives; or None when marshmallow must decide. Every free text passes
-    `_text` and every number a bound below 2**63, so what this accepts is storable as it is."""
+    `rules.is_plain_text` and every number a bound below 2**63, so what this accepts is storable as it is."""
     try:
         record = orjson.loads(value)
     except orjson.JSONDecodeError:  # not JSON, or JSON orjson refuses (NaN, huge integers): marshmallow decides
@@ -67,14 +59,9 @@ def fast_record(value: bytes) -> PlainEnrolment | ConferenceEvent | None:
         return None
     version, agent, received_at = record.pop("schema_version"), record.pop("agent"), record.pop("received_at")
     if type(version) is not int or version != SCHEMA_VERSION or type(agent) is not dict \
-            or agent.keys() != _AGENT or not _text(agent["agent_id"], 1, 64) \
+            or agent.keys() != _AGENT or not rules.is_plain_text(agent["agent_id"], rules.AGENT_ID_LENGTH) \
             or type(agent["channel"]) is not str or agent["channel"] not in _CHANNELS \
-            or type(received_at) is not str:
-        return None
-    try:
-        if datetime.fromisoformat(received_at).utcoffset() is None:
-            return None
-    except ValueError:
+            or _date_time(received_at) is None:
         return None
     checked = _checked(record)
     if checked is None:
@@ -132,19 +119,16 @@ def _common(body: Any) -> dict | None:
         if name not in body:
             return None
     event_id, kind, occurred_at, locality = body["event_id"], body["kind"], body["occurred_at"], body["locality_code"]
-    if type(event_id) is not str or type(kind) is not str or type(occurred_at) is not str \
-            or type(locality) is not str or not _LOCALITY.fullmatch(locality):
+    if type(event_id) is not str or type(kind) is not str or not rules.UUID.matches(event_id) \
+            or type(locality) is not str or not rules.LOCALITY_CODE.matches(locality):
         return None
-    try:
-        event_uuid = uuid.UUID(event_id)
-        moment = datetime.fromisoformat(occurred_at)
-    except ValueError:
+    moment = _date_time(occurred_at)
+    if moment is None:
         return None
-    if moment.utcoffset() is None or moment < EARLIEST_OCCURRED_AT:
-        return None
-    out: dict[str, Any] = {"event_id": event_uuid, "kind": kind, "occurred_at": moment, "locality_code": locality}
+    out: dict[str, Any] = {"event_id": uuid.UUID(event_id), "kind": kind, "occurred_at": moment,
+                           "locality_code": locality}
     if "campaign" in body:
-        if not _text(body["campaign"], 1, 100):
+        if not rules.is_plain_text(body["campaign"], rules.CAMPAIGN_LENGTH):
             return None
         out["campaign"] = body["campaign"]
     return out
@@ -153,8 +137,9 @@ def _common(body: Any) -> dict | None:
 def _conference(body: dict, out: dict) -> dict | None:
     conf = body.get("conference")
     if "scheme" in body or "participant" in body or "contribution" in body or type(conf) is not dict \
-            or conf.keys() != _CONFERENCE or not _int(conf["attendees"], 1, 100_000) \
-            or not _int(conf["cost_vnd"], 0, MAX_VND) or not _text(conf["organiser"], 1, 200):
+            or conf.keys() != _CONFERENCE or not rules.ATTENDEES.holds(conf["attendees"]) \
+            or not rules.COST_VND.holds(conf["cost_vnd"]) \
+            or not rules.is_plain_text(conf["organiser"], rules.ORGANISER_LENGTH):
         return None
     out["conference"] = {"attendees": conf["attendees"], "cost_vnd": conf["cost_vnd"], "organiser": conf["organiser"]}
     return out
@@ -177,10 +162,10 @@ def _enrolment(body: dict, kind: str) -> tuple[str, dict, dict | None] | None:
 def _participant(p: dict) -> bool:
     pid, sin, sex, birth_year = p.get("personal_id"), p.get("si_number"), p.get("sex"), p.get("birth_year")
     if (pid is None and sin is None) \
-            or ("personal_id" in p and (type(pid) is not str or not _PID.fullmatch(pid))) \
-            or ("si_number" in p and (type(sin) is not str or not _SIN.fullmatch(sin))) \
+            or ("personal_id" in p and (type(pid) is not str or not rules.PERSONAL_ID.matches(pid))) \
+            or ("si_number" in p and (type(sin) is not str or not rules.SI_NUMBER.matches(sin))) \
             or ("sex" in p and (type(sex) is not str or sex not in _SEXES)) \
-            or ("birth_year" in p and not _int(birth_year, 1900, 2100)):
+            or ("birth_year" in p and not rules.BIRTH_YEAR.holds(birth_year)):
         return False
     if pid is not None and (sex is not None or birth_year is not None):
         facts = decode_personal_id(pid)
@@ -191,6 +176,6 @@ def _participant(p: dict) -> bool:
 
 def _contribution(c: Any) -> bool:
     return type(c) is dict and c.keys() <= _CONTRIBUTION and "months" in c and "amount_vnd" in c \
-        and _int(c["months"], 1, 120) and _int(c["amount_vnd"], 1, MAX_VND) \
-        and ("chosen_income_vnd" not in c or _int(c["chosen_income_vnd"], 1, MAX_VND)) \
+        and rules.MONTHS.holds(c["months"]) and rules.AMOUNT_VND.holds(c["amount_vnd"]) \
+        and ("chosen_income_vnd" not in c or rules.AMOUNT_VND.holds(c["chosen_income_vnd"])) \
         and ("support_group" not in c or (type(c["support_group"]) is str and c["support_group"] in _SUPPORT))

@@ -13,7 +13,7 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
 from ..domain.model import CONFERENCE_HELD, EVENT_KINDS
-from .events import ENROLMENT_ONLY, SCHEMA_VERSION, EventBodySchema, TopicRecordSchema
+from .events import ENROLMENT_ONLY, PARTICIPANT_IDS, SCHEMA_VERSION, EventBodySchema, TopicRecordSchema
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 ID_BASE = "https://enrolment.invalid/schemas/"
@@ -27,6 +27,15 @@ KAFKA_NOTES = {
     "partitioning": "Kafka's default partitioner on the key: one participant's events (under the same id) "
                     "keep their order on one partition",
 }
+
+
+# What the service refuses beyond what JSON Schema can state; said in each document.
+BEYOND_JSON_SCHEMA = (
+    " Rules beyond what JSON Schema can state: integers are written without a fraction or an exponent "
+    "(12.0 is refused, although JSON Schema counts it as an integer); participant.sex and "
+    "participant.birth_year, given with a personal_id, must equal what it encodes (its 4th digit: 0/1 "
+    "male/female born 1900-1999, 2/3 male/female born 2000-2099; its 5th and 6th: the year of birth); "
+    "no string carries a lone UTF-16 surrogate. Patterns are ECMA-262 ($ is the end of the string).")
 
 
 def _kind_rules() -> list[dict[str, Any]]:
@@ -55,8 +64,9 @@ def _document(schema_cls, name: str, title: str, description: str, extra: dict[s
     defs = json.loads(text)
     root = defs.pop(name)
     root["allOf"] = _kind_rules()
+    defs["Participant"]["anyOf"] = [{"required": [n]} for n in PARTICIPANT_IDS]
     return {"$schema": DIALECT, "$id": ID_BASE + f"{name}.v{SCHEMA_VERSION}.json", "title": title,
-            "description": description, **extra, **root, "$defs": dict(sorted(defs.items()))}
+            "description": description + BEYOND_JSON_SCHEMA, **extra, **root, "$defs": dict(sorted(defs.items()))}
 
 
 def documents() -> dict[str, dict[str, Any]]:

@@ -162,8 +162,8 @@ def test_lone_surrogate_in_a_text_field_is_a_field_error(settings, client, token
     assert "\\ud800" in body
     r = client.post("/v1/events", data=body, content_type="application/json", headers=auth(tokens.agent))
     assert r.status_code == 422
-    assert r.json["errors"] == [{"field": "campaign", "rule": "no_control_characters",
-                                 "message": "must not contain control characters or lone surrogates"}]
+    assert r.json["errors"] == [{"field": "campaign", "rule": "unicode_text",
+                                 "message": "must be valid Unicode text (no lone surrogates)"}]
 
 
 def test_agent_identity_comes_from_the_token_not_the_body(settings, client, tokens):

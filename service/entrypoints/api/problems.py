@@ -24,7 +24,7 @@ _RULES: list[tuple[re.Pattern[str], str]] = [
         (r"^Missing data for required field", "required"),
         (r"^Field may not be null", "not_null"),
         (r"^Not a valid UUID", "uuid"),
-        (r"^Not a valid (aware )?datetime|^Not a valid aware", "datetime_with_offset"),
+        (r"^Not a valid (aware )?datetime|^Not a valid aware|RFC 3339 date-time", "datetime_with_offset"),
         (r"^Not a valid (integer|string|number|boolean)|^Invalid input type|^Invalid type", "type"),
         (r"^Must be one of", "one_of"),
         (r"^Must be (greater|less)", "range"),
@@ -34,8 +34,8 @@ _RULES: list[tuple[re.Pattern[str], str]] = [
         (r"^name the participant", "participant_identified"),
         (r"required for ", "required_for_kind"),
         (r"not allowed for ", "not_allowed_for_kind"),
-        (r"must not be before", "not_before_1995"),
         (r"must not contain control characters", "no_control_characters"),
+        (r"must be valid Unicode text", "unicode_text"),
     ]
 ]
 

@@ -10,6 +10,7 @@ Retry-After: re-posting is safe because `event_id` is the idempotency key downst
 from __future__ import annotations
 
 import json
+import re
 import logging
 import time
 from dataclasses import dataclass
@@ -72,13 +73,20 @@ def _is_json(mimetype: str) -> bool:
     return mimetype == "application/json" or mimetype.endswith("+json")
 
 
+_LONG_DIGIT_RUN = re.compile(rb"[0-9]{20}")
+
+
 def _json_body() -> Any:
     content_type = request.headers.get("Content-Type", "")
     if content_type != "application/json" and not _is_json(request.mimetype):
         raise Problem(415, "Unsupported Media Type", "send the body as application/json", type_="media-type")
     raw = request.get_data(cache=False)  # over MAX_CONTENT_LENGTH: werkzeug answers 413
     try:
-        return orjson.loads(raw)
+        # orjson reads an integer beyond 64 bits (20+ digits) as a float; the contract refuses
+        # floats where integers are due, so such a body goes to json, which keeps it exact
+        # (and the answer names the range, not the type).
+        if _LONG_DIGIT_RUN.search(raw) is None:
+            return orjson.loads(raw)
     except orjson.JSONDecodeError:
         pass  # json's judgement: it reads what orjson refuses (NaN, huge integers) and words the error
     try:
