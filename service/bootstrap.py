@@ -22,3 +22,14 @@ def build_consumer(settings: Settings):
     metrics = ConsumerMetrics()
     metrics.serve(settings.worker_metrics_port)
     return Worker(settings, metrics)
+
+
+def build_relay(settings: Settings):
+    """The outbox relay, with its own producer and database connection."""
+    import psycopg
+
+    from .adapters.kafka.publisher import KafkaPublisher
+    from .entrypoints.relay import Relay
+
+    return Relay(settings, KafkaPublisher(settings),
+                 lambda: psycopg.connect(settings.database_url, connect_timeout=5, application_name="enrolment-relay"))

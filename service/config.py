@@ -47,6 +47,12 @@ class Settings:
     # kafka-python 3 defaults (PLATFORM.md trap 6).
     publish_timeout_s: float = 5.0
     producer_linger_ms: int = 2
+    # The outbox relay (docs/durability.md): how often it looks; how long a row may wait for the
+    # API's own publish before the relay publishes it; after how long an acknowledged row that
+    # no consumer has applied is published again (a safety net: broker resets are recorded).
+    relay_interval_s: float = 1.0
+    relay_grace_s: float = 10.0
+    relay_stale_s: float = 900.0
 
     # Consumer (worker side). Short session/heartbeat: Tansu holds JoinGroup for about half of
     # session_timeout_ms (PLATFORM.md trap 3).
@@ -95,6 +101,9 @@ class Settings:
             topic_replication_factor=_int(env, "TOPIC_REPLICATION_FACTOR", d.topic_replication_factor),
             publish_timeout_s=_float(env, "PUBLISH_TIMEOUT_S", d.publish_timeout_s),
             producer_linger_ms=_int(env, "PRODUCER_LINGER_MS", d.producer_linger_ms),
+            relay_interval_s=_float(env, "RELAY_INTERVAL_S", d.relay_interval_s),
+            relay_grace_s=_float(env, "RELAY_GRACE_S", d.relay_grace_s),
+            relay_stale_s=_float(env, "RELAY_STALE_S", d.relay_stale_s),
             consumer_group=env.get("CONSUMER_GROUP", d.consumer_group),
             consumer_session_timeout_ms=_int(env, "CONSUMER_SESSION_TIMEOUT_MS", d.consumer_session_timeout_ms),
             consumer_heartbeat_interval_ms=_int(env, "CONSUMER_HEARTBEAT_INTERVAL_MS", d.consumer_heartbeat_interval_ms),
@@ -127,6 +136,9 @@ class Settings:
             "TOPIC_REPLICATION_FACTOR": str(self.topic_replication_factor),
             "PUBLISH_TIMEOUT_S": str(self.publish_timeout_s),
             "PRODUCER_LINGER_MS": str(self.producer_linger_ms),
+            "RELAY_INTERVAL_S": str(self.relay_interval_s),
+            "RELAY_GRACE_S": str(self.relay_grace_s),
+            "RELAY_STALE_S": str(self.relay_stale_s),
             "CONSUMER_GROUP": self.consumer_group,
             "CONSUMER_SESSION_TIMEOUT_MS": str(self.consumer_session_timeout_ms),
             "CONSUMER_HEARTBEAT_INTERVAL_MS": str(self.consumer_heartbeat_interval_ms),

@@ -59,11 +59,15 @@ _SCHEMA_VERSION_HEADER = ("schema_version", str(SCHEMA_VERSION).encode())
 _KIND_HEADERS = {kind: ("kind", kind.encode()) for kind in EVENT_KINDS}
 
 
+def record_headers(event_id: str, kind: str) -> list[tuple[str, bytes]]:
+    return [("event_id", event_id.encode()), _SCHEMA_VERSION_HEADER, _KIND_HEADERS[kind]]
+
+
 def outgoing(event: Event, received_at: datetime, pseudonymiser: Pseudonymiser) -> OutgoingRecord:
     return OutgoingRecord(
         key=record_key(event, pseudonymiser),
         value=encode_record(event, received_at),
-        headers=[("event_id", str(event.event_id).encode()), _SCHEMA_VERSION_HEADER, _KIND_HEADERS[str(event.kind)]],
+        headers=record_headers(str(event.event_id), str(event.kind)),
     )
 
 
@@ -119,7 +123,18 @@ class KafkaPublisher:
             for future in futures:
                 future.get(timeout=max(0.0, deadline - time.monotonic()))
         except KafkaError as exc:
+            # Some failures leave the producer unusable for good (after a memory broker restarts,
+            # its idempotent producer id is unknown: UnknownProducerIdError, then a fatal state on
+            # every send). A producer that failed once is replaced; the next publish builds anew.
+            self._discard(producer)
             raise PublishUnavailable(f"broker did not acknowledge in time: {type(exc).__name__}") from exc
+
+    def _discard(self, producer: KafkaProducer) -> None:
+        with self._lock:
+            if self._producer is not producer:
+                return  # another request replaced it already
+            self._producer = None
+        producer.close(timeout=0)
 
     def reachable(self, timeout_s: float) -> bool:
         """A bootstrap server accepts a TCP connection within `timeout_s`."""

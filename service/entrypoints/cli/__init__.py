@@ -12,6 +12,7 @@ COMMAND_MODULES = (
     "migrate",  # migrations + contribution rules (the one-shot job of docker-compose)
     "contract",  # export the published JSON Schemas
     "worker",  # the consumer worker
+    "relay",  # the outbox relay: accepted events the broker may not hold, published again
     "deadletters",  # list / replay dead letters
     "replay",  # rebuild aggregates from the topic or a JSON-lines export
     "reference",  # localities, denominators, targets

@@ -1,0 +1,127 @@
+"""The outbox (migration 0032): every event the API accepts, kept in PostgreSQL from before its
+202 until the consumer has stored it, so that no broker loss can lose it (docs/durability.md).
+
+- `admit` (API): one statement per request stores the new events and tells, for every event id
+  already known (in the outbox or the event store), whether it is the same event (a duplicate)
+  or another one under a taken id (a conflict). The caller publishes only the new ones.
+- `FORGET_APPLIED` (consumer): deletes the rows of the events an apply stores, in its
+  transaction, when the content digests agree.
+- `due` / `mark_published` / `record_reset` (relay): what to publish again, and when.
+"""
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import psycopg
+
+
+@dataclass(frozen=True)
+class OutboxEntry:
+    event_id: uuid.UUID
+    content_digest: bytes
+    key: bytes
+    value: bytes
+    kind: str
+
+
+@dataclass(frozen=True)
+class Admission:
+    new: frozenset[uuid.UUID]  # stored now: to be published
+    duplicates: frozenset[uuid.UUID]  # the same event, accepted before
+    conflicts: frozenset[uuid.UUID]  # another event under an id already taken
+
+
+# The data-modifying CTE's rows are invisible to the rest of the statement, so `outbox` below
+# reads only rows that were there before: exactly the earlier acceptances.
+_ADMIT = """
+WITH incoming AS (
+    SELECT * FROM unnest(%(ids)s::uuid[], %(digests)s::bytea[], %(keys)s::bytea[], %(values)s::bytea[],
+                         %(kinds)s::text[]) AS t(event_id, content_digest, record_key, record_value, kind)
+), stored AS (
+    SELECT e.event_id, e.content_digest FROM enrolment_events e JOIN incoming USING (event_id)
+    UNION ALL
+    SELECT c.event_id, c.content_digest FROM conference_events c JOIN incoming USING (event_id)
+), inserted AS (
+    INSERT INTO event_outbox (event_id, content_digest, record_key, record_value, kind)
+    SELECT i.* FROM incoming i WHERE NOT EXISTS (SELECT FROM stored s WHERE s.event_id = i.event_id)
+    ON CONFLICT (event_id) DO NOTHING
+    RETURNING event_id
+)
+SELECT i.event_id, i.content_digest,
+       EXISTS (SELECT FROM inserted n WHERE n.event_id = i.event_id) AS new,
+       coalesce(s.content_digest, o.content_digest) AS known_digest,
+       s.event_id IS NOT NULL AS stored
+FROM incoming i
+LEFT JOIN stored s USING (event_id)
+LEFT JOIN event_outbox o USING (event_id)
+"""
+
+
+def admit(conn: psycopg.Connection, entries: Sequence[OutboxEntry]) -> Admission:
+    """Store the entries whose event ids are new and commit. Ids must be distinct."""
+    if not entries:
+        return Admission(frozenset(), frozenset(), frozenset())
+    rows = conn.execute(_ADMIT, {
+        "ids": [e.event_id for e in entries], "digests": [e.content_digest for e in entries],
+        "keys": [e.key for e in entries], "values": [e.value for e in entries], "kinds": [e.kind for e in entries],
+    }).fetchall()
+    conn.commit()
+    new, duplicates, conflicts = set(), set(), set()
+    for event_id, digest, is_new, known_digest, stored in rows:
+        if is_new:
+            new.add(event_id)
+        # An event stored before digests existed (NULL) cannot be told apart: a duplicate.
+        elif known_digest is None or bytes(known_digest) == bytes(digest):
+            duplicates.add(event_id)
+        else:
+            conflicts.add(event_id)
+    return Admission(frozenset(new), frozenset(duplicates), frozenset(conflicts))
+
+
+def mark_published(conn: psycopg.Connection, event_ids: Sequence[uuid.UUID]) -> None:
+    if event_ids:
+        conn.execute("UPDATE event_outbox SET published_at = now() WHERE event_id = ANY(%s)", (list(event_ids),))
+        conn.commit()
+
+
+# Run by the consumer's apply, in its transaction, after the batch's events are stored.
+FORGET_APPLIED = """
+DELETE FROM event_outbox o USING (
+    SELECT event_id, content_digest FROM staging_events
+    UNION ALL SELECT event_id, content_digest FROM staging_conferences
+) s
+WHERE o.event_id = s.event_id AND o.content_digest = s.content_digest
+"""
+
+# Never acknowledged and older than the grace (the API's own publish may still be under way),
+# acknowledged before the broker's last reset, or unapplied for longer than the safety net.
+_DUE = """
+SELECT event_id, content_digest, record_key, record_value, kind FROM event_outbox
+WHERE (published_at IS NULL AND accepted_at < now() - make_interval(secs => %(grace_s)s))
+   OR published_at < (SELECT max(reset_at) FROM broker_resets)
+   OR published_at < now() - make_interval(secs => %(stale_s)s)
+ORDER BY accepted_at
+LIMIT %(limit)s
+"""
+
+
+def due(conn: psycopg.Connection, *, limit: int, grace_s: float, stale_s: float) -> list[OutboxEntry]:
+    rows = conn.execute(_DUE, {"limit": limit, "grace_s": grace_s, "stale_s": stale_s}).fetchall()
+    conn.commit()
+    return [OutboxEntry(r[0], bytes(r[1]), bytes(r[2]), bytes(r[3]), r[4]) for r in rows]
+
+
+def record_reset(conn: psycopg.Connection, reason: str) -> None:
+    """The broker may have lost acknowledged records: the relay publishes every row again."""
+    conn.execute("INSERT INTO broker_resets (reason) VALUES (%s)", (reason,))
+    conn.commit()
+
+
+def pending(conn: psycopg.Connection) -> tuple[int, int]:
+    """(rows in the outbox, rows never acknowledged by the broker)."""
+    total, unpublished = conn.execute(
+        "SELECT count(*), count(*) FILTER (WHERE published_at IS NULL) FROM event_outbox").fetchone()
+    conn.commit()
+    return total, unpublished

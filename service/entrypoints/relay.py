@@ -1,0 +1,83 @@
+"""The outbox relay: publishes again the accepted events that the broker may not hold.
+
+The API stores each event in the outbox before its 202 and then publishes it itself; this loop
+publishes a row only when that did not happen or may have been undone (docs/durability.md):
+never acknowledged after `RELAY_GRACE_S`, acknowledged before the broker's last recorded reset,
+or acknowledged and still unapplied after `RELAY_STALE_S`. A record published twice is a
+duplicate, which the consumer counts once (event_id).
+
+One relay process per stack (the runner starts it; docker-compose has its own service): two
+would only publish some rows twice.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+import psycopg
+
+from ..adapters.kafka.publisher import OutgoingRecord, PublishUnavailable, record_headers
+from ..adapters.postgres import outbox
+from ..config import Settings
+
+log = logging.getLogger(__name__)
+
+BATCH = 2000  # rows a round publishes at most (a broker reset after a burst: many rounds)
+
+
+class Relay:
+    def __init__(self, settings: Settings, publisher, connect: Callable[[], psycopg.Connection]):
+        self.settings = settings
+        self._publisher = publisher
+        self._connect = connect
+        self._conn: psycopg.Connection | None = None
+        self._stopping = threading.Event()
+        self.published = 0  # rows published since start (status and tests read it)
+
+    def request_stop(self, *_: object) -> None:
+        self._stopping.set()
+
+    def run(self) -> None:
+        log.info("relay started", extra={"interval_s": self.settings.relay_interval_s})
+        try:
+            while not self._stopping.is_set():
+                if not self.round():
+                    self._stopping.wait(self.settings.relay_interval_s)
+        finally:
+            self._publisher.close()
+            if self._conn is not None:
+                self._conn.close()
+
+    def round(self) -> int:
+        """Publish one batch of due rows; the number published (0 when none was due or the
+        broker or the database is unavailable: the next round tries again)."""
+        s = self.settings
+        try:
+            conn = self._connection()
+            entries = outbox.due(conn, limit=BATCH, grace_s=s.relay_grace_s, stale_s=s.relay_stale_s)
+            if not entries:
+                return 0
+            self._publisher.publish([OutgoingRecord(e.key, e.value, record_headers(str(e.event_id), e.kind))
+                                     for e in entries])
+            outbox.mark_published(conn, [e.event_id for e in entries])
+        except PublishUnavailable as exc:
+            log.warning("relay: the broker did not acknowledge; retrying", extra={"error": str(exc)})
+            return 0
+        except psycopg.OperationalError as exc:
+            log.warning("relay: database unavailable; retrying", extra={"error": type(exc).__name__})
+            self._drop_connection()
+            return 0
+        self.published += len(entries)
+        log.info("relay published outbox rows", extra={"events": len(entries)})
+        return len(entries)
+
+    def _connection(self) -> psycopg.Connection:
+        if self._conn is None or self._conn.closed:
+            self._conn = self._connect()
+        return self._conn
+
+    def _drop_connection(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+        self._conn = None
