@@ -30,6 +30,18 @@ def _float(env: dict[str, str], name: str, default: float) -> float:
         raise ValueError(f"{name} must be a number, got {raw!r}") from exc
 
 
+STACK_FILE = "stack.env"  # written by `enrolment run` while it runs (0600), removed at its stop
+KEY_FILE = "pseudonym.key"  # the embedded stack's pseudonym key, generated once (0600)
+
+
+def _read_env_file(path: Path) -> dict[str, str]:
+    """NAME=value lines; nothing when the file is absent."""
+    if not path.is_file():
+        return {}
+    pairs = (line.split("=", 1) for line in path.read_text(encoding="utf-8").splitlines() if "=" in line)
+    return {name.strip(): value for name, value in pairs if name.strip() and not name.startswith("#")}
+
+
 @dataclass(frozen=True)
 class Settings:
     # Where things live. Empty URLs mean "start the embedded server" (entrypoints/cli run).
@@ -88,9 +100,18 @@ class Settings:
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
+    def from_env(cls, env: dict[str, str] | None = None, *, running_stack: bool = True) -> "Settings":
+        """Settings from the environment. With `running_stack`, beneath it what `enrolment run`
+        wrote to DATA_DIR for the stack it runs (STACK_FILE: servers, ports, topics) and the
+        pseudonym key it keeps there, so that every other command finds them with no exports;
+        the runner itself reads only the environment."""
         env = dict(os.environ if env is None else env)
         d = cls()
+        if running_stack:
+            data_dir = Path(env.get("DATA_DIR") or d.data_dir)
+            env = {**_read_env_file(data_dir / STACK_FILE), **env}
+            if not env.get("PSEUDONYM_KEY") and (data_dir / KEY_FILE).is_file():
+                env["PSEUDONYM_KEY"] = (data_dir / KEY_FILE).read_text().strip()
         return cls(
             database_url=env.get("DATABASE_URL", d.database_url),
             kafka_bootstrap_servers=env.get("KAFKA_BOOTSTRAP_SERVERS", d.kafka_bootstrap_servers),

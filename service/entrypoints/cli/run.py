@@ -19,7 +19,7 @@ from pathlib import Path
 
 import click
 
-from ...config import Settings
+from ...config import KEY_FILE, Settings
 
 CHILD_STOP_TIMEOUT_S = 20
 
@@ -28,7 +28,7 @@ def _pseudonym_key(settings: Settings) -> str:
     """The key from the environment, or one generated once and kept in the data dir."""
     if settings.pseudonym_key:
         return settings.pseudonym_key
-    path = settings.data_dir / "pseudonym.key"
+    path = settings.data_dir / KEY_FILE
     if not path.exists():
         path.write_text(secrets.token_hex(32))
         path.chmod(0o600)
@@ -114,7 +114,7 @@ def run_command(consumers: int, demo: bool, simulate_rate: float) -> None:
     """Run the whole service (API, consumer worker) on the embedded default stack."""
     from ..logs import configure_logging
 
-    settings = Settings.from_env()
+    settings = Settings.from_env(running_stack=False)  # never a stopped stack's servers
     configure_logging(settings.log_level)
     signal.signal(signal.SIGTERM, _interrupt)
     with ExitStack() as stack:
