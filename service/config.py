@@ -54,6 +54,22 @@ class Settings:
     dead_letter_topic: str = "enrolment-events.v1.dead-letter"
     topic_partitions: int = 6
     topic_replication_factor: int = 1
+    # How long the topics keep records (ms; -1 = for ever). Raw personal ids are on the events
+    # topic: docker-compose sets a finite retention (the event store is the system of record).
+    topic_retention_ms: int = -1
+
+    # How this process authenticates to Kafka (docs/operations.md, "Kafka access"): PLAINTEXT
+    # (the embedded broker, loopback only) or SASL_PLAINTEXT / SASL_SSL with PLAIN or SCRAM.
+    kafka_security_protocol: str = "PLAINTEXT"
+    kafka_sasl_mechanism: str = "PLAIN"
+    kafka_sasl_username: str = ""
+    kafka_sasl_password: str = ""
+    # Who may do what (the ACLs `enrolment migrate --kafka-acls` grants): the API and relay
+    # produce, the worker group consumes, downstream readers read with groups of a prefix.
+    kafka_producer_principal: str = "api"
+    kafka_consumer_principal: str = "worker"
+    kafka_reader_principal: str = "reader"
+    kafka_reader_group_prefix: str = "downstream-"
 
     # Producer (API side). acks=all and idempotence are explicit even though they are the
     # kafka-python 3 defaults (PLATFORM.md trap 6).
@@ -120,6 +136,15 @@ class Settings:
             dead_letter_topic=env.get("DEAD_LETTER_TOPIC", d.dead_letter_topic),
             topic_partitions=_int(env, "TOPIC_PARTITIONS", d.topic_partitions),
             topic_replication_factor=_int(env, "TOPIC_REPLICATION_FACTOR", d.topic_replication_factor),
+            topic_retention_ms=_int(env, "TOPIC_RETENTION_MS", d.topic_retention_ms),
+            kafka_security_protocol=env.get("KAFKA_SECURITY_PROTOCOL", d.kafka_security_protocol),
+            kafka_sasl_mechanism=env.get("KAFKA_SASL_MECHANISM", d.kafka_sasl_mechanism),
+            kafka_sasl_username=env.get("KAFKA_SASL_USERNAME", d.kafka_sasl_username),
+            kafka_sasl_password=env.get("KAFKA_SASL_PASSWORD", d.kafka_sasl_password),
+            kafka_producer_principal=env.get("KAFKA_PRODUCER_PRINCIPAL", d.kafka_producer_principal),
+            kafka_consumer_principal=env.get("KAFKA_CONSUMER_PRINCIPAL", d.kafka_consumer_principal),
+            kafka_reader_principal=env.get("KAFKA_READER_PRINCIPAL", d.kafka_reader_principal),
+            kafka_reader_group_prefix=env.get("KAFKA_READER_GROUP_PREFIX", d.kafka_reader_group_prefix),
             publish_timeout_s=_float(env, "PUBLISH_TIMEOUT_S", d.publish_timeout_s),
             producer_linger_ms=_int(env, "PRODUCER_LINGER_MS", d.producer_linger_ms),
             relay_interval_s=_float(env, "RELAY_INTERVAL_S", d.relay_interval_s),
@@ -155,6 +180,15 @@ class Settings:
             "DEAD_LETTER_TOPIC": self.dead_letter_topic,
             "TOPIC_PARTITIONS": str(self.topic_partitions),
             "TOPIC_REPLICATION_FACTOR": str(self.topic_replication_factor),
+            "TOPIC_RETENTION_MS": str(self.topic_retention_ms),
+            "KAFKA_SECURITY_PROTOCOL": self.kafka_security_protocol,
+            "KAFKA_SASL_MECHANISM": self.kafka_sasl_mechanism,
+            "KAFKA_SASL_USERNAME": self.kafka_sasl_username,
+            "KAFKA_SASL_PASSWORD": self.kafka_sasl_password,
+            "KAFKA_PRODUCER_PRINCIPAL": self.kafka_producer_principal,
+            "KAFKA_CONSUMER_PRINCIPAL": self.kafka_consumer_principal,
+            "KAFKA_READER_PRINCIPAL": self.kafka_reader_principal,
+            "KAFKA_READER_GROUP_PREFIX": self.kafka_reader_group_prefix,
             "PUBLISH_TIMEOUT_S": str(self.publish_timeout_s),
             "PRODUCER_LINGER_MS": str(self.producer_linger_ms),
             "RELAY_INTERVAL_S": str(self.relay_interval_s),

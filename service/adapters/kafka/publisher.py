@@ -25,6 +25,7 @@ from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
 from ...config import Settings
+from .access import client_options
 from ...contract.events import SCHEMA_VERSION, encode_record
 from ...domain.identity import Pseudonymiser
 from ...domain.model import EVENT_KINDS, ConferenceEvent, Event
@@ -96,6 +97,7 @@ class KafkaPublisher:
             max_block_ms=self._timeout_ms,
             request_timeout_ms=self._timeout_ms,
             delivery_timeout_ms=self._timeout_ms + s.producer_linger_ms + 1000,
+            **client_options(s),
         )
 
     def _get(self) -> KafkaProducer:

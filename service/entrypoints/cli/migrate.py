@@ -5,6 +5,7 @@ from pathlib import Path
 
 import click
 
+from ...adapters.kafka.access import create_acls
 from ...adapters.kafka.topics import ensure_topics
 from ...adapters.postgres import migrate as apply_migrations
 from ...adapters.postgres.contribution_rules import SEED_FILE, load_seed
@@ -29,14 +30,18 @@ def database_url_option(f):
               show_default=True, help="contribution rules CSV")
 @click.option("--create-topics", is_flag=True,
               help="also create the Kafka topics (KAFKA_BOOTSTRAP_SERVERS, EVENTS_TOPIC, ...)")
-def migrate_command(database_url: str, rules_file: Path, create_topics: bool) -> None:
+@click.option("--kafka-acls", is_flag=True,
+              help="also grant the ACLs of the producer, consumer and reader principals (run as the admin principal)")
+def migrate_command(database_url: str, rules_file: Path, create_topics: bool, kafka_acls: bool) -> None:
     """Apply pending migrations and (re)load the contribution plausibility rules."""
     migrations, rules = prepare_database(database_url, rules_file)
     click.echo(f"applied {migrations} migration(s); loaded {rules} contribution rule(s) from {rules_file}")
+    settings = Settings.from_env()
     if create_topics:
-        settings = Settings.from_env()
         ensure_topics(settings)
         click.echo(f"topics ready: {settings.events_topic}, {settings.dead_letter_topic}")
+    if kafka_acls:
+        click.echo(f"ACLs granted: {create_acls(settings)}")
 
 
 commands: list[click.Command] = [migrate_command]
