@@ -76,14 +76,14 @@ def migrate(url: str) -> list[Migration]:
     return applied_now
 
 
-def set_reader_limits(conn: psycopg.Connection) -> None:
+def set_reader_limits(conn: psycopg.Connection, limits: dict[str, str] = READER_LIMITS) -> None:
     """The READER_LIMITS as this database's defaults, switched off for the connecting role (the
     service's). Idempotent; run on every migrate: CREATE DATABASE … TEMPLATE and a pg_dump
     restore do not carry per-database settings."""
     database = sql.Identifier(conn.info.dbname)
     with conn.transaction():
         conn.execute("LOCK TABLE schema_migrations IN EXCLUSIVE MODE")  # concurrent starts: one at a time
-        for name, value in READER_LIMITS.items():
+        for name, value in limits.items():
             setting = sql.Identifier(name)
             conn.execute(sql.SQL("ALTER DATABASE {} SET {} = {}").format(database, setting, sql.Literal(value)))
             conn.execute(sql.SQL("ALTER ROLE CURRENT_USER IN DATABASE {} SET {} = 0").format(database, setting))
