@@ -30,11 +30,11 @@ def create(database_url: str, name: str, password_stdin: bool, connection_limit:
     try:
         with psycopg.connect(database_url) as conn:
             store.create_login(conn, name, password, connection_limit)
-            info = conn.info
+            where = f"{conn.info.host}:{conn.info.port}/{conn.info.dbname}"
     except store.LoginError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"login {name} created (member of {store.READER_ROLE}, at most {connection_limit} sessions); "
-               f"connect with: psql \"postgresql://{name}:PASSWORD@{info.host}:{info.port}/{info.dbname}\"", err=True)
+               f"connect with: psql \"postgresql://{name}:PASSWORD@{where}\"", err=True)
     if not password_stdin:
         click.echo("password (shown once, keep it now):", err=True)
         click.echo(password)
