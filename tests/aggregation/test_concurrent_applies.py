@@ -11,10 +11,11 @@ import psycopg
 import pytest
 
 from eventgen import enrolment, personal_id
-from service.adapters.postgres.aggregates import APPLY_LOCK, apply_batch, read_aggregates, rows_for
+from service.adapters.postgres.aggregates import apply_batch, read_aggregates, rows_for
 from service.adapters.postgres.rebuild import (
     connect_to_rebuild, create_rebuild_schema, drop_rebuild_schema, lock_and_read_live_offsets, swap_in,
 )
+from service.adapters.postgres.locks import APPLY_LOCK, TAKE_APPLY_LOCK
 from service.domain.aggregation import aggregate
 from service.domain.identity import Pseudonymiser
 
@@ -22,7 +23,7 @@ pytestmark = pytest.mark.integration
 
 
 def wait_until_waiting_on_a_lock(url: str, pid: int, timeout_s: float = 10) -> str:
-    """The kind of lock the backend `pid` waits for (e.g. 'advisory'), once it waits."""
+    """The kind of lock the backend `pid` waits for (e.g. 'relation'), once it waits."""
     deadline = time.monotonic() + timeout_s
     with psycopg.connect(url, autocommit=True) as conn:
         while time.monotonic() < deadline:
@@ -53,7 +54,7 @@ def test_swap_waits_for_an_apply_in_flight_and_neither_deadlocks(database_url):
             applying = threading.Thread(target=live_apply)
             applying.start()
             # The live apply waits for the swap's locks before it writes any shared table.
-            assert wait_until_waiting_on_a_lock(database_url, live.info.backend_pid) == "advisory"
+            assert wait_until_waiting_on_a_lock(database_url, live.info.backend_pid) == "relation"
             swap_in(rebuild, schema)  # would deadlock with an apply holding stored events
             applying.join(30)
             assert not applying.is_alive() and not errors, errors
@@ -75,7 +76,7 @@ def test_two_applies_storing_the_same_event_count_it_once(database_url):
     errors: list[BaseException] = []
     with psycopg.connect(database_url) as holder, psycopg.connect(database_url) as a, \
             psycopg.connect(database_url) as b:
-        holder.execute("SELECT pg_advisory_xact_lock(%s)", (APPLY_LOCK,))  # another apply in progress
+        holder.execute(TAKE_APPLY_LOCK)  # another apply in progress
 
         def apply(conn, events):
             try:
@@ -85,7 +86,7 @@ def test_two_applies_storing_the_same_event_count_it_once(database_url):
 
         first_apply = threading.Thread(target=apply, args=(a, first))
         first_apply.start()
-        assert wait_until_waiting_on_a_lock(database_url, a.info.backend_pid) == "advisory"  # stored, waits
+        assert wait_until_waiting_on_a_lock(database_url, a.info.backend_pid) == "relation"  # stored, waits
         second_apply = threading.Thread(target=apply, args=(b, second))
         second_apply.start()
         # The second waits on the first's uncommitted copy of the shared event.
@@ -106,10 +107,10 @@ def test_an_apply_reports_how_long_it_waited_for_and_held_the_apply_lock(databas
     events = [enrolment("registered", datetime(2020, 6, 10, tzinfo=UTC), pid=personal_id(i)) for i in range(3)]
     results = []
     with psycopg.connect(database_url) as holder, psycopg.connect(database_url) as conn:
-        holder.execute("SELECT pg_advisory_xact_lock(%s)", (APPLY_LOCK,))
+        holder.execute(TAKE_APPLY_LOCK)
         applying = threading.Thread(target=lambda: results.append(apply_batch(conn, *rows_for(events, pseudonymiser))))
         applying.start()
-        assert wait_until_waiting_on_a_lock(database_url, conn.info.backend_pid) == "advisory"
+        assert wait_until_waiting_on_a_lock(database_url, conn.info.backend_pid) == "relation"
         time.sleep(0.3)
         holder.commit()
         applying.join(30)
@@ -129,8 +130,8 @@ def test_the_locked_python_stretch_runs_under_the_lock_before_the_aggregates_are
     with psycopg.connect(database_url) as conn, psycopg.connect(database_url, autocommit=True) as observer:
         def holds_apply_lock() -> bool:
             (held,) = observer.execute(
-                "SELECT count(*) FROM pg_locks WHERE pid = %s AND locktype = 'advisory' AND granted"
-                " AND classid = 0 AND objid = %s AND objsubid = 1", (conn.info.backend_pid, APPLY_LOCK)).fetchone()
+                "SELECT count(*) FROM pg_locks WHERE pid = %s AND locktype = 'relation' AND granted"
+                " AND relation = %s::regclass AND mode = 'ExclusiveLock'", (conn.info.backend_pid, APPLY_LOCK)).fetchone()
             return held == 1
 
         def flow_rows() -> int:

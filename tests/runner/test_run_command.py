@@ -58,7 +58,7 @@ def test_run_serves_and_stops_everything_then_restarts_on_the_same_data(tmp_path
         assert "localities: 3,356 added" in banner  # nation + 34 provinces + 3,321 communes
         with urllib.request.urlopen(f"http://127.0.0.1:{api_port}/readyz", timeout=5) as response:
             assert response.status == 200
-        db_port = int(re.search(r"postgresql://postgres@127\.0\.0\.1:(\d+)/", banner).group(1))
+        db_port = int(re.search(r"SQL\s+host 127\.0\.0\.1 port (\d+) database postgres", banner).group(1))
         broker_port = int(re.search(r"broker\s+127\.0\.0\.1:(\d+)", banner).group(1))
     finally:
         _stop(proc)

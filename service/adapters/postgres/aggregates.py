@@ -13,7 +13,8 @@ functions, the sum is the exact change -> one grouped upsert per agg_* table wit
 store the offsets -> COMMIT (the statements after the last one whose result is needed are
 pipelined: one round trip). The caller commits Kafka offsets only after that.
 
-Applies are serialised with a transaction-level advisory lock: a participant's events may sit
+Applies are serialised with a transaction-level lock (`locks.APPLY_LOCK`, a table lock no
+reporting login can take or block): a participant's events may sit
 in several partitions (SI-number-only and personal-id events hash differently), so two
 consumers could otherwise re-derive one participant from two different snapshots. What needs
 no shared state (staging, storing the events) runs before the lock, so one worker's apply
@@ -35,12 +36,8 @@ from ...domain.aggregation import TABLE_KEYS, TABLE_VALUES, Tables
 from ...domain.identity import Pseudonymiser, decode_personal_id
 from ...domain.model import ConferenceEvent, Event, PlainEnrolment, reporting_month
 from ...domain.participants import resolve
+from .locks import TAKE_APPLY_LOCK, TAKE_SWAP_LOCK_SHARED
 
-APPLY_LOCK = 7_400_003  # pg_advisory_xact_lock key: one apply at a time
-# Held shared by every apply for its whole transaction, exclusively by a rebuild's swap: an
-# apply stores its events before it waits for APPLY_LOCK, and the swap, holding APPLY_LOCK,
-# truncates the tables those events went to; without this they would deadlock.
-SWAP_LOCK = 7_400_004
 
 ACTIVATING = "('registered', 'renewed')"
 
@@ -63,7 +60,7 @@ CONFERENCE_COLUMNS = (
 # capable server (e.g. the postgres:16 image), against ~50 µs for the whole apply without it.
 _SESSION = f"""
 SET LOCAL jit = off;
-SELECT pg_advisory_xact_lock_shared({SWAP_LOCK});
+{TAKE_SWAP_LOCK_SHARED};
 CREATE TEMP TABLE IF NOT EXISTS staging_events (LIKE enrolment_events) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS staging_conferences (LIKE conference_events) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS inserted_events (LIKE enrolment_events) ON COMMIT DELETE ROWS;
@@ -497,7 +494,7 @@ def apply_batch(
             _copy(cur, "staging_events", EVENT_COLUMNS, enrolments, EVENT_TYPES)
             cur.execute(_STORE_EVENTS, prepare=False)
         waiting = time.monotonic()
-        cur.execute(f"SELECT pg_advisory_xact_lock({APPLY_LOCK})")
+        cur.execute(TAKE_APPLY_LOCK)
         locked = time.monotonic()
         with locked_python:
             new_conferences, newest_conference = 0, None

@@ -7,6 +7,11 @@ lock, so no live consumer applies meanwhile: the caller first catches the rebuil
 offsets the live consumer has stored, then the live tables are truncated and refilled from
 the rebuilt ones. Reporting views keep pointing at the same (live) tables throughout;
 readers see the old figures until the swap commits, then the new ones.
+
+The tables under the reporting views are emptied with DELETE, not TRUNCATE: a reporting
+login may hold ACCESS SHARE on them (a query, or LOCK on a view) for as long as it likes,
+and TRUNCATE's ACCESS EXCLUSIVE would wait for it while the swap holds the apply lock,
+stalling every apply. The others, which no reporting login can reach, are truncated.
 """
 from __future__ import annotations
 
@@ -15,7 +20,7 @@ from datetime import UTC, datetime
 import psycopg
 from psycopg import sql
 
-from .aggregates import APPLY_LOCK, SWAP_LOCK
+from .locks import TAKE_APPLY_LOCK, TAKE_SWAP_LOCK_EXCLUSIVE
 
 # Everything the consumer derives; consumer_offsets stays live (it says what the live
 # consumer has read, which the rebuild has caught up to).
@@ -52,7 +57,8 @@ def lock_and_read_live_offsets(conn: psycopg.Connection, consumer_group: str) ->
     """Open the swap transaction: take the swap and apply locks (live consumers' applies in
     flight finish first; new ones wait from here on) and return the offsets the live consumer
     group has applied."""
-    conn.execute("SELECT pg_advisory_xact_lock(%s), pg_advisory_xact_lock(%s)", (SWAP_LOCK, APPLY_LOCK))
+    conn.execute(TAKE_SWAP_LOCK_EXCLUSIVE)
+    conn.execute(TAKE_APPLY_LOCK)
     rows = conn.execute(
         "SELECT topic, partition, next_offset FROM public.consumer_offsets WHERE consumer_group = %s",
         (consumer_group,),
@@ -60,14 +66,40 @@ def lock_and_read_live_offsets(conn: psycopg.Connection, consumer_group: str) ->
     return {(t, p): o for t, p, o in rows}
 
 
+# The public tables that the views of schema `reporting` read, through views over views too:
+# a reporting login can lock exactly these (ACCESS SHARE, by querying or locking a view).
+_TABLES_UNDER_REPORTING_VIEWS = """
+WITH RECURSIVE reached(oid, relkind) AS (
+    SELECT c.oid, c.relkind FROM pg_class c WHERE c.relnamespace = 'reporting'::regnamespace
+    UNION
+    SELECT d.refobjid, ref.relkind
+    FROM reached v
+    JOIN pg_rewrite r ON r.ev_class = v.oid
+    JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid
+                    AND d.refclassid = 'pg_class'::regclass AND d.refobjid <> v.oid
+    JOIN pg_class ref ON ref.oid = d.refobjid
+    WHERE v.relkind IN ('v', 'm')
+)
+SELECT c.relname FROM reached JOIN pg_class c ON c.oid = reached.oid
+WHERE c.relkind IN ('r', 'p') AND c.relnamespace = 'public'::regnamespace
+"""
+
+
+def tables_under_reporting_views(conn: psycopg.Connection) -> set[str]:
+    return {name for (name,) in conn.execute(_TABLES_UNDER_REPORTING_VIEWS)}
+
+
 def swap_in(conn: psycopg.Connection, schema: str) -> None:
     """Replace the live tables' contents with the rebuild's, in the caller's transaction
     (which holds the apply lock), and commit."""
     s = sql.Identifier(schema)
-    live = [sql.SQL("public.{}").format(sql.Identifier(t)) for t in REBUILT_TABLES]
-    conn.execute(sql.SQL("TRUNCATE {}").format(sql.SQL(", ").join(live)))
+    readable = tables_under_reporting_views(conn)
+    private = [sql.SQL("public.{}").format(sql.Identifier(t)) for t in REBUILT_TABLES if t not in readable]
+    conn.execute(sql.SQL("TRUNCATE {}").format(sql.SQL(", ").join(private)))
     for table in REBUILT_TABLES:
         t = sql.Identifier(table)
+        if table in readable:
+            conn.execute(sql.SQL("DELETE FROM public.{}").format(t))
         conn.execute(sql.SQL("INSERT INTO public.{} SELECT * FROM {}.{}").format(t, s, t))
     conn.execute(sql.SQL(
         "SELECT setval('public.participant_id_seq', greatest((SELECT last_value FROM {}.participant_id_seq), 1))"

@@ -9,6 +9,7 @@ import click
 COMMAND_MODULES = (
     "run",  # the whole service on the embedded default stack
     "tokens",  # agent and reporting tokens
+    "logins",  # analysts' SQL logins (members of reporting_reader)
     "migrate",  # migrations + contribution rules (the one-shot job of docker-compose)
     "contract",  # export the published JSON Schemas
     "worker",  # the consumer worker

@@ -139,7 +139,7 @@ def run_command(consumers: int, demo: bool, simulate_rate: float) -> None:
         click.echo(f"API docs       {base}/docs   OpenAPI: {base}/openapi.json")
         click.echo(f"dashboard      {base}/dashboard")
         click.echo(f"metrics        {base}/metrics")
-        click.echo(f"database       psql '{settings.database_url}'")
+        click.echo(f"SQL            {_sql_endpoint(settings.database_url)}  (an analyst login: `enrolment logins create NAME`)")
         click.echo(f"broker         {settings.kafka_bootstrap_servers}  topic {settings.events_topic}")
         click.echo(f"data dir       {settings.data_dir.resolve()}")
         click.echo(f"other CLI commands in another shell: export DATABASE_URL='{settings.database_url}' "
@@ -151,6 +151,14 @@ def run_command(consumers: int, demo: bool, simulate_rate: float) -> None:
             stack.callback(_stop, [_spawn(["service.entrypoints.cli", "simulate", "--api", base, "--rate", str(simulate_rate)], env)])
         click.echo("running; Ctrl-C stops everything")
         _supervise(children)
+
+
+def _sql_endpoint(url: str) -> str:
+    """Where analysts connect: host, port and database of the service's URL (not its password)."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    parts = conninfo_to_dict(url)
+    return f"host {parts.get('host', 'localhost')} port {parts.get('port', 5432)} database {parts.get('dbname', '')}"
 
 
 def _worker_env(env: dict[str, str], index: int) -> dict[str, str]:

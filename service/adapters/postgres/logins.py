@@ -1,0 +1,76 @@
+"""SQL logins for analysts: members of `reporting_reader` (migration 0021), which reads the
+`reporting` views and nothing else. The password travels as a SCRAM-SHA-256 verifier computed
+client-side (libpq's PQencryptPasswordConn), so it never reaches the server or its log in the
+clear. The statement and idle-in-transaction timeouts come from the database's defaults
+(`migrations.READER_LIMITS`), which also reach a login created by hand.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+import psycopg
+from psycopg import sql
+
+READER_ROLE = "reporting_reader"
+# Lower-case, unquoted in a psql URL; the pg_ prefix is reserved by PostgreSQL.
+LOGIN_NAME = re.compile(r"(?!pg_)[a-z_][a-z0-9_]{0,62}")
+DEFAULT_CONNECTION_LIMIT = 5  # per login: analysts' sessions cannot use up max_connections
+
+
+class LoginError(ValueError):
+    """A name that cannot be an analyst login, or a role that is not one."""
+
+
+@dataclass(frozen=True)
+class Login:
+    name: str
+    connection_limit: int
+    valid_until: datetime | None
+    sessions: int
+
+
+def check_name(name: str) -> str:
+    if not LOGIN_NAME.fullmatch(name):
+        raise LoginError(f"login name {name!r}: 1-63 of a-z, 0-9, _; not starting with a digit or pg_")
+    return name
+
+
+def create_login(conn: psycopg.Connection, name: str, password: str,
+                 connection_limit: int = DEFAULT_CONNECTION_LIMIT) -> None:
+    """CREATE ROLE name LOGIN … IN ROLE reporting_reader, in the caller's transaction."""
+    check_name(name)
+    if not password:
+        raise LoginError("the password is empty")
+    if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (name,)).fetchone():
+        raise LoginError(f"role {name!r} exists already")
+    verifier = conn.pgconn.encrypt_password(password.encode(), name.encode(), b"scram-sha-256").decode()
+    conn.execute(sql.SQL(
+        "CREATE ROLE {} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE INHERIT NOREPLICATION NOBYPASSRLS"
+        " CONNECTION LIMIT {} PASSWORD {} IN ROLE {}"
+    ).format(sql.Identifier(name), sql.Literal(int(connection_limit)), sql.Literal(verifier),
+             sql.Identifier(READER_ROLE)))
+
+
+def list_logins(conn: psycopg.Connection) -> list[Login]:
+    rows = conn.execute(
+        "SELECT r.rolname, r.rolconnlimit, r.rolvaliduntil,"
+        " (SELECT count(*) FROM pg_stat_activity a WHERE a.usename = r.rolname)"
+        " FROM pg_roles r JOIN pg_auth_members m ON m.member = r.oid"
+        " WHERE m.roleid = %s::regrole AND r.rolcanlogin ORDER BY r.rolname",
+        (READER_ROLE,),
+    ).fetchall()
+    return [Login(*row) for row in rows]
+
+
+def drop_login(conn: psycopg.Connection, name: str) -> int:
+    """Drop an analyst login and end its sessions; returns how many were ended. Refuses any
+    role that is not a login member of reporting_reader (the service's own role, an admin)."""
+    check_name(name)
+    if name not in {login.name for login in list_logins(conn)}:
+        raise LoginError(f"{name!r} is not an analyst login (a LOGIN member of {READER_ROLE})")
+    (ended,) = conn.execute(
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE usename = %s", (name,)).fetchone()
+    conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(name)))
+    return ended

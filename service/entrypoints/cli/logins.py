@@ -1,0 +1,69 @@
+"""`enrolment logins`: SQL logins for analysts, members of the read-only `reporting_reader`
+(the `reporting` views, nothing else), with the reporting timeouts of the database. A
+generated password is printed once; the database keeps only its SCRAM verifier."""
+from __future__ import annotations
+
+import secrets
+import sys
+
+import click
+import psycopg
+
+from ...adapters.postgres import logins as store
+from .migrate import database_url_option
+
+
+@click.group("logins")
+def logins() -> None:
+    """SQL logins for analysts (read the reporting views with psql, a BI tool, …)."""
+
+
+@logins.command("create")
+@database_url_option
+@click.argument("name")
+@click.option("--password-stdin", is_flag=True, help="read the password from stdin instead of generating one")
+@click.option("--connection-limit", type=click.IntRange(1, 100), default=store.DEFAULT_CONNECTION_LIMIT,
+              show_default=True, help="sessions this login may have open at once")
+def create(database_url: str, name: str, password_stdin: bool, connection_limit: int) -> None:
+    """Create the login NAME, a member of reporting_reader."""
+    password = sys.stdin.readline().rstrip("\r\n") if password_stdin else secrets.token_urlsafe(18)
+    try:
+        with psycopg.connect(database_url) as conn:
+            store.create_login(conn, name, password, connection_limit)
+            where = f"{conn.info.host}:{conn.info.port}/{conn.info.dbname}"
+    except store.LoginError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"login {name} created (member of {store.READER_ROLE}, at most {connection_limit} sessions); "
+               f"connect with: psql \"postgresql://{name}:PASSWORD@{where}\"", err=True)
+    if not password_stdin:
+        click.echo("password (shown once, keep it now):", err=True)
+        click.echo(password)
+
+
+@logins.command("list")
+@database_url_option
+def list_command(database_url: str) -> None:
+    """The analyst logins, their connection limit and open sessions."""
+    with psycopg.connect(database_url) as conn:
+        found = store.list_logins(conn)
+    for login in found:
+        until = f" valid until {login.valid_until:%Y-%m-%d}" if login.valid_until else ""
+        click.echo(f"{login.name}  limit {login.connection_limit}  sessions {login.sessions}{until}")
+    if not found:
+        click.echo("no analyst logins", err=True)
+
+
+@logins.command("drop")
+@database_url_option
+@click.argument("name")
+def drop(database_url: str, name: str) -> None:
+    """Drop the analyst login NAME and end its open sessions."""
+    try:
+        with psycopg.connect(database_url) as conn:
+            ended = store.drop_login(conn, name)
+    except store.LoginError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"login {name} dropped; {ended} open session(s) ended")
+
+
+commands: list[click.Command] = [logins]
