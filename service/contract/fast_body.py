@@ -54,15 +54,20 @@ def _text(value: Any, low: int, high: int) -> bool:
     return type(value) is str and low <= len(value) <= high and not _CONTROL.search(value)
 
 
-def fast_record(value: bytes) -> PlainEnrolment | ConferenceEvent | None:
+def fast_record(value: bytes | dict) -> PlainEnrolment | ConferenceEvent | None:
     """A topic record (the body plus the API's envelope) decoded: an enrolment as a
     `PlainEnrolment` equal to `PlainEnrolment.of(decode_record(value))`, a conference as the
     event `decode_record` gives; or None when marshmallow must decide. Every free text passes
-    `_text` and every number a bound below 2**63, so what this accepts is storable as it is."""
-    try:
-        record = orjson.loads(value)
-    except orjson.JSONDecodeError:  # not JSON, or JSON orjson refuses (NaN, huge integers): marshmallow decides
-        return None
+    `_text` and every number a bound below 2**63, so what this accepts is storable as it is.
+    `value` may be the record already parsed by orjson (the worker digests it first); this
+    takes the envelope's keys out of that dict."""
+    if type(value) is dict:
+        record = value
+    else:
+        try:
+            record = orjson.loads(value)
+        except orjson.JSONDecodeError:  # not JSON, or JSON orjson refuses (NaN, huge integers): marshmallow decides
+            return None
     if type(record) is not dict or not _ENVELOPE <= record.keys():
         return None
     version, agent, received_at = record.pop("schema_version"), record.pop("agent"), record.pop("received_at")
