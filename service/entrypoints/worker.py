@@ -222,8 +222,9 @@ class Worker:
             self._conn = psycopg.connect(self.settings.database_url, connect_timeout=5,
                                          application_name="enrolment-worker")
         offsets = {(tp.topic, tp.partition): o for tp, o in batch.offsets.items()}
-        result, batch.refused = apply_isolating(self._conn, batch.enrolments, batch.conferences, offsets,
-                                                self.settings.consumer_group, locked_python=self._decoding_paused())
+        result, batch.refused = apply_isolating(self._conn, batch.enrolments, batch.conferences, offsets=offsets,
+                                                consumer_group=self.settings.consumer_group,
+                                                locked_python=self._decoding_paused())
         return result
 
     @contextlib.contextmanager

@@ -56,7 +56,8 @@ def test_a_batch_failing_on_one_records_content_is_split_and_the_rest_applied_on
     events = good[:13] + bad[:1] + good[13:31] + bad[1:] + good[31:]
     enrolments, conferences = rows(events + [conference(datetime(2024, 2, 2, tzinfo=UTC))], settings.pseudonym_key)
     with psycopg.connect(settings.database_url) as conn:
-        result, refused = apply_isolating(conn, enrolments, conferences, {(settings.events_topic, 0): 77}, "g")
+        result, refused = apply_isolating(conn, enrolments, conferences, offsets={(settings.events_topic, 0): 77},
+                                           consumer_group="g")
         assert sorted(r.index for r in refused) == [13, 32]
         assert all(r.is_enrolment and r.error.startswith("CheckViolation") for r in refused)
         assert result.applied == 40 and result.conferences == 1 and not result.conflicts

@@ -16,12 +16,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
 import psycopg
 
-from .aggregates import BatchResult, Offsets, apply_batch
+from .aggregates import BatchResult, apply_batch
 
 log = logging.getLogger(__name__)
 
@@ -35,17 +34,12 @@ class Refused:
     error: str
 
 
-def apply_isolating(
-    conn: psycopg.Connection,
-    enrolments: Sequence[tuple],
-    conferences: Sequence[tuple],
-    offsets: Offsets | None = None,
-    consumer_group: str = "",
-    locked_python: AbstractContextManager = nullcontext(),
-) -> tuple[BatchResult, list[Refused]]:
-    """`apply_batch`, and the rows it refused because of their content (none, usually)."""
+def apply_isolating(conn: psycopg.Connection, enrolments: Sequence[tuple], conferences: Sequence[tuple],
+                    **options) -> tuple[BatchResult, list[Refused]]:
+    """`apply_batch(conn, enrolments, conferences, **options)`, and the rows it refused because
+    of their content (none, usually)."""
     try:
-        return apply_batch(conn, enrolments, conferences, offsets, consumer_group, locked_python), []
+        return apply_batch(conn, enrolments, conferences, **options), []
     except CONTENT_ERRORS as exc:
         first = exc
     log.warning("batch failed on a record's content; splitting it to find the record",
@@ -56,7 +50,7 @@ def apply_isolating(
     with conn.transaction():
         _bisect(conn, items, enrolments, conferences, results, refused, first)
         # the offsets (and status) in the same transaction as the applied rows
-        results.append(apply_batch(conn, [], [], offsets, consumer_group))
+        results.append(apply_batch(conn, [], [], options.get("offsets"), options.get("consumer_group", "")))
     return combined(results), refused
 
 
