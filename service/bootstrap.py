@@ -20,7 +20,7 @@ def build_consumer(settings: Settings):
     from .entrypoints.worker_metrics import ConsumerMetrics
 
     metrics = ConsumerMetrics()
-    metrics.serve(settings.worker_metrics_port)
+    metrics.serve(settings.worker_metrics_port, settings.worker_metrics_host)
     return Worker(settings, metrics)
 
 

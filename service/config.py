@@ -91,6 +91,10 @@ class Settings:
     consumer_max_wait_ms: int = 200
     # Prometheus metrics of a consumer worker (prometheus_client's HTTP server); 0 = off.
     worker_metrics_port: int = 9108
+    worker_metrics_host: str = "127.0.0.1"
+    # The largest record the topics take (their max.message.bytes) and the dead-letter
+    # producer sends (plus room for the error headers): every record can be dead-lettered.
+    max_record_bytes: int = 8 * 1024 * 1024
 
     # Pseudonymisation key for personal ids (HMAC). Required; the embedded runner generates
     # one into the data dir on first start.
@@ -156,6 +160,8 @@ class Settings:
             consumer_max_batch=_int(env, "CONSUMER_MAX_BATCH", d.consumer_max_batch),
             consumer_max_wait_ms=_int(env, "CONSUMER_MAX_WAIT_MS", d.consumer_max_wait_ms),
             worker_metrics_port=_int(env, "WORKER_METRICS_PORT", d.worker_metrics_port),
+            worker_metrics_host=env.get("WORKER_METRICS_HOST", d.worker_metrics_host),
+            max_record_bytes=_int(env, "MAX_RECORD_BYTES", d.max_record_bytes),
             pseudonym_key=env.get("PSEUDONYM_KEY", d.pseudonym_key),
             api_host=env.get("API_HOST", d.api_host),
             api_port=_int(env, "API_PORT", d.api_port),
@@ -200,6 +206,8 @@ class Settings:
             "CONSUMER_MAX_BATCH": str(self.consumer_max_batch),
             "CONSUMER_MAX_WAIT_MS": str(self.consumer_max_wait_ms),
             "WORKER_METRICS_PORT": str(self.worker_metrics_port),
+            "WORKER_METRICS_HOST": self.worker_metrics_host,
+            "MAX_RECORD_BYTES": str(self.max_record_bytes),
             "PSEUDONYM_KEY": self.pseudonym_key,
             "API_HOST": self.api_host,
             "API_PORT": str(self.api_port),

@@ -46,15 +46,20 @@ def _date_time(value: Any):
     return rules.parse_date_time(value) if type(value) is str and rules.DATE_TIME.matches(value) else None
 
 
-def fast_record(value: bytes) -> PlainEnrolment | ConferenceEvent | None:
+def fast_record(value: bytes | dict) -> PlainEnrolment | ConferenceEvent | None:
     """A topic record (the body plus the API's envelope) decoded: an enrolment as a
     `PlainEnrolment` equal to `PlainEnrolment.of(decode_record(value))`, a conference as the
     event `decode_record` gives; or None when marshmallow must decide. Every free text passes
-    `rules.is_plain_text` and every number a bound below 2**63, so what this accepts is storable as it is."""
-    try:
-        record = orjson.loads(value)
-    except orjson.JSONDecodeError:  # not JSON, or JSON orjson refuses (NaN, huge integers): marshmallow decides
-        return None
+    `rules.is_plain_text` and every number a bound below 2**63, so what this accepts is storable as it is.
+    `value` may be the record already parsed by orjson (the worker digests it first); this
+    takes the envelope's keys out of that dict."""
+    if type(value) is dict:
+        record = value
+    else:
+        try:
+            record = orjson.loads(value)
+        except orjson.JSONDecodeError:  # not JSON, or JSON orjson refuses (NaN, huge integers): marshmallow decides
+            return None
     if type(record) is not dict or not _ENVELOPE <= record.keys():
         return None
     version, agent, received_at = record.pop("schema_version"), record.pop("agent"), record.pop("received_at")

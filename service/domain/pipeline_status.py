@@ -31,6 +31,8 @@ class PipelineStatus:
     last_applied_at: datetime | None = None
     newest_occurred_at: datetime | None = None
     events_applied: int | None = None
+    # worker index -> times `enrolment run` restarted it (empty: no runner status in the data dir)
+    worker_restarts: dict[int, int] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)  # why a check failed, one line each
 
     @property
@@ -60,5 +62,6 @@ class PipelineStatus:
             "freshness_seconds": self.freshness_s(now),
             "events_applied": self.events_applied,
             "dead_letters_waiting": self.dead_letters,
+            "worker_restarts": {str(i): n for i, n in self.worker_restarts.items()},
             "problems": self.problems,
         }

@@ -9,10 +9,14 @@ Two threads: this one polls and decodes batch N+1 while a writer thread applies 
 (waiting on PostgreSQL releases the GIL), except while that apply holds the apply lock and
 runs Python, which every worker waits for. Kafka calls stay on this thread.
 
-Failures: PostgreSQL errors that a retry can cure (lost connection, server restart, deadlock,
-serialization failure) are retried with backoff for ever; kafka-python reconnects to the
-broker by itself. Poison records go to the dead-letter topic. SIGTERM/SIGINT: the batch in
-hand is applied and committed, then the worker exits.
+Failures: no record stops the worker. A record that does not decode, validate or make a row
+(whatever it raises) goes to the dead-letter topic with the error; a batch that fails in
+PostgreSQL on a record's content is split until that record stands alone, which is dead-
+lettered, and the rest applied (adapters/postgres/isolating.py); a record reusing a stored
+event's id with other content is dead-lettered as `event_id_conflict`. Other database errors
+(lost connection, server restart, deadlock, a missing privilege) are the same for every
+record: retried with backoff for ever; kafka-python reconnects to the broker by itself.
+SIGTERM/SIGINT: the batch in hand is applied and committed, then the worker exits.
 """
 from __future__ import annotations
 
@@ -25,15 +29,19 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+import orjson
 import psycopg
 from kafka import ConsumerRebalanceListener, KafkaConsumer, TopicPartition
+from kafka.consumer.fetcher import ConsumerRecord
 from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata
 from marshmallow import ValidationError
 
 from ..adapters.kafka.consumer import DeadLetterWriter, make_consumer
-from ..adapters.postgres.aggregates import BatchResult, apply_batch, event_row
+from ..adapters.postgres.aggregates import BatchResult, event_row
+from ..adapters.postgres.isolating import Refused, apply_isolating
 from ..config import Settings
+from ..contract.digest import content_digest, digest_key
 from ..contract.events import decode_record
 from ..contract.fast_body import fast_record
 from ..domain.identity import Pseudonymiser
@@ -67,6 +75,11 @@ class Batch:
     records: int = 0
     dead_letters: int = 0
     started: float = 0.0
+    # The topic records of `enrolments` / `conferences`, row for row: for the dead letters of
+    # records the apply refuses (their content fails in the database, or an event_id conflict).
+    enrolment_records: list[ConsumerRecord] = field(default_factory=list)
+    conference_records: list[ConsumerRecord] = field(default_factory=list)
+    refused: list[Refused] = field(default_factory=list)  # set by the apply
 
 
 class Worker:
@@ -74,6 +87,7 @@ class Worker:
         self.settings = settings
         self.metrics = metrics or ConsumerMetrics()
         self._pseudonymiser = Pseudonymiser(settings.pseudonym_key)
+        self._digest_key = digest_key(settings.pseudonym_key)
         self._stopping = threading.Event()
         self._decoding_allowed = threading.Event()
         self._decoding_allowed.set()
@@ -145,14 +159,39 @@ class Worker:
             batch.started = time.monotonic()
         batch.records += 1
         try:
-            is_enrolment, row = record_row(record.value, self._pseudonymiser)
-            (batch.enrolments if is_enrolment else batch.conferences).append(row)
+            is_enrolment, row = record_row(record.value, self._pseudonymiser, self._digest_key)
         except POISON as exc:
-            self._dead.send(record, describe(exc))
+            self._dead_letter(record, describe(exc))
             batch.dead_letters += 1
-            self.metrics.dead_letters.inc()
-            log.warning("record sent to the dead-letter topic",
-                        extra={"partition": record.partition, "offset": record.offset, "error": describe(exc)})
+            return
+        if is_enrolment:
+            batch.enrolments.append(row)
+            batch.enrolment_records.append(record)
+        else:
+            batch.conferences.append(row)
+            batch.conference_records.append(record)
+
+    def _dead_letter(self, record: ConsumerRecord, error: str) -> None:
+        self._dead.send(record, error)
+        self.metrics.dead_letters.inc()
+        log.warning("record sent to the dead-letter topic",
+                    extra={"partition": record.partition, "offset": record.offset, "error": error})
+
+    def _dead_letter_refused(self, batch: Batch, result: BatchResult) -> None:
+        """After the database commit, before the Kafka commit: the records the apply refused.
+        (A crash in between re-reads them; they are refused, and dead-lettered, again.)"""
+        letters = [((batch.enrolment_records if r.is_enrolment else batch.conference_records)[r.index], r.error)
+                   for r in batch.refused]
+        if result.conflicts:
+            for rows, records in ((batch.enrolments, batch.enrolment_records),
+                                  (batch.conferences, batch.conference_records)):
+                letters += [(record, EVENT_ID_CONFLICT) for row, record in zip(rows, records)
+                            if (row[0], row[-1]) in result.conflicts]
+            self.metrics.event_id_conflicts.inc(len(letters) - len(batch.refused))
+        for record, error in letters:
+            self._dead_letter(record, error)
+        if letters:
+            self._retry(self._dead.flush, "dead-letter publish")
 
     # -- applying and committing -------------------------------------------------------------
     def _hand_off(self) -> None:
@@ -174,6 +213,7 @@ class Worker:
         future, batch = self._inflight
         self._inflight = None
         result: BatchResult = future.result()
+        self._dead_letter_refused(batch, result)
         self._commit(batch)
         self.metrics.observe_batch(batch.records, time.monotonic() - batch.started, result)
 
@@ -182,8 +222,10 @@ class Worker:
             self._conn = psycopg.connect(self.settings.database_url, connect_timeout=5,
                                          application_name="enrolment-worker")
         offsets = {(tp.topic, tp.partition): o for tp, o in batch.offsets.items()}
-        return apply_batch(self._conn, batch.enrolments, batch.conferences, offsets, self.settings.consumer_group,
-                           locked_python=self._decoding_paused())
+        result, batch.refused = apply_isolating(self._conn, batch.enrolments, batch.conferences, offsets=offsets,
+                                                consumer_group=self.settings.consumer_group,
+                                                locked_python=self._decoding_paused())
+        return result
 
     @contextlib.contextmanager
     def _decoding_paused(self):
@@ -201,7 +243,7 @@ class Worker:
         while True:
             try:
                 return action()
-            except (psycopg.OperationalError, KafkaError) as exc:
+            except RETRIED as exc:
                 self.metrics.retries.inc()
                 if isinstance(exc, psycopg.OperationalError) and self._conn is not None and self._conn.broken:
                     self._conn.close()
@@ -270,17 +312,33 @@ class _Rebalance(ConsumerRebalanceListener):
 
 
 BIGINT_MAX = 2**63 - 1
-POISON = (ValueError, TypeError, ValidationError)  # what a record that breaks the contract raises
+# What decoding a record may raise: anything. Decoding, validating and making the row is pure
+# computation on the record's bytes (no I/O), so whatever it raises — ValidationError,
+# RecursionError from deep nesting, OverflowError from month arithmetic at the end of the
+# calendar — comes from that record: it is that record's poison.
+POISON = (Exception,)
+# Retried with backoff: errors that are the same for every record (adapters/postgres/isolating.py
+# handles those that come from one record's content before they get here).
+RETRIED = (psycopg.Error, KafkaError)
+EVENT_ID_CONFLICT = "event_id_conflict: this event_id is stored with other content (a different event under a taken id)"
 
 
-def record_row(value: bytes, pseudonymiser: Pseudonymiser, fast: bool = True) -> tuple[bool, tuple]:
+def record_row(value: bytes, pseudonymiser: Pseudonymiser, key: bytes | None = None,
+               fast: bool = True) -> tuple[bool, tuple]:
     """(is an enrolment, staging row) of one topic record; raises one of POISON if the record
     is not a valid event under the contract. Plainly valid records take the fast path
-    (`contract.fast_body.fast_record`); marshmallow decides about the rest."""
-    event = fast_record(value) if fast else None
+    (`contract.fast_body.fast_record`); marshmallow decides about the rest. With `key`, the
+    row carries the record's content digest (contract.digest), else None."""
+    try:
+        record = orjson.loads(value)
+    except orjson.JSONDecodeError:  # not JSON, or JSON orjson refuses (NaN, huge integers, depth > 1024)
+        record = None
+    is_object = type(record) is dict
+    digest = content_digest(record, key) if key is not None and is_object else None
+    event = fast_record(record) if fast and is_object else None  # after the digest: it pops the envelope
     if event is not None:
-        return event_row(event, pseudonymiser)
-    row = event_row(decode_record(value), pseudonymiser)
+        return event_row(event, pseudonymiser, digest)
+    row = event_row(decode_record(value), pseudonymiser, digest)
     # Valid under the contract but not storable: PostgreSQL text cannot hold NUL, bigint stops
     # at 2**63 - 1. Refused here, as poison, rather than failing the whole batch's transaction.
     # (The fast path's own rules already refuse both.)

@@ -15,6 +15,9 @@ class ConsumerMetrics:
         self.events_applied = Counter("enrolment_consumer_events_applied", "New events applied to the aggregates", registry=r)
         self.duplicates = Counter("enrolment_consumer_duplicates_skipped", "Re-delivered events skipped (event_id seen before)", registry=r)
         self.dead_letters = Counter("enrolment_consumer_dead_letters", "Poison records sent to the dead-letter topic", registry=r)
+        self.event_id_conflicts = Counter(
+            "enrolment_consumer_event_id_conflicts", "Records dead-lettered because their event_id is stored with other content",
+            registry=r)
         self.retries = Counter("enrolment_consumer_retries", "Database or broker operations retried after an error", registry=r)
         self.batch_size = Histogram("enrolment_consumer_batch_size", "Records per applied batch", registry=r,
                                     buckets=(1, 10, 50, 100, 250, 500, 1000, 2000, 5000, 10000))
@@ -54,6 +57,6 @@ class ConsumerMetrics:
         except KeyError:
             pass  # never had a lag reading
 
-    def serve(self, port: int, addr: str = "0.0.0.0") -> None:
+    def serve(self, port: int, addr: str = "127.0.0.1") -> None:
         if port:
             start_http_server(port, addr=addr, registry=self.registry)

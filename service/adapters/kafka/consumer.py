@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import partial
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
-from kafka.errors import KafkaError
+from kafka.errors import KafkaError, MessageSizeTooLargeError
 from kafka.consumer.fetcher import ConsumerRecord
 from kafka.net.compat import KafkaNetClient
 
@@ -26,6 +26,9 @@ SOURCE_TOPIC = "source_topic"
 SOURCE_PARTITION = "source_partition"
 SOURCE_OFFSET = "source_offset"
 ERROR = "error"
+VALUE_OMITTED = "value_omitted"  # set (to the value's size) when the value was too large to send
+# Room for a dead letter's headers and the request's framing on top of the record itself.
+DEAD_LETTER_HEADROOM_BYTES = 64 * 1024
 
 # kafka-python warns when one step of its IO loop runs longer than 0.1 s ("blocking the event
 # loop"). In a worker that is its own fetch handling sharing the GIL with decoding and the
@@ -51,7 +54,9 @@ def make_consumer(settings: Settings, *, group_id: str | None, client_id: str = 
 
 
 def make_producer(settings: Settings, client_id: str) -> KafkaProducer:
+    """A producer that can send any record the topics take, with a dead letter's headers."""
     return KafkaProducer(
+        max_request_size=settings.max_record_bytes + DEAD_LETTER_HEADROOM_BYTES,
         bootstrap_servers=settings.kafka_bootstrap_servers,
         client_id=client_id,
         acks="all",
@@ -98,9 +103,18 @@ class DeadLetterWriter:
             (SOURCE_TOPIC, record.topic.encode()),
             (SOURCE_PARTITION, str(record.partition).encode()),
             (SOURCE_OFFSET, str(record.offset).encode()),
-            (ERROR, error[:2000].encode()),
+            (ERROR, error[:2000].encode(errors="replace")),
         ]
-        self._send((record.key, record.value, headers))
+        # Kafka needs a key or a value: a record with neither (a null tombstone) keeps an empty value.
+        value = b"" if record.key is None and record.value is None else record.value
+        try:
+            self._send((record.key, value, headers))
+        except MessageSizeTooLargeError:
+            # Larger than MAX_RECORD_BYTES allows, yet the broker took it (its limit is higher):
+            # the letter names the record, which stays on the source topic at that offset.
+            log.error("record too large to dead-letter; sending the letter without its value",
+                      extra={"partition": record.partition, "offset": record.offset, "bytes": len(value or b"")})
+            self._send((record.key or b"", None, [*headers, (VALUE_OMITTED, str(len(value or b"")).encode())]))
 
     def _send(self, letter: tuple) -> None:
         key, value, headers = letter

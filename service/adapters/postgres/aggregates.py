@@ -44,15 +44,15 @@ ACTIVATING = "('registered', 'renewed')"
 EVENT_COLUMNS = (
     "event_id", "ident", "linked_ident", "scheme", "kind", "occurred_at", "month",
     "locality_code", "channel", "agent_id", "sex", "birth_year", "contribution_months",
-    "contribution_vnd", "campaign",
+    "contribution_vnd", "campaign", "content_digest",
 )
 EVENT_TYPES = (
     "uuid", "bytea", "bytea", "text", "text", "timestamptz", "date", "text", "text", "text", "text",
-    "int2", "int4", "int8", "text",
+    "int2", "int4", "int8", "text", "bytea",
 )
 CONFERENCE_COLUMNS = (
     "event_id", "occurred_at", "month", "locality_code", "channel", "agent_id", "campaign",
-    "attendees", "cost_vnd", "organiser",
+    "attendees", "cost_vnd", "organiser", "content_digest",
 )
 
 # JIT off: the apply's statements are short, but the planner, without statistics on the temp
@@ -96,6 +96,14 @@ WITH inserted AS (
     RETURNING *
 )
 INSERT INTO inserted_events SELECT * FROM inserted
+"""
+
+# One event id, two contents: the batch's rows whose stored event (stored before, or by the
+# other copy in this batch) has another content digest. A NULL digest (stored before digests
+# existed) is unknown content: no conflict. Run only when some rows were not inserted.
+_CONFLICTS = """
+SELECT DISTINCT s.event_id, s.content_digest FROM {staging} s JOIN {store} e USING (event_id)
+WHERE s.content_digest <> e.content_digest
 """
 
 # The new events, with the participant number each belongs to after this batch's identity
@@ -419,10 +427,14 @@ class BatchResult:
     # the bottleneck (more consumer processes would only wait longer).
     lock_wait_s: float = 0.0
     lock_held_s: float = 0.0
+    # (event_id, content_digest) of the batch's rows that reuse a stored event's id with other
+    # content: not applied (counted in `duplicates`); the caller dead-letters them.
+    conflicts: frozenset[tuple] = frozenset()
 
 
-def enrolment_row(event: PlainEnrolment, pseudonymiser: Pseudonymiser) -> tuple:
-    """The staging row of an enrolment event: identifiers as pseudonyms, never raw."""
+def enrolment_row(event: PlainEnrolment, pseudonymiser: Pseudonymiser, digest: bytes | None = None) -> tuple:
+    """The staging row of an enrolment event: identifiers as pseudonyms, never raw; `digest`
+    is its content digest (contract.digest), None when not known."""
     sex, birth_year = event.sex, event.birth_year
     if event.personal_id:
         ident = pseudonymiser.personal_id(event.personal_id)
@@ -436,23 +448,25 @@ def enrolment_row(event: PlainEnrolment, pseudonymiser: Pseudonymiser) -> tuple:
     return (
         event.event_id, ident, linked, event.scheme, event.kind, event.occurred_at,
         reporting_month(event.occurred_at), event.locality_code, event.channel, event.agent_id, sex,
-        birth_year, event.contribution_months, event.contribution_vnd, event.campaign,
+        birth_year, event.contribution_months, event.contribution_vnd, event.campaign, digest,
     )
 
 
-def conference_row(event: ConferenceEvent) -> tuple:
+def conference_row(event: ConferenceEvent, digest: bytes | None = None) -> tuple:
     return (
         event.event_id, event.occurred_at, reporting_month(event.occurred_at),
         event.locality_code, event.agent.channel.value, event.agent.agent_id,
-        event.campaign or "", event.attendees, event.cost_vnd, event.organiser,
+        event.campaign or "", event.attendees, event.cost_vnd, event.organiser, digest,
     )
 
 
-def event_row(event: PlainEnrolment | Event, pseudonymiser: Pseudonymiser) -> tuple[bool, tuple]:
+def event_row(event: PlainEnrolment | Event, pseudonymiser: Pseudonymiser,
+              digest: bytes | None = None) -> tuple[bool, tuple]:
     """(is an enrolment, staging row) of a decoded event."""
     if isinstance(event, ConferenceEvent):
-        return False, conference_row(event)
-    return True, enrolment_row(event if isinstance(event, PlainEnrolment) else PlainEnrolment.of(event), pseudonymiser)
+        return False, conference_row(event, digest)
+    return True, enrolment_row(event if isinstance(event, PlainEnrolment) else PlainEnrolment.of(event),
+                               pseudonymiser, digest)
 
 
 def rows_for(events: Iterable[Event], pseudonymiser: Pseudonymiser) -> tuple[list[tuple], list[tuple]]:
@@ -490,9 +504,12 @@ def apply_batch(
         # so that other workers' applies wait only for what reads and writes shared state.
         if conferences:
             _copy(cur, "staging_conferences", CONFERENCE_COLUMNS, conferences)
+        conflicts: set[tuple] = set()
         if enrolments:
             _copy(cur, "staging_events", EVENT_COLUMNS, enrolments, EVENT_TYPES)
             cur.execute(_STORE_EVENTS, prepare=False)
+            if cur.rowcount < len(enrolments):
+                conflicts.update(_conflicts(cur, "staging_events", "enrolment_events"))
         waiting = time.monotonic()
         cur.execute(TAKE_APPLY_LOCK)
         locked = time.monotonic()
@@ -500,6 +517,8 @@ def apply_batch(
             new_conferences, newest_conference = 0, None
             if conferences:
                 new_conferences, newest_conference = cur.execute(_APPLY_CONFERENCES, prepare=False).fetchone()
+                if new_conferences < len(conferences):
+                    conflicts.update(_conflicts(cur, "staging_conferences", "conference_events"))
             applied, newest, rederived, statements = _apply_enrolments(cur, links, identifiers)
         newest = max((t for t in (newest, newest_conference) if t is not None), default=None)
         duplicates = len(enrolments) + len(conferences) - applied - new_conferences
@@ -518,7 +537,11 @@ def apply_batch(
     committed = time.monotonic()
     return BatchResult(applied=applied, conferences=new_conferences, duplicates=duplicates,
                        newest_occurred_at=newest, rederived=rederived,
-                       lock_wait_s=locked - waiting, lock_held_s=committed - locked)
+                       lock_wait_s=locked - waiting, lock_held_s=committed - locked, conflicts=frozenset(conflicts))
+
+
+def _conflicts(cur: psycopg.Cursor, staging: str, store: str) -> list[tuple]:
+    return cur.execute(_CONFLICTS.format(staging=staging, store=store), prepare=False).fetchall()
 
 
 def _copy(cur: psycopg.Cursor, table: str, columns: Sequence[str], rows: Iterable[tuple],

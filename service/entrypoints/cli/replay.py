@@ -27,10 +27,12 @@ class Rebuild:
     def __init__(self, settings: Settings, schema: str):
         from ...adapters.postgres.rebuild import connect_to_rebuild
         from ...domain.identity import Pseudonymiser
+        from ...contract.digest import digest_key
 
         self.settings = settings
         self.conn = connect_to_rebuild(settings.database_url, schema)
         self.pseudonymiser = Pseudonymiser(settings.pseudonym_key)
+        self.digest_key = digest_key(settings.pseudonym_key)
         self.applied = self.duplicates = self.poison = 0
 
     def apply(self, values: Iterable[bytes]) -> None:
@@ -40,7 +42,7 @@ class Rebuild:
         enrolments, conferences = [], []
         for value in values:
             try:
-                is_enrolment, row = record_row(value, self.pseudonymiser)
+                is_enrolment, row = record_row(value, self.pseudonymiser, self.digest_key)
             except POISON:
                 self.poison += 1  # the live worker dead-lettered it already
                 continue

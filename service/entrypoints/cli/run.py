@@ -3,7 +3,8 @@
 Starts what is not given by the environment (an embedded PostgreSQL 16 in `DATA_DIR/postgres`,
 reused by the next start; the Tansu broker, memory only), applies migrations, loads the
 localities, creates the topics, then runs the API under gunicorn and the consumer worker(s)
-as child processes until Ctrl-C, and stops everything in reverse order.
+as child processes until Ctrl-C, and stops everything in reverse order. A worker that exits is
+restarted with backoff (`supervisor.py`); the API exiting stops the stack.
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from pathlib import Path
 import click
 
 from ...config import KEY_FILE, Settings
+from .supervisor import WorkerSupervisor
 
 CHILD_STOP_TIMEOUT_S = 20
 
@@ -128,11 +130,12 @@ def run_command(consumers: int, demo: bool, simulate_rate: float) -> None:
             ["gunicorn", "-c", "python:service.entrypoints.api.gunicorn_conf", "service.entrypoints.api.wsgi:app"],
             env,
         )
-        workers = [_spawn(["service.entrypoints.cli", "worker"], _worker_env(env, i)) for i in range(consumers)]
-        children = [api, *workers]
-        stack.callback(_stop, children)
+        stack.callback(lambda: _stop([api]))
+        workers = WorkerSupervisor(consumers, lambda i: _spawn(["service.entrypoints.cli", "worker"], _worker_env(env, i)),
+                                   settings.data_dir)
+        stack.callback(lambda: _stop(workers.running()))  # runs first: workers stop before the API
         base = f"http://{settings.api_host}:{settings.api_port}"
-        _wait_http_ok(f"{base}/healthz", 60, children)
+        _wait_http_ok(f"{base}/healthz", 60, [api])
 
         click.echo("")
         click.echo(f"API            {base}/v1/events  (POST, bearer token: `enrolment tokens --help`)")
@@ -150,7 +153,7 @@ def run_command(consumers: int, demo: bool, simulate_rate: float) -> None:
             # Not supervised: the simulator may finish or fail without stopping the service.
             stack.callback(_stop, [_spawn(["service.entrypoints.cli", "simulate", "--api", base, "--rate", str(simulate_rate)], env)])
         click.echo("running; Ctrl-C stops everything")
-        _supervise(children)
+        _supervise(api, workers)
 
 
 def _sql_endpoint(url: str) -> str:
@@ -191,13 +194,15 @@ def _interrupt(signum: int, frame) -> None:
     raise KeyboardInterrupt  # SIGTERM stops as cleanly as Ctrl-C
 
 
-def _supervise(children: list[subprocess.Popen]) -> None:
+def _supervise(api: subprocess.Popen, workers: WorkerSupervisor) -> None:
+    """Until Ctrl-C: a worker that exits is restarted (with backoff); the API exiting (gunicorn
+    restarts its own workers, so it exits only on failure) stops everything."""
     try:
         while True:
-            for child in children:
-                code = child.poll()
-                if code is not None:
-                    raise click.ClickException(f"child {child.args[2:4]} exited with {code}; stopping")
+            code = api.poll()
+            if code is not None:
+                raise click.ClickException(f"the API {api.args[2:4]} exited with {code}; stopping")
+            workers.check()
             time.sleep(0.5)
     except KeyboardInterrupt:
         click.echo("\nstopping …")

@@ -11,6 +11,7 @@ import requests
 
 from ...config import Settings
 from ...domain.pipeline_status import PipelineStatus, consumer_lag
+from .supervisor import read_runner_status
 
 TIMEOUT_S = 3.0
 
@@ -75,6 +76,9 @@ def collect_status(settings: Settings, base_url: str | None) -> PipelineStatus:
     offsets = _read_database(status, settings) if settings.database_url else {}
     if settings.kafka_bootstrap_servers:
         _read_broker(status, settings, offsets)
+    runner = read_runner_status(settings.data_dir)
+    if runner:
+        status.worker_restarts = {w["index"]: w["restarts"] for w in runner["workers"]}
     return status
 
 
@@ -110,6 +114,10 @@ def render(status: PipelineStatus, now: datetime) -> None:
     table.add_row(_mark(None), "events applied", f"{status.events_applied:,}" if status.events_applied is not None else "–")
     dead = status.dead_letters
     table.add_row(_mark(None if dead is None else dead == 0), "dead letters waiting", f"{dead:,}" if dead is not None else "–")
+    if status.worker_restarts:
+        restarts = sum(status.worker_restarts.values())
+        per = " ".join(f"w{i}={n}" for i, n in status.worker_restarts.items())
+        table.add_row(_mark(restarts == 0), "worker restarts", f"{restarts} ({per})")
     console = Console()
     console.print(table)
     for problem in status.problems:
