@@ -17,9 +17,10 @@ from collections.abc import Callable
 
 import psycopg
 
-from ..adapters.kafka.publisher import OutgoingRecord, PublishUnavailable, record_headers
+from ..adapters.kafka.publisher import PublishUnavailable
 from ..adapters.postgres import outbox
 from ..config import Settings
+from ..service_layer.ingestion import outgoing_record
 
 log = logging.getLogger(__name__)
 
@@ -58,8 +59,7 @@ class Relay:
             entries = outbox.due(conn, limit=BATCH, grace_s=s.relay_grace_s, stale_s=s.relay_stale_s)
             if not entries:
                 return 0
-            self._publisher.publish([OutgoingRecord(e.key, e.value, record_headers(str(e.event_id), e.kind))
-                                     for e in entries])
+            self._publisher.publish([outgoing_record(e) for e in entries])
             outbox.mark_published(conn, [e.event_id for e in entries])
         except PublishUnavailable as exc:
             log.warning("relay: the broker did not acknowledge; retrying", extra={"error": str(exc)})

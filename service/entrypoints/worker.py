@@ -313,9 +313,8 @@ class _Rebalance(ConsumerRebalanceListener):
 
 BIGINT_MAX = 2**63 - 1
 # What decoding a record may raise: anything. Decoding, validating and making the row is pure
-# computation on the record's bytes (no I/O), so whatever it raises — ValidationError,
-# RecursionError from deep nesting, OverflowError from month arithmetic at the end of the
-# calendar — comes from that record: it is that record's poison.
+# computation on the record's bytes (no I/O), so whatever it raises (ValidationError, orjson's
+# JSONDecodeError, anything a future rule might raise) comes from that record: its poison.
 POISON = (Exception,)
 # Retried with backoff: errors that are the same for every record (adapters/postgres/isolating.py
 # handles those that come from one record's content before they get here).

@@ -21,14 +21,15 @@ def entry(event_id=None, digest=b"d" * 16, kind="registered") -> outbox.OutboxEn
     return outbox.OutboxEntry(event_id, digest, b"key", b'{"event_id": "%s"}' % str(event_id).encode(), kind)
 
 
-def test_admission_tells_new_events_duplicates_and_conflicts_apart(database_url):
+def test_admission_stores_new_events_and_gives_the_digest_of_known_ones(database_url):
     first, second = entry(), entry()
     with psycopg.connect(database_url) as conn:
         assert outbox.admit(conn, [first, second]).new == {first.event_id, second.event_id}
-        again = outbox.admit(conn, [first, entry(second.event_id, digest=b"x" * 16), third := entry()])
+        conflicting = entry(second.event_id, digest=b"x" * 16)
+        again = outbox.admit(conn, [first, conflicting, third := entry()])
         assert again.new == {third.event_id}
-        assert again.duplicates == {first.event_id}
-        assert again.conflicts == {second.event_id}
+        assert again.known == {first.event_id: b"d" * 16, second.event_id: b"d" * 16}
+        assert again.is_same_event(first) and not again.is_same_event(conflicting)
         # the conflicting copy changed nothing
         (digest,) = conn.execute("SELECT content_digest FROM event_outbox WHERE event_id = %s",
                                  (second.event_id,)).fetchone()

@@ -46,6 +46,10 @@ class OutgoingRecord:
     value: bytes
     headers: list[tuple[str, bytes]]
 
+    @classmethod
+    def of(cls, event_id: str, kind: str, key: bytes, value: bytes) -> "OutgoingRecord":
+        return cls(key, value, record_headers(event_id, kind))
+
 
 def record_key(event: Event, pseudonymiser: Pseudonymiser) -> bytes:
     if isinstance(event, ConferenceEvent):
@@ -136,7 +140,10 @@ class KafkaPublisher:
             if self._producer is not producer:
                 return  # another request replaced it already
             self._producer = None
-        producer.close(timeout=0)
+        try:
+            producer.close(timeout=0)  # its unsent records fail; they are in the outbox
+        except KafkaError as exc:
+            log.warning("discarded producer did not close cleanly", extra={"error": type(exc).__name__})
 
     def reachable(self, timeout_s: float) -> bool:
         """A bootstrap server accepts a TCP connection within `timeout_s`."""

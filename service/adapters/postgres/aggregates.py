@@ -36,6 +36,7 @@ from ...domain.aggregation import TABLE_KEYS, TABLE_VALUES, Tables
 from ...domain.identity import Pseudonymiser, decode_personal_id
 from ...domain.model import ConferenceEvent, Event, PlainEnrolment, reporting_month
 from ...domain.participants import resolve
+from . import outbox
 from .locks import TAKE_APPLY_LOCK, TAKE_SWAP_LOCK_SHARED
 
 
@@ -487,8 +488,11 @@ def apply_batch(
     offsets: Offsets | None = None,
     consumer_group: str = "",
     locked_python: AbstractContextManager = nullcontext(),
+    forget_outbox: bool = True,
 ) -> BatchResult:
     """Apply one batch in one transaction (committed on return). Idempotent per event_id.
+    With `forget_outbox` (the live consumer) the outbox rows of the batch's events go in the
+    same transaction; a rebuild leaves them to the live consumer.
     `locked_python` is entered while this apply holds the lock and runs Python (identity
     resolution, the tagging statements' parameters), and left before the last statements are
     sent: a caller can keep its other threads off the GIL during that serialised stretch."""
@@ -526,6 +530,8 @@ def apply_batch(
             keys = sorted(offsets)
             statements.append((_STORE_OFFSETS, (consumer_group, [t for t, _ in keys], [p for _, p in keys],
                                                 [offsets[k] for k in keys])))
+        if forget_outbox:
+            statements.append((outbox.FORGET_APPLIED, None))
         statements.append((_STATUS, {"newest": newest, "applied": applied,
                                      "duplicates": duplicates, "conferences": new_conferences}))
         # prepare=False throughout: a plan cached while the temp tables were small would stay in

@@ -1,9 +1,9 @@
 """The outbox (migration 0032): every event the API accepts, kept in PostgreSQL from before its
 202 until the consumer has stored it, so that no broker loss can lose it (docs/durability.md).
 
-- `admit` (API): one statement per request stores the new events and tells, for every event id
-  already known (in the outbox or the event store), whether it is the same event (a duplicate)
-  or another one under a taken id (a conflict). The caller publishes only the new ones.
+- `admit` (API): one statement per request stores the new events and gives, for every event id
+  already known (in the outbox or the event store), the digest of the event accepted under it:
+  the same digest is a duplicate, another a conflict. The caller publishes only the new ones.
 - `FORGET_APPLIED` (consumer): deletes the rows of the events an apply stores, in its
   transaction, when the content digests agree.
 - `due` / `mark_published` / `record_reset` (relay): what to publish again, and when.
@@ -11,7 +11,8 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 import psycopg
@@ -29,8 +30,12 @@ class OutboxEntry:
 @dataclass(frozen=True)
 class Admission:
     new: frozenset[uuid.UUID]  # stored now: to be published
-    duplicates: frozenset[uuid.UUID]  # the same event, accepted before
-    conflicts: frozenset[uuid.UUID]  # another event under an id already taken
+    known: dict[uuid.UUID, bytes | None]  # accepted before: its digest (None: stored before digests)
+
+    def is_same_event(self, entry: OutboxEntry) -> bool:
+        """`entry` is the event accepted before under its id (as far as can be told)."""
+        digest = self.known.get(entry.event_id)
+        return digest is None or digest == entry.content_digest
 
 
 # The data-modifying CTE's rows are invisible to the rest of the statement, so `outbox` below
@@ -49,10 +54,8 @@ WITH incoming AS (
     ON CONFLICT (event_id) DO NOTHING
     RETURNING event_id
 )
-SELECT i.event_id, i.content_digest,
-       EXISTS (SELECT FROM inserted n WHERE n.event_id = i.event_id) AS new,
-       coalesce(s.content_digest, o.content_digest) AS known_digest,
-       s.event_id IS NOT NULL AS stored
+SELECT i.event_id, EXISTS (SELECT FROM inserted n WHERE n.event_id = i.event_id) AS new,
+       coalesce(s.content_digest, o.content_digest) AS known_digest
 FROM incoming i
 LEFT JOIN stored s USING (event_id)
 LEFT JOIN event_outbox o USING (event_id)
@@ -62,22 +65,15 @@ LEFT JOIN event_outbox o USING (event_id)
 def admit(conn: psycopg.Connection, entries: Sequence[OutboxEntry]) -> Admission:
     """Store the entries whose event ids are new and commit. Ids must be distinct."""
     if not entries:
-        return Admission(frozenset(), frozenset(), frozenset())
+        return Admission(frozenset(), {})
     rows = conn.execute(_ADMIT, {
         "ids": [e.event_id for e in entries], "digests": [e.content_digest for e in entries],
         "keys": [e.key for e in entries], "values": [e.value for e in entries], "kinds": [e.kind for e in entries],
     }).fetchall()
     conn.commit()
-    new, duplicates, conflicts = set(), set(), set()
-    for event_id, digest, is_new, known_digest, stored in rows:
-        if is_new:
-            new.add(event_id)
-        # An event stored before digests existed (NULL) cannot be told apart: a duplicate.
-        elif known_digest is None or bytes(known_digest) == bytes(digest):
-            duplicates.add(event_id)
-        else:
-            conflicts.add(event_id)
-    return Admission(frozenset(new), frozenset(duplicates), frozenset(conflicts))
+    new = frozenset(event_id for event_id, is_new, _ in rows if is_new)
+    known = {event_id: None if digest is None else bytes(digest) for event_id, is_new, digest in rows if not is_new}
+    return Admission(new, known)
 
 
 def mark_published(conn: psycopg.Connection, event_ids: Sequence[uuid.UUID]) -> None:
@@ -86,9 +82,10 @@ def mark_published(conn: psycopg.Connection, event_ids: Sequence[uuid.UUID]) -> 
         conn.commit()
 
 
-# Run by the consumer's apply, in its transaction, after the batch's events are stored.
+# Run by the live consumer's apply, in its transaction, after the batch's events are stored
+# (qualified: a rebuild's search_path puts its own schema first).
 FORGET_APPLIED = """
-DELETE FROM event_outbox o USING (
+DELETE FROM public.event_outbox o USING (
     SELECT event_id, content_digest FROM staging_events
     UNION ALL SELECT event_id, content_digest FROM staging_conferences
 ) s
@@ -125,3 +122,19 @@ def pending(conn: psycopg.Connection) -> tuple[int, int]:
         "SELECT count(*), count(*) FILTER (WHERE published_at IS NULL) FROM event_outbox").fetchone()
     conn.commit()
     return total, unpublished
+
+
+class PostgresOutbox:
+    """The outbox through `connection()`, a context manager giving a connection (a pool's):
+    the ingestion use case's `Outbox`."""
+
+    def __init__(self, connection: Callable[[], AbstractContextManager[psycopg.Connection]]):
+        self._connection = connection
+
+    def admit(self, entries: Sequence[OutboxEntry]) -> Admission:
+        with self._connection() as conn:
+            return admit(conn, entries)
+
+    def mark_published(self, event_ids: Sequence[uuid.UUID]) -> None:
+        with self._connection() as conn:
+            mark_published(conn, event_ids)

@@ -47,7 +47,7 @@ class Rebuild:
                 self.poison += 1  # the live worker dead-lettered it already
                 continue
             (enrolments if is_enrolment else conferences).append(row)
-        result = apply_batch(self.conn, enrolments, conferences)
+        result = apply_batch(self.conn, enrolments, conferences, forget_outbox=False)
         self.applied += result.applied + result.conferences
         self.duplicates += result.duplicates
 

@@ -1,11 +1,13 @@
-"""Agents post events here. 202 only once the broker acknowledged (acks=all).
+"""Agents post events here. 202 only once the event is durable: stored in the outbox
+(PostgreSQL, committed), then published (`service_layer.ingestion.accept`).
 
 Validation order: the event contract (`EventBodySchema`), then the API's own rules
 (`checks.py`). A single event answers 422 (or 403 for a province the agent is not assigned
-to) with every violation; a batch answers per item, publishes the valid items, and says 202
-when all were accepted, 207 when some (or all) were rejected. If the broker does not
-acknowledge every valid item within `publish_timeout_s` the whole request answers 503 with
-Retry-After: re-posting is safe because `event_id` is the idempotency key downstream.
+to) with every violation, 409 for an event id already taken by other content; a batch answers
+per item, accepts the valid items, and says 202 when all were accepted, 207 when some (or
+all) were rejected. A broker that does not acknowledge in time costs nothing: the outbox relay
+publishes later. Only the database being unavailable answers 503 with Retry-After: nothing
+was accepted, and re-posting is safe because `event_id` is the idempotency key.
 """
 from __future__ import annotations
 
@@ -18,16 +20,21 @@ from datetime import datetime
 from typing import Any
 
 import orjson
+import psycopg
 from flask import Response, g, request
 from flask_smorest import Blueprint
 from marshmallow import ValidationError
+from psycopg_pool import PoolTimeout
 
-from ....adapters.kafka.publisher import OutgoingRecord, PublishUnavailable, outgoing
+from ....adapters.postgres.outbox import PostgresOutbox
 from ....adapters.postgres.communes import commune_provinces
 from ....adapters.postgres.contribution_rules import read_rules
+from ....contract.digest import digest_key
 from ....contract.events import EventBodySchema, build_event
 from ....contract.fast_body import fast_body
 from ....domain.identity import Pseudonymiser
+from ....domain.model import Event
+from ....service_layer.ingestion import Acceptance, Outcome, accept, outbox_entry
 from .. import metrics
 from ..auth import agent_required
 from ..problems import Problem, flatten, problem_response, violation
@@ -49,6 +56,8 @@ class Ingestion:
 
     checks: EventChecks
     pseudonymiser: Pseudonymiser
+    digest_key: bytes
+    outbox: PostgresOutbox
 
 
 def _ingestion(res: Resources) -> Ingestion:
@@ -65,6 +74,8 @@ def _ingestion(res: Resources) -> Ingestion:
             checks=EventChecks(Refreshing(read(commune_provinces), ttl), Refreshing(read(read_rules), ttl),
                                res.settings.max_clock_skew_s),
             pseudonymiser=Pseudonymiser(res.settings.pseudonym_key),
+            digest_key=digest_key(res.settings.pseudonym_key),
+            outbox=PostgresOutbox(lambda: res.pool.connection(timeout=res.settings.publish_timeout_s)),
         ))
     return found
 
@@ -116,19 +127,33 @@ def _count_rejections(errors: list[dict[str, str]]) -> None:
         metrics.REJECTIONS.labels(rule).inc()
 
 
-def _publish(res: Resources, records: list[OutgoingRecord]) -> None:
+EVENT_ID_CONFLICT = "event_id_conflict"
+_CONFLICT = violation("event_id", EVENT_ID_CONFLICT,
+                      "an event with this event_id and other content was accepted before: use a new event_id")
+
+
+def _accept(res: Resources, ing: Ingestion, events: list[Event], now: datetime) -> Acceptance:
+    """Durable first (the outbox), then published; 503 when the database cannot take them."""
+    entries = [outbox_entry(e, now, ing.pseudonymiser, ing.digest_key) for e in events]
     started = time.perf_counter()
     try:
-        res.publisher.publish(records)
-    except PublishUnavailable as exc:
-        metrics.EVENTS.labels("unavailable").inc(len(records))
-        log.warning("publish failed", extra={"events": len(records), "error": str(exc)})
+        acceptance = accept(entries, ing.outbox, res.publisher)
+    except (psycopg.Error, PoolTimeout) as exc:
+        metrics.EVENTS.labels("unavailable").inc(len(events))
+        log.warning("outbox unavailable", extra={"events": len(events), "error": type(exc).__name__})
         raise Problem(503, "Service Unavailable",
-                      "the broker did not acknowledge the events in time; nothing is reported accepted: "
+                      "the database did not store the events; nothing is reported accepted: "
                       "post again later with the same event_id(s)",
-                      headers={"Retry-After": RETRY_AFTER_S}, type_="broker-unavailable") from None
+                      headers={"Retry-After": RETRY_AFTER_S}, type_="database-unavailable") from None
     metrics.PUBLISH_SECONDS.observe(time.perf_counter() - started)
-    metrics.EVENTS.labels("accepted").inc(len(records))
+    if not acceptance.published:
+        log.warning("broker did not acknowledge; the outbox relay will publish", extra={"events": len(events)})
+    conflicts = acceptance.outcomes.count(Outcome.CONFLICT)
+    metrics.EVENTS.labels("accepted").inc(len(events) - conflicts)
+    if conflicts:
+        metrics.EVENTS.labels("rejected").inc(conflicts)
+        metrics.REJECTIONS.labels(EVENT_ID_CONFLICT).inc(conflicts)
+    return acceptance
 
 
 def _json_response(body: dict, status: int) -> Response:
@@ -143,7 +168,8 @@ def _openapi(body_schema, answers: dict[int, tuple[object, str]]) -> dict:
     for code, text in ((400, "malformed JSON"), (401, "missing, unknown or revoked token"),
                        (403, "wrong token scope, or a province the agent is not assigned to"),
                        (413, "body too large"), (415, "not application/json"), (422, "invalid event(s)"),
-                       (429, "rate limit: see Retry-After"), (503, "broker unavailable: see Retry-After")):
+                       (409, "an event_id already taken by another event (single event)"),
+                       (429, "rate limit: see Retry-After"), (503, "database unavailable: see Retry-After")):
         responses[str(code)] = {"description": text, "content": {"application/problem+json": {"schema": ProblemSchema}}}
     return {"security": [{"bearerAuth": []}], "responses": responses,
             "requestBody": {"required": True, "content": {"application/json": {"schema": body_schema}}}}
@@ -166,7 +192,9 @@ def post_event() -> Response:
                                 "the event breaks the rules listed in errors", errors,
                                 type_="province-not-assigned" if forbidden else "invalid-event")
     event = build_event(data, g.agent)
-    _publish(res, [outgoing(event, now, ing.pseudonymiser)])
+    if _accept(res, ing, [event], now).outcomes[0] is Outcome.CONFLICT:
+        return problem_response(409, "Conflict", "this event_id names another event", [_CONFLICT],
+                                type_="event-id-conflict")
     return _json_response({"event_id": str(event.event_id), "status": "accepted"}, 202)
 
 
@@ -193,7 +221,7 @@ def post_batch() -> Response:
     now = res.clock()
     agent, provinces = g.agent, g.agent_provinces  # flask.g is a proxy: read it once, not per item
     results: list[dict] = []
-    records: list[OutgoingRecord] = []
+    events: list[tuple[int, Event]] = []  # (position in results, event) of the valid items
     for index, item in enumerate(items):
         posted_id = item.get("event_id") if isinstance(item, dict) else None
         data, errors = _validate(item, ing, provinces, now)
@@ -203,14 +231,19 @@ def post_batch() -> Response:
                             "status": "rejected", "errors": errors})
             continue
         event = build_event(data, agent)
-        records.append(outgoing(event, now, ing.pseudonymiser))
+        events.append((len(results), event))
         results.append({"index": index, "event_id": str(event.event_id), "status": "accepted"})
-    _publish(res, records)
-    rejected = len(items) - len(records)
+    if events:
+        outcomes = _accept(res, ing, [e for _, e in events], now).outcomes
+        for (position, _), outcome in zip(events, outcomes):
+            if outcome is Outcome.CONFLICT:
+                results[position] = {**results[position], "status": "rejected", "errors": [_CONFLICT]}
+    accepted = sum(r["status"] == "accepted" for r in results)
+    rejected = len(items) - accepted
     if rejected:
         log.info("batch items rejected", extra={
             "events": len(items), "rejected": rejected,
             "rules": sorted({e["rule"] for r in results for e in r.get("errors", ())}),
         })
-    return _json_response({"accepted": len(records), "rejected": rejected, "results": results},
+    return _json_response({"accepted": accepted, "rejected": rejected, "results": results},
                           207 if rejected else 202)

@@ -1,0 +1,1 @@
+"""Use cases: what the entrypoints (API, worker, CLI) ask for, with their collaborators passed in."""

@@ -1,0 +1,80 @@
+"""Use case: accept validated events durably, then publish them.
+
+202 means durable. Each event goes to the outbox (PostgreSQL, committed) before the caller
+answers; only events new to the outbox and the event store are then published. If the broker
+does not acknowledge, the events are still accepted: the relay publishes them
+(docs/durability.md). An event id already known with the same content is a duplicate (accepted
+again, not published again); with other content it is a conflict and is refused.
+"""
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Protocol
+
+import orjson
+
+from ..adapters.kafka.publisher import OutgoingRecord, PublishUnavailable, record_key
+from ..adapters.postgres.outbox import Admission, OutboxEntry
+from ..contract.digest import content_digest
+from ..contract.events import record_dict
+from ..domain.identity import Pseudonymiser
+from ..domain.model import Event
+
+
+class Outcome(StrEnum):
+    ACCEPTED = "accepted"  # new: stored and (if the broker answered) published
+    DUPLICATE = "duplicate"  # the same event, accepted before
+    CONFLICT = "conflict"  # another event under an id already taken
+
+
+class Outbox(Protocol):
+    def admit(self, entries: Sequence[OutboxEntry]) -> Admission: ...
+    def mark_published(self, event_ids: Sequence[uuid.UUID]) -> None: ...
+
+
+class Publisher(Protocol):
+    def publish(self, records: Sequence[OutgoingRecord]) -> None: ...
+
+
+@dataclass(frozen=True)
+class Acceptance:
+    outcomes: list[Outcome]  # one per event, in the order given
+    published: bool  # the broker acknowledged every new event (else the relay will publish them)
+
+
+def outbox_entry(event: Event, received_at: datetime, pseudonymiser: Pseudonymiser, digest_key: bytes) -> OutboxEntry:
+    record = record_dict(event, received_at)
+    return OutboxEntry(event.event_id, content_digest(record, digest_key), record_key(event, pseudonymiser),
+                       orjson.dumps(record), str(event.kind))
+
+
+def outgoing_record(entry: OutboxEntry) -> OutgoingRecord:
+    return OutgoingRecord.of(str(entry.event_id), entry.kind, entry.key, entry.value)
+
+
+def accept(entries: Sequence[OutboxEntry], outbox: Outbox, publisher: Publisher) -> Acceptance:
+    """Store, then publish, the entries (a request's events, in order). The outbox raising
+    means nothing was accepted: the caller answers 503."""
+    first: dict[uuid.UUID, int] = {}  # event id -> position of its first copy in this request
+    for position, entry in enumerate(entries):
+        first.setdefault(entry.event_id, position)
+    admission = outbox.admit([entries[p] for p in first.values()])
+    outcomes = []
+    for position, entry in enumerate(entries):
+        if entry.event_id in admission.new:  # compared with this request's first copy
+            earliest = first[entry.event_id]
+            outcomes.append(Outcome.CONFLICT if entries[earliest].content_digest != entry.content_digest else
+                            Outcome.ACCEPTED if earliest == position else Outcome.DUPLICATE)
+        else:  # compared with the event accepted before
+            outcomes.append(Outcome.DUPLICATE if admission.is_same_event(entry) else Outcome.CONFLICT)
+    new = [entries[p] for p in first.values() if entries[p].event_id in admission.new]
+    try:
+        publisher.publish([outgoing_record(e) for e in new])
+    except PublishUnavailable:
+        return Acceptance(outcomes, published=False)
+    outbox.mark_published([e.event_id for e in new])
+    return Acceptance(outcomes, published=True)
