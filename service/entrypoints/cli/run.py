@@ -20,10 +20,11 @@ from pathlib import Path
 
 import click
 
-from ...config import KEY_FILE, Settings
-from .supervisor import WorkerSupervisor
+from ...config import KEY_FILE, STACK_FILE, Settings
+from .supervisor import RELAY_STATUS_FILE, WorkerSupervisor
 
 CHILD_STOP_TIMEOUT_S = 20
+DRAIN_TIMEOUT_S = 120  # a clean stop waits this long at most for the workers to store what was accepted
 
 
 def _pseudonym_key(settings: Settings) -> str:
@@ -103,8 +104,24 @@ def prepare_data(settings: Settings, fresh_broker: bool) -> None:
     ensure_topics(settings)
     if fresh_broker:
         # A new in-memory broker numbers offsets from zero again; offsets stored for the
-        # previous broker's topic would skip its records.
+        # previous broker's topic would skip its records. Whatever it held is gone: the relay
+        # publishes every accepted event not yet stored again, from the outbox.
         forget_consumer_offsets(settings.database_url)
+        click.echo(_fresh_broker_note(settings))
+
+
+def _fresh_broker_note(settings: Settings) -> str:
+    import psycopg
+
+    from ...adapters.postgres import outbox
+
+    with psycopg.connect(settings.database_url) as conn:
+        outbox.record_reset(conn, "enrolment run started an empty embedded broker")
+        pending, _ = outbox.pending(conn)
+        (stored,) = conn.execute("SELECT (SELECT count(*) FROM enrolment_events) + "
+                                 "(SELECT count(*) FROM conference_events)").fetchone()
+    return (f"the embedded broker starts empty (memory only): the {stored:,} events in the event store keep "
+            f"their figures, and the {pending:,} accepted events not yet stored are published again from the outbox")
 
 
 @click.command("run")
@@ -126,14 +143,21 @@ def run_command(consumers: int, demo: bool, simulate_rate: float) -> None:
 
         env = {**os.environ, **settings.to_env()}
         env.setdefault("PROMETHEUS_MULTIPROC_DIR", str(_fresh_dir(settings.data_dir / "prometheus")))
+        stack.callback(_forget_stack_file, settings)
+        _write_stack_file(settings)
+        # Stopped in reverse: the API first (nothing more is accepted), then the wait until the
+        # workers have stored every accepted event, then relay and workers, then the servers.
+        workers = WorkerSupervisor(consumers, lambda i: _spawn(["service.entrypoints.cli", "worker"], _worker_env(env, i)),
+                                   settings.data_dir)
+        relay = WorkerSupervisor(1, lambda _: _spawn(["service.entrypoints.cli", "relay"], env), settings.data_dir,
+                                 status_file=RELAY_STATUS_FILE)
+        stack.callback(lambda: _stop([*workers.running(), *relay.running()]))
+        stack.callback(_drain, settings, lambda: (workers.check(), relay.check()))
         api = _spawn(
             ["gunicorn", "-c", "python:service.entrypoints.api.gunicorn_conf", "service.entrypoints.api.wsgi:app"],
             env,
         )
         stack.callback(lambda: _stop([api]))
-        workers = WorkerSupervisor(consumers, lambda i: _spawn(["service.entrypoints.cli", "worker"], _worker_env(env, i)),
-                                   settings.data_dir)
-        stack.callback(lambda: _stop(workers.running()))  # runs first: workers stop before the API
         base = f"http://{settings.api_host}:{settings.api_port}"
         _wait_http_ok(f"{base}/healthz", 60, [api])
 
@@ -145,15 +169,59 @@ def run_command(consumers: int, demo: bool, simulate_rate: float) -> None:
         click.echo(f"SQL            {_sql_endpoint(settings.database_url)}  (an analyst login: `enrolment logins create NAME`)")
         click.echo(f"broker         {settings.kafka_bootstrap_servers}  topic {settings.events_topic}")
         click.echo(f"data dir       {settings.data_dir.resolve()}")
-        click.echo(f"other CLI commands in another shell: export DATABASE_URL='{settings.database_url}' "
-                   f"KAFKA_BOOTSTRAP_SERVERS={settings.kafka_bootstrap_servers}")
+        click.echo(f"other commands (`enrolment --help`) find this stack in {STACK_FILE} and the pseudonym key in "
+                   f"the data dir; from another directory: export DATA_DIR={settings.data_dir.resolve()}")
         if demo:
             _load_demo(settings, base)
         if simulate_rate > 0:
             # Not supervised: the simulator may finish or fail without stopping the service.
             stack.callback(_stop, [_spawn(["service.entrypoints.cli", "simulate", "--api", base, "--rate", str(simulate_rate)], env)])
         click.echo("running; Ctrl-C stops everything")
-        _supervise(api, workers)
+        _supervise(api, workers, relay)
+
+
+def _write_stack_file(settings: Settings) -> None:
+    """What other commands need to reach this stack (Settings.from_env reads it), 0600: the
+    database URL carries the service's password."""
+    path = settings.data_dir / STACK_FILE
+    wanted = ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS", "EVENTS_TOPIC", "DEAD_LETTER_TOPIC", "CONSUMER_GROUP",
+              "API_HOST", "API_PORT", "TOPIC_PARTITIONS")
+    env = settings.to_env()
+    path.touch(mode=0o600)
+    path.write_text("".join(f"{name}={env[name]}\n" for name in wanted), encoding="utf-8")
+
+
+def _forget_stack_file(settings: Settings) -> None:
+    (settings.data_dir / STACK_FILE).unlink(missing_ok=True)
+
+
+def _drain(settings: Settings, keep_running) -> None:
+    """Wait until the outbox is empty (every accepted event is in the event store), saying how
+    many are left, for DRAIN_TIMEOUT_S at most; what is left is safe in the outbox."""
+    import psycopg
+
+    from ...adapters.postgres import outbox
+
+    deadline, said = time.monotonic() + DRAIN_TIMEOUT_S, None
+    while True:
+        try:
+            with psycopg.connect(settings.database_url, connect_timeout=5) as conn:
+                left, _ = outbox.pending(conn)
+        except psycopg.OperationalError as exc:
+            click.echo(f"cannot read the outbox ({type(exc).__name__}): not waiting for the workers")
+            return
+        if left == 0:
+            if said is not None:
+                click.echo("every accepted event is stored")
+            return
+        if time.monotonic() > deadline:
+            click.echo(f"{left:,} accepted events not yet applied stay in the outbox: the next start publishes them")
+            return
+        if left != said:
+            click.echo(f"waiting for the workers: {left:,} accepted events not yet applied …")
+            said = left
+        keep_running()
+        time.sleep(0.5)
 
 
 def _sql_endpoint(url: str) -> str:
@@ -194,7 +262,7 @@ def _interrupt(signum: int, frame) -> None:
     raise KeyboardInterrupt  # SIGTERM stops as cleanly as Ctrl-C
 
 
-def _supervise(api: subprocess.Popen, workers: WorkerSupervisor) -> None:
+def _supervise(api: subprocess.Popen, *supervisors: WorkerSupervisor) -> None:
     """Until Ctrl-C: a worker that exits is restarted (with backoff); the API exiting (gunicorn
     restarts its own workers, so it exits only on failure) stops everything."""
     try:
@@ -202,7 +270,8 @@ def _supervise(api: subprocess.Popen, workers: WorkerSupervisor) -> None:
             code = api.poll()
             if code is not None:
                 raise click.ClickException(f"the API {api.args[2:4]} exited with {code}; stopping")
-            workers.check()
+            for supervisor in supervisors:
+                supervisor.check()
             time.sleep(0.5)
     except KeyboardInterrupt:
         click.echo("\nstopping …")

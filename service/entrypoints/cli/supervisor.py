@@ -39,9 +39,10 @@ class WorkerSlot:
 class WorkerSupervisor:
     """Keeps `count` workers running; `spawn(index)` starts worker `index`."""
 
-    def __init__(self, count: int, spawn: Callable[[int], subprocess.Popen], data_dir: Path):
+    def __init__(self, count: int, spawn: Callable[[int], subprocess.Popen], data_dir: Path,
+                 status_file: str = STATUS_FILE):
         self._spawn = spawn
-        self._path = data_dir / STATUS_FILE
+        self._path = data_dir / status_file
         self.slots = [WorkerSlot(i) for i in range(count)]
         self.processes: dict[int, subprocess.Popen] = {}
         for slot in self.slots:
@@ -88,9 +89,12 @@ class WorkerSupervisor:
 _PUBLIC = ("index", "pid", "restarts", "last_exit_code", "last_exit_at")
 
 
-def read_runner_status(data_dir: Path) -> dict | None:
+RELAY_STATUS_FILE = "relay-status.json"  # the outbox relay, supervised the same way (one slot)
+
+
+def read_runner_status(data_dir: Path, status_file: str = STATUS_FILE) -> dict | None:
     """What the runner last wrote (None when no runner has written there)."""
     try:
-        return json.loads((data_dir / STATUS_FILE).read_text())
+        return json.loads((data_dir / status_file).read_text())
     except FileNotFoundError:
         return None
