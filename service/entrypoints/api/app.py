@@ -14,6 +14,9 @@ from werkzeug.exceptions import HTTPException
 
 from ...config import Settings
 from . import metrics
+from .events.schemas import ProblemSchema
+from .openapi import ProblemAnswers, register_problem_responses
+from .inputs import check_query
 from .problems import from_http_exception
 from .resources import EXTENSION, Resources
 
@@ -22,7 +25,13 @@ DOCS_ASSETS = "/docs/assets/"
 
 
 class ProblemApi(Api):
-    """flask-smorest's Api answering every HTTP error as RFC 9457 problem details."""
+    """flask-smorest's Api answering (and documenting) every HTTP error as RFC 9457 problem details."""
+
+    ERROR_SCHEMA = ProblemSchema
+    DEFAULT_ERROR_RESPONSE_NAME = None  # no "default" answer: every status an operation gives is listed
+
+    def _register_responses(self):  # flask-smorest's hook: its own would say application/json
+        register_problem_responses(self.spec, self.ERROR_SCHEMA)
 
     def handle_http_exception(self, error: HTTPException):
         return from_http_exception(error)
@@ -61,9 +70,11 @@ def create_app(settings: Settings, *, publisher=None, pool=None, clock=None) -> 
     app.extensions[EXTENSION] = resources
 
     api = ProblemApi(app, spec_kwargs={
+        "extra_plugins": [ProblemAnswers()],
         "info": {"description": "Collection agents post enrolment and outreach events; analysts read coverage reports."},
     })
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
+    app.before_request(check_query)
     _register_blueprints(app, api)
     _serve_docs_assets(app)
     _observe_requests(app)

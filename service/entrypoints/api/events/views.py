@@ -9,7 +9,6 @@ Retry-After: re-posting is safe because `event_id` is the idempotency key downst
 """
 from __future__ import annotations
 
-import json
 import logging
 import time
 from dataclasses import dataclass
@@ -29,10 +28,11 @@ from ....contract.fast_body import fast_body
 from ....domain.identity import Pseudonymiser
 from .. import metrics
 from ..auth import agent_required
-from ..problems import Problem, flatten, problem_response, violation
+from ..inputs import parse_json, request_body
+from ..problems import Problem, flatten, printable, problem_response, violation
 from ..resources import Resources, current_resources
 from .checks import PROVINCE_NOT_ASSIGNED, EventChecks, Refreshing
-from .schemas import AcceptedSchema, BatchBodySchema, BatchResultSchema, ProblemSchema
+from .schemas import AcceptedSchema, BatchBodySchema, BatchResultSchema
 
 log = logging.getLogger(__name__)
 blp = Blueprint("events", __name__, url_prefix="/v1/events",
@@ -76,16 +76,7 @@ def _json_body() -> Any:
     content_type = request.headers.get("Content-Type", "")
     if content_type != "application/json" and not _is_json(request.mimetype):
         raise Problem(415, "Unsupported Media Type", "send the body as application/json", type_="media-type")
-    raw = request.get_data(cache=False)  # over MAX_CONTENT_LENGTH: werkzeug answers 413
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        pass  # json's judgement: it reads what orjson refuses (NaN, huge integers) and words the error
-    try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise Problem(400, "Bad Request", f"the body is not valid JSON ({type(exc).__name__})",
-                      type_="malformed-json") from None
+    return parse_json(request_body(cache=False))
 
 
 def _validate(item: Any, ing: Ingestion, provinces: frozenset[str], now: datetime
@@ -129,14 +120,9 @@ def _json_response(body: dict, status: int) -> Response:
 
 def _openapi(body_schema, answers: dict[int, tuple[object, str]]) -> dict:
     """The operation's OpenAPI doc in one `blp.doc` (each flask-smorest response decorator
-    would add a wrapper to the hot path)."""
+    would add a wrapper to the hot path). The error answers are added by `openapi.ProblemAnswers`."""
     responses = {str(code): {"description": text, "content": {"application/json": {"schema": schema}}}
                  for code, (schema, text) in answers.items()}
-    for code, text in ((400, "malformed JSON"), (401, "missing, unknown or revoked token"),
-                       (403, "wrong token scope, or a province the agent is not assigned to"),
-                       (413, "body too large"), (415, "not application/json"), (422, "invalid event(s)"),
-                       (429, "rate limit: see Retry-After"), (503, "broker unavailable: see Retry-After")):
-        responses[str(code)] = {"description": text, "content": {"application/problem+json": {"schema": ProblemSchema}}}
     return {"security": [{"bearerAuth": []}], "responses": responses,
             "requestBody": {"required": True, "content": {"application/json": {"schema": body_schema}}}}
 
@@ -191,7 +177,7 @@ def post_batch() -> Response:
         data, errors = _validate(item, ing, provinces, now)
         if errors:
             _count_rejections(errors)
-            results.append({"index": index, "event_id": posted_id if isinstance(posted_id, str) else None,
+            results.append({"index": index, "event_id": printable(posted_id) if isinstance(posted_id, str) else None,
                             "status": "rejected", "errors": errors})
             continue
         event = build_event(data, agent)
