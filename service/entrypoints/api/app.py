@@ -8,8 +8,10 @@ from __future__ import annotations
 import logging
 import time
 
+import psycopg
 from flask import Flask, Response, g, request, send_from_directory
 from flask_smorest import Api
+from psycopg_pool import PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 from ...config import Settings
@@ -17,7 +19,7 @@ from . import metrics
 from .events.schemas import ProblemSchema
 from .openapi import ProblemAnswers, register_problem_responses
 from .inputs import check_query
-from .problems import from_http_exception
+from .problems import from_http_exception, problem_response
 from .resources import EXTENSION, Resources
 
 log = logging.getLogger("service.api")
@@ -75,10 +77,19 @@ def create_app(settings: Settings, *, publisher=None, pool=None, clock=None) -> 
     })
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     app.before_request(check_query)
+    app.register_error_handler(psycopg.OperationalError, database_unavailable)
+    app.register_error_handler(PoolTimeout, database_unavailable)
     _register_blueprints(app, api)
     _serve_docs_assets(app)
     _observe_requests(app)
     return app
+
+
+def database_unavailable(error: Exception) -> Response:
+    """PostgreSQL down or out of connections (a token lookup, a report): 503, soon, never a hang."""
+    log.warning("database unavailable", extra={"error": type(error).__name__})
+    return problem_response(503, "Service Unavailable", "the database is unavailable: try again later",
+                            headers={"Retry-After": "5"}, type_="database-unavailable")
 
 
 def _serve_docs_assets(app: Flask) -> None:

@@ -46,6 +46,19 @@ def _jsonable(value: Any) -> Any:
     raise TypeError(f"cannot serialise {type(value).__name__}")
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> Any:
+    """A CSV cell a spreadsheet shows as text: names come from agents, and a text cell starting
+    with = + - @ (or tab, CR) would run as a formula (OWASP CSV injection: prefix a quote)."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
 def _wants_csv(args: dict) -> bool:
     if args.get("format"):
         return args["format"] == "csv"
@@ -60,7 +73,7 @@ def render(name: str, page: reports.Page, args: dict, filters: dict, page_no: in
         writer = csv.writer(out)
         writer.writerow(page.columns)
         for item in page.items:
-            writer.writerow(["" if item[c] is None else item[c] for c in page.columns])
+            writer.writerow([csv_cell(item[c]) for c in page.columns])
         return Response(out.getvalue(), mimetype="text/csv", headers={
             "Content-Disposition": f'attachment; filename="{name}.csv"',
             "X-Total-Count": str(page.total), "X-Page": str(page_no), "X-Page-Size": str(page_size),
