@@ -48,9 +48,19 @@ def _unicode_text(value: str) -> None:
         raise ValidationError("must be valid Unicode text (no lone surrogates)")
 
 
+_PLAIN_TEXT = rules.PLAIN_TEXT.validator()
+
+
+def no_control_characters(value: str) -> str:
+    """The rule of every free text (`rules.PLAIN_TEXT`, Unicode), for other schemas too."""
+    _unicode_text(value)
+    return _PLAIN_TEXT(value)
+
+
 def _text(length: tuple[int, int], **kwargs: Any) -> fields.String:
-    return fields.String(validate=[validate.Length(min=length[0], max=length[1]), rules.PLAIN_TEXT.validator(),
-                                   _unicode_text], **kwargs)
+    # The pattern validator itself (not a wrapper): apispec publishes its pattern.
+    return fields.String(validate=[validate.Length(min=length[0], max=length[1]), _PLAIN_TEXT, _unicode_text],
+                         **kwargs)
 
 
 def _integer(bounds: rules.Bounds, **kwargs: Any) -> fields.Integer:

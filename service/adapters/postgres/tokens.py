@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -14,6 +15,14 @@ AGENT = "agent"
 REPORTING = "reporting"
 SCOPES = (AGENT, REPORTING)
 TOKEN_PREFIX = "enr_"
+TOKEN_BYTES = 32
+# What `issue` makes: the prefix and token_urlsafe(TOKEN_BYTES) (43 characters of base64url).
+_TOKEN_FORMAT = re.compile(re.escape(TOKEN_PREFIX) + r"[A-Za-z0-9_-]{43}")
+
+
+def well_formed(token: str) -> bool:
+    """Whether `token` could have been issued: anything else is refused without a query."""
+    return _TOKEN_FORMAT.fullmatch(token) is not None
 
 
 def hash_token(token: str) -> bytes:
@@ -92,7 +101,7 @@ def issue(conn: psycopg.Connection, scope: str, agent_id: str | None, label: str
     """A new token: returns (token_id, token). The token itself is never stored."""
     if scope not in SCOPES:
         raise ValueError(f"scope must be one of {SCOPES}")
-    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = TOKEN_PREFIX + secrets.token_urlsafe(TOKEN_BYTES)
     (token_id,) = conn.execute(
         "INSERT INTO api_tokens (token_hash, scope, agent_id, label) VALUES (%s, %s, %s, %s)"
         " RETURNING token_id",

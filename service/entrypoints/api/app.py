@@ -8,13 +8,18 @@ from __future__ import annotations
 import logging
 import time
 
+import psycopg
 from flask import Flask, Response, g, request, send_from_directory
 from flask_smorest import Api
+from psycopg_pool import PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 from ...config import Settings
 from . import metrics
-from .problems import from_http_exception
+from .events.schemas import ProblemSchema
+from .openapi import ProblemAnswers, register_problem_responses
+from .inputs import check_query
+from .problems import from_http_exception, problem_response
 from .resources import EXTENSION, Resources
 
 log = logging.getLogger("service.api")
@@ -22,7 +27,13 @@ DOCS_ASSETS = "/docs/assets/"
 
 
 class ProblemApi(Api):
-    """flask-smorest's Api answering every HTTP error as RFC 9457 problem details."""
+    """flask-smorest's Api answering (and documenting) every HTTP error as RFC 9457 problem details."""
+
+    ERROR_SCHEMA = ProblemSchema
+    DEFAULT_ERROR_RESPONSE_NAME = None  # no "default" answer: every status an operation gives is listed
+
+    def _register_responses(self):  # flask-smorest's hook: its own would say application/json
+        register_problem_responses(self.spec, self.ERROR_SCHEMA)
 
     def handle_http_exception(self, error: HTTPException):
         return from_http_exception(error)
@@ -61,13 +72,24 @@ def create_app(settings: Settings, *, publisher=None, pool=None, clock=None) -> 
     app.extensions[EXTENSION] = resources
 
     api = ProblemApi(app, spec_kwargs={
+        "extra_plugins": [ProblemAnswers()],
         "info": {"description": "Collection agents post enrolment and outreach events; analysts read coverage reports."},
     })
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
+    app.before_request(check_query)
+    app.register_error_handler(psycopg.OperationalError, database_unavailable)
+    app.register_error_handler(PoolTimeout, database_unavailable)
     _register_blueprints(app, api)
     _serve_docs_assets(app)
     _observe_requests(app)
     return app
+
+
+def database_unavailable(error: Exception) -> Response:
+    """PostgreSQL down or out of connections (a token lookup, a report): 503, soon, never a hang."""
+    log.warning("database unavailable", extra={"error": type(error).__name__})
+    return problem_response(503, "Service Unavailable", "the database is unavailable: try again later",
+                            headers={"Retry-After": "5"}, type_="database-unavailable")
 
 
 def _serve_docs_assets(app: Flask) -> None:

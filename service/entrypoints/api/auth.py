@@ -99,7 +99,8 @@ def _authenticate(scope: str) -> Principal:
     if header[: len(BEARER)].lower() != BEARER or not header[len(BEARER):].strip():
         raise Problem(401, "Unauthorized", "send 'Authorization: Bearer <token>'", headers=_CHALLENGE,
                       type_="unauthorized")
-    found = authenticator().principal(header[len(BEARER):].strip())
+    token = header[len(BEARER):].strip()
+    found = authenticator().principal(token) if token_store.well_formed(token) else None
     if found is None:
         raise Problem(401, "Unauthorized", "unknown or revoked token", headers=_CHALLENGE, type_="unauthorized")
     if found.scope != scope:

@@ -36,6 +36,7 @@ _RULES: list[tuple[re.Pattern[str], str]] = [
         (r"not allowed for ", "not_allowed_for_kind"),
         (r"must not contain control characters", "no_control_characters"),
         (r"must be valid Unicode text", "unicode_text"),
+        (r"^must be a month", "month_format"),
     ]
 ]
 
@@ -59,15 +60,21 @@ def flatten(messages: object, path: tuple[str, ...] = ()) -> list[dict[str, str]
     return [violation(".".join(path), rule_for(str(messages)), str(messages))]
 
 
+def printable(text: str) -> str:
+    """`text` as UTF-8 can carry it: a lone surrogate (JSON's "\\ud800" escape, in a key or a
+    value echoed back) becomes the six characters of its escape instead of breaking the answer."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def violation(field: str, rule: str, message: str) -> dict[str, str]:
-    return {"field": field, "rule": rule, "message": message}
+    return {"field": printable(field), "rule": rule, "message": printable(message)}
 
 
 def problem_body(status: int, title: str, detail: str | None = None,
                  errors: list[dict[str, str]] | None = None, type_: str | None = None) -> dict:
     body: dict = {"type": TYPE_BASE + (type_ or str(status)), "title": title, "status": status}
     if detail:
-        body["detail"] = detail
+        body["detail"] = printable(detail)
     if errors is not None:
         body["errors"] = errors
     return body

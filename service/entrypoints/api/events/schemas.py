@@ -1,14 +1,17 @@
 """Schemas of the events resource that are not the event contract itself (documentation of
 the batch envelope and of the answers; the bodies are built by hand on the hot path)."""
-from marshmallow import fields
+from marshmallow import fields, validate
 
 from ....contract.base import BaseSchema
+from ....config import Settings
 from ....contract.events import EventBodySchema
 
 
 class BatchBodySchema(BaseSchema):
+    # documentation only (the view checks the configured bound): the default MAX_BATCH_EVENTS
     events = fields.List(fields.Nested(EventBodySchema), required=True,
-                         metadata={"description": "up to MAX_BATCH_EVENTS events (default 1,000)"})
+                         validate=validate.Length(min=1, max=Settings.max_batch_events),
+                         metadata={"description": "1 to MAX_BATCH_EVENTS events (default 1,000)"})
 
 
 class ViolationSchema(BaseSchema):

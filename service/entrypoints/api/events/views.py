@@ -11,10 +11,9 @@ was accepted, and re-posting is safe because `event_id` is the idempotency key.
 """
 from __future__ import annotations
 
-import json
-import re
 import logging
 import time
+from http import HTTPStatus
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -37,10 +36,11 @@ from ....domain.model import Event
 from ....service_layer.ingestion import Acceptance, Outcome, accept, outbox_entry
 from .. import metrics
 from ..auth import agent_required
-from ..problems import Problem, flatten, problem_response, violation
+from ..inputs import parse_json, request_body
+from ..problems import Problem, flatten, printable, problem_response, violation
 from ..resources import Resources, current_resources
 from .checks import PROVINCE_NOT_ASSIGNED, EventChecks, Refreshing
-from .schemas import AcceptedSchema, BatchBodySchema, BatchResultSchema, ProblemSchema
+from .schemas import AcceptedSchema, BatchBodySchema, BatchResultSchema
 
 log = logging.getLogger(__name__)
 blp = Blueprint("events", __name__, url_prefix="/v1/events",
@@ -84,27 +84,11 @@ def _is_json(mimetype: str) -> bool:
     return mimetype == "application/json" or mimetype.endswith("+json")
 
 
-_LONG_DIGIT_RUN = re.compile(rb"[0-9]{20}")
-
-
 def _json_body() -> Any:
     content_type = request.headers.get("Content-Type", "")
     if content_type != "application/json" and not _is_json(request.mimetype):
         raise Problem(415, "Unsupported Media Type", "send the body as application/json", type_="media-type")
-    raw = request.get_data(cache=False)  # over MAX_CONTENT_LENGTH: werkzeug answers 413
-    try:
-        # orjson reads an integer beyond 64 bits (20+ digits) as a float; the contract refuses
-        # floats where integers are due, so such a body goes to json, which keeps it exact
-        # (and the answer names the range, not the type).
-        if _LONG_DIGIT_RUN.search(raw) is None:
-            return orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        pass  # json's judgement: it reads what orjson refuses (NaN, huge integers) and words the error
-    try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise Problem(400, "Bad Request", f"the body is not valid JSON ({type(exc).__name__})",
-                      type_="malformed-json") from None
+    return parse_json(request_body(cache=False))
 
 
 def _validate(item: Any, ing: Ingestion, provinces: frozenset[str], now: datetime
@@ -138,7 +122,7 @@ def _accept(res: Resources, ing: Ingestion, events: list[Event], now: datetime) 
     started = time.perf_counter()
     try:
         acceptance = accept(entries, ing.outbox, res.publisher)
-    except (psycopg.Error, PoolTimeout) as exc:
+    except (psycopg.OperationalError, PoolTimeout) as exc:  # an outage; anything else is a bug
         metrics.EVENTS.labels("unavailable").inc(len(events))
         log.warning("outbox unavailable", extra={"events": len(events), "error": type(exc).__name__})
         raise Problem(503, "Service Unavailable",
@@ -160,23 +144,19 @@ def _json_response(body: dict, status: int) -> Response:
     return Response(orjson.dumps(body), status=status, mimetype="application/json")
 
 
-def _openapi(body_schema, answers: dict[int, tuple[object, str]]) -> dict:
+def _openapi(body_schema, answers: dict[int, tuple[object, str]], problems: tuple[int, ...] = ()) -> dict:
     """The operation's OpenAPI doc in one `blp.doc` (each flask-smorest response decorator
-    would add a wrapper to the hot path)."""
+    would add a wrapper to the hot path). The error answers are added by `openapi.ProblemAnswers`."""
     responses = {str(code): {"description": text, "content": {"application/json": {"schema": schema}}}
                  for code, (schema, text) in answers.items()}
-    for code, text in ((400, "malformed JSON"), (401, "missing, unknown or revoked token"),
-                       (403, "wrong token scope, or a province the agent is not assigned to"),
-                       (413, "body too large"), (415, "not application/json"), (422, "invalid event(s)"),
-                       (409, "an event_id already taken by another event (single event)"),
-                       (429, "rate limit: see Retry-After"), (503, "database unavailable: see Retry-After")):
-        responses[str(code)] = {"description": text, "content": {"application/problem+json": {"schema": ProblemSchema}}}
+    responses.update({str(code): HTTPStatus(code).name for code in problems})  # the problem+json components
     return {"security": [{"bearerAuth": []}], "responses": responses,
             "requestBody": {"required": True, "content": {"application/json": {"schema": body_schema}}}}
 
 
 @blp.route("", methods=["POST"])
-@blp.doc(**_openapi(EventBodySchema, {202: (AcceptedSchema, "the broker acknowledged the event")}))
+@blp.doc(**_openapi(EventBodySchema, {202: (AcceptedSchema, "the event is durable (and published, or to be)")},
+                    problems=(409,)))
 @agent_required
 def post_event() -> Response:
     """Post one event"""
@@ -200,7 +180,7 @@ def post_event() -> Response:
 
 @blp.route("/batch", methods=["POST"])
 @blp.doc(**_openapi(BatchBodySchema, {
-    202: (BatchResultSchema, "every event accepted (broker acknowledged)"),
+    202: (BatchResultSchema, "every event accepted (durable)"),
     207: (BatchResultSchema, "some or all events rejected; the others accepted"),
 }))
 @agent_required
@@ -227,7 +207,7 @@ def post_batch() -> Response:
         data, errors = _validate(item, ing, provinces, now)
         if errors:
             _count_rejections(errors)
-            results.append({"index": index, "event_id": posted_id if isinstance(posted_id, str) else None,
+            results.append({"index": index, "event_id": printable(posted_id) if isinstance(posted_id, str) else None,
                             "status": "rejected", "errors": errors})
             continue
         event = build_event(data, agent)

@@ -1,21 +1,34 @@
 """Query and body schemas of the report endpoints, and the documented shapes of their items."""
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+import re
+
+from marshmallow import Schema, ValidationError, fields, validate
 
 from ....adapters.postgres.reference import MEASURES, SUBJECTS
 from ....adapters.postgres.reports import LOCALITY_COLUMNS, REPORTS, TREND_COLUMNS
 from ....contract.base import BaseSchema
+from ....contract.events import no_control_characters
 
 PERIOD_TYPES = ("month", "quarter", "year", "ytd")
 SCHEMES = ("BHXH_BB", "BHXH_TN", "BHTN", "BHYT_HGD", "BHYT_KHAC", "BHXH", "BHYT")
 LEVELS = ("nation", "province", "district", "commune")
 BREAKDOWNS = ("channel", "agent", "sex", "age_band", "sex_age_band")
 MAX_PAGE_SIZE = 10_000
+MAX_PAGE = 1_000_000  # keeps the offset (page - 1) * page_size far inside bigint
+# The months the reports know (report_periods): 2000-01 to 2060-12.
+FIRST_YEAR, LAST_YEAR = 2000, 2060
+MONTH_PATTERN = r"^(20[0-9]{2})-(0[1-9]|1[0-2])$"  # ECMA-262 in the document; fullmatch here
+
+
+def _month(value: str) -> None:
+    found = re.fullmatch(MONTH_PATTERN[1:-1], value)
+    if found is None or not FIRST_YEAR <= int(found.group(1)) <= LAST_YEAR:
+        raise ValidationError(f"must be a month YYYY-MM from {FIRST_YEAR}-01 to {LAST_YEAR}-12")
 
 
 class PageArgs(BaseSchema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE))
     page_size = fields.Integer(load_default=500, validate=validate.Range(min=1, max=MAX_PAGE_SIZE))
     format = fields.String(validate=validate.OneOf(("json", "csv")),
                            metadata={"description": "csv = same as `Accept: text/csv`"})
@@ -76,8 +89,8 @@ class TrendArgs(BaseSchema):
     locality = fields.String(load_default="VN")
     scheme = fields.String(load_default="BHXH", validate=validate.OneOf(SCHEMES))
     months = fields.Integer(load_default=12, validate=validate.Range(min=1, max=120))
-    end = fields.String(validate=validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", error="must be YYYY-MM"),
-                        metadata={"description": "last month, YYYY-MM; default: the latest month with data"})
+    end = fields.String(validate=_month, metadata={
+        "pattern": MONTH_PATTERN, "description": "last month, YYYY-MM; default: the latest month with data"})
     format = fields.String(validate=validate.OneOf(("json", "csv")))
 
 
@@ -92,22 +105,24 @@ class LoadArgs(BaseSchema):
 
 
 class DenominatorRowSchema(BaseSchema):
-    locality_code = fields.String(required=True)
+    locality_code = fields.String(required=True, validate=no_control_characters)
     year = fields.Integer(required=True, validate=validate.Range(min=1990, max=2100))
     measure = fields.String(required=True, validate=validate.OneOf(MEASURES))
     value = fields.Integer(required=True, validate=validate.Range(min=0))
-    source = fields.String(load_default="")
+    source = fields.String(load_default="", validate=no_control_characters)
 
 
 class TargetRowSchema(BaseSchema):
-    locality_code = fields.String(required=True)
+    locality_code = fields.String(required=True, validate=no_control_characters)
     year = fields.Integer(required=True, validate=validate.Range(min=1990, max=2100))
     subject = fields.String(required=True, validate=validate.OneOf(SUBJECTS))
     basis = fields.String(required=True, validate=validate.OneOf(("active", "new", "held")))
     target_count = fields.Integer(validate=validate.Range(min=0), allow_none=True)
-    target_rate_pct = fields.Decimal(validate=validate.Range(min=0, max=100, min_inclusive=False), allow_none=True)
+    target_rate_pct = fields.Decimal(validate=validate.Range(min=0, max=100, min_inclusive=False), allow_none=True,
+                                     # apispec writes a Decimal field's bounds as strings: say them as numbers
+                                     metadata={"minimum": 0, "maximum": 100, "exclusiveMinimum": True})
     denominator_measure = fields.String(validate=validate.OneOf(MEASURES), allow_none=True)
-    source = fields.String(load_default="")
+    source = fields.String(load_default="", validate=no_control_characters)
 
 
 class DenominatorsBody(BaseSchema):

@@ -19,14 +19,23 @@ from flask_smorest import Blueprint
 from ....adapters.postgres import reference, reports
 from ....domain.model import reporting_month
 from ..auth import reporting_required
+from ..inputs import BodyParser
 from ..problems import Problem, violation
 from ..resources import current_resources
 from . import schemas as s
 
 blp = Blueprint("reports", __name__, url_prefix="/v1/reports",
                 description="Coverage reports: stocks, flows, growth, withdrawals, outreach, plan, breakdowns")
+blp.ARGUMENTS_PARSER = BodyParser()  # bounded body, JSON nesting and syntax answered as problems
 SECURITY = [{"bearerAuth": []}]
 CSV_NOTE = "JSON by default; CSV with `Accept: text/csv` or `format=csv`."
+_CSV_ANSWER = {200: {"content": {"text/csv": {"schema": {"type": "string"}}}}}
+
+
+def _report_doc(description: str) -> dict:
+    """A report's OpenAPI doc: the reporting token, JSON or CSV (the token is checked before the
+    parameters are: `@reporting_required` sits above `@blp.arguments`)."""
+    return {"security": SECURITY, "description": description + " " + CSV_NOTE, "responses": _CSV_ANSWER}
 
 
 def _jsonable(value: Any) -> Any:
@@ -35,6 +44,19 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, date | datetime):
         return value.isoformat()
     raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> Any:
+    """A CSV cell a spreadsheet shows as text: names come from agents, and a text cell starting
+    with = + - @ (or tab, CR) would run as a formula (OWASP CSV injection: prefix a quote)."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
 
 
 def _wants_csv(args: dict) -> bool:
@@ -51,7 +73,7 @@ def render(name: str, page: reports.Page, args: dict, filters: dict, page_no: in
         writer = csv.writer(out)
         writer.writerow(page.columns)
         for item in page.items:
-            writer.writerow(["" if item[c] is None else item[c] for c in page.columns])
+            writer.writerow([csv_cell(item[c]) for c in page.columns])
         return Response(out.getvalue(), mimetype="text/csv", headers={
             "Content-Disposition": f'attachment; filename="{name}.csv"',
             "X-Total-Count": str(page.total), "X-Page": str(page_no), "X-Page-Size": str(page_size),
@@ -96,19 +118,19 @@ def _periodic_view(report: str, args: dict) -> Response:
 
 
 @blp.route("/coverage")
-@blp.doc(security=SECURITY, description="Active participants at period end against each denominator of the scheme. " + CSV_NOTE)
+@blp.doc(**_report_doc("Active participants at period end against each denominator of the scheme."))
+@reporting_required
 @blp.arguments(s.CoverageArgs, location="query", unknown=None)  # the schema raises on unknown parameters
 @blp.response(200, s.report_page_schema("coverage"))
-@reporting_required
 def coverage(args: dict) -> Response:
     return _periodic_view("coverage", args)
 
 
 @blp.route("/flows")
-@blp.doc(security=SECURITY, description="New participants, re-activations, renewals, lapses, withdrawals and contributions summed over the period. " + CSV_NOTE)
+@blp.doc(**_report_doc("New participants, re-activations, renewals, lapses, withdrawals and contributions summed over the period."))
+@reporting_required
 @blp.arguments(s.SchemeArgs, location="query", unknown=None)  # the schema raises on unknown parameters
 @blp.response(200, s.report_page_schema("flows"))
-@reporting_required
 def flows(args: dict) -> Response:
     return _periodic_view("flows", args)
 
@@ -125,10 +147,10 @@ def _pct(value: int, base: int) -> float | None:
 
 
 @blp.route("/growth")
-@blp.doc(security=SECURITY, description="Active and new participants against the previous period, the same period a year earlier and optionally `base_period`. " + CSV_NOTE)
+@blp.doc(**_report_doc("Active and new participants against the previous period, the same period a year earlier and optionally `base_period`."))
+@reporting_required
 @blp.arguments(s.GrowthArgs, location="query", unknown=None)  # the schema raises on unknown parameters
 @blp.response(200, s.report_page_schema("growth", GROWTH_BASE_COLUMNS))
-@reporting_required
 def growth(args: dict) -> Response:
     page, filters = _page("growth", args)
     base = args.get("base_period")
@@ -153,28 +175,28 @@ def growth(args: dict) -> Response:
 
 
 @blp.route("/withdrawals")
-@blp.doc(security=SECURITY, description="Lump-sum withdrawals with the change against the previous period (month over month). " + CSV_NOTE)
+@blp.doc(**_report_doc("Lump-sum withdrawals with the change against the previous period (month over month)."))
+@reporting_required
 @blp.arguments(s.SchemeArgs, location="query", unknown=None)  # the schema raises on unknown parameters
 @blp.response(200, s.report_page_schema("withdrawals"))
-@reporting_required
 def withdrawals(args: dict) -> Response:
     return _periodic_view("withdrawals", args)
 
 
 @blp.route("/outreach")
-@blp.doc(security=SECURITY, description="Conferences held and planned, attendees, cost, campaign enrolments, enrolments per conference, cost per enrolment. " + CSV_NOTE)
+@blp.doc(**_report_doc("Conferences held and planned, attendees, cost, campaign enrolments, enrolments per conference, cost per enrolment."))
+@reporting_required
 @blp.arguments(s.OutreachArgs, location="query", unknown=None)  # the schema raises on unknown parameters
 @blp.response(200, s.report_page_schema("outreach"))
-@reporting_required
 def outreach(args: dict) -> Response:
     return _periodic_view("outreach", args)
 
 
 @blp.route("/breakdown")
-@blp.doc(security=SECURITY, description="Flows by channel or agent; active participants by sex and/or age band. " + CSV_NOTE)
+@blp.doc(**_report_doc("Flows by channel or agent; active participants by sex and/or age band."))
+@reporting_required
 @blp.arguments(s.BreakdownArgs, location="query", unknown=None)  # the schema raises on unknown parameters
 @blp.response(200, s.report_page_schema("breakdown:agent"))
-@reporting_required
 def breakdown(args: dict) -> Response:
     report = f"breakdown:{args['by']}"
     page, filters = _page(report, args)
@@ -183,19 +205,19 @@ def breakdown(args: dict) -> Response:
 
 
 @blp.route("/plan")
-@blp.doc(security=SECURITY, description="Plan attainment per target of the year: achieved against the target count or rate. " + CSV_NOTE)
+@blp.doc(**_report_doc("Plan attainment per target of the year: achieved against the target count or rate."))
+@reporting_required
 @blp.arguments(s.PlanArgs, location="query", unknown=None)  # the schema raises on unknown parameters
 @blp.response(200, s.report_page_schema("plan"))
-@reporting_required
 def plan(args: dict) -> Response:
     return _periodic_view("plan", args)
 
 
 @blp.route("/trend")
-@blp.doc(security=SECURITY, description="Monthly series for one locality and scheme: active at each month end, new participants, re-activations, lapses, withdrawals. " + CSV_NOTE)
+@blp.doc(**_report_doc("Monthly series for one locality and scheme: active at each month end, new participants, re-activations, lapses, withdrawals."))
+@reporting_required
 @blp.arguments(s.TrendArgs, location="query", unknown=None)  # the schema raises on unknown parameters
 @blp.response(200, s.TREND_PAGE)
-@reporting_required
 def trend(args: dict) -> Response:
     with current_resources().pool.connection() as conn:
         if args.get("end"):
@@ -209,10 +231,10 @@ def trend(args: dict) -> Response:
 
 
 @blp.route("/localities")
-@blp.doc(security=SECURITY, description="The locality tree for drill-down: `parent` lists its children; no filter lists the roots. " + CSV_NOTE)
+@blp.doc(**_report_doc("The locality tree for drill-down: `parent` lists its children; no filter lists the roots."))
+@reporting_required
 @blp.arguments(s.LocalityArgs, location="query", unknown=None)  # the schema raises on unknown parameters
 @blp.response(200, s.LOCALITY_PAGE)
-@reporting_required
 def localities(args: dict) -> Response:
     with current_resources().pool.connection() as conn:
         page = reports.localities(conn, parent=args.get("parent"), code=args.get("code"), level=args.get("level"),
@@ -232,40 +254,40 @@ def _load(loader, rows: list[dict], dry_run: bool) -> Response:
 
 
 @blp.route("/denominators", methods=["GET"])
-@blp.doc(security=SECURITY, description="Denominators with their plausibility flags. " + CSV_NOTE)
+@blp.doc(**_report_doc("Denominators with their plausibility flags."))
+@reporting_required
 @blp.arguments(s.DenominatorArgs, location="query", unknown=None)  # the schema raises on unknown parameters
 @blp.response(200, s.report_page_schema("denominators"))
-@reporting_required
 def list_denominators(args: dict) -> Response:
     return _periodic_view("denominators", args)
 
 
 @blp.route("/denominators", methods=["POST"])
 @blp.doc(security=SECURITY, description="Load denominators (merged by locality, year and measure). 207 lists rejected rows; the others are loaded. `dry_run=true` writes nothing.")
+@reporting_required
 @blp.arguments(s.LoadArgs, location="query", unknown=None)  # the schema raises on unknown parameters
 @blp.arguments(s.DenominatorsBody, location="json")
 @blp.response(200, s.LoadReportSchema)
 @blp.alt_response(207, schema=s.LoadReportSchema, description="some rows rejected")
-@reporting_required
 def post_denominators(args: dict, body: dict) -> Response:
     return _load(reference.load_denominators, body["rows"], args["dry_run"])
 
 
 @blp.route("/targets", methods=["GET"])
-@blp.doc(security=SECURITY, description="Targets per locality, year and subject. " + CSV_NOTE)
+@blp.doc(**_report_doc("Targets per locality, year and subject."))
+@reporting_required
 @blp.arguments(s.TargetArgs, location="query", unknown=None)  # the schema raises on unknown parameters
 @blp.response(200, s.report_page_schema("targets"))
-@reporting_required
 def list_targets(args: dict) -> Response:
     return _periodic_view("targets", args)
 
 
 @blp.route("/targets", methods=["POST"])
 @blp.doc(security=SECURITY, description="Load targets (merged by locality, year, subject and basis). 207 lists rejected rows. `dry_run=true` writes nothing.")
+@reporting_required
 @blp.arguments(s.LoadArgs, location="query", unknown=None)  # the schema raises on unknown parameters
 @blp.arguments(s.TargetsBody, location="json")
 @blp.response(200, s.LoadReportSchema)
 @blp.alt_response(207, schema=s.LoadReportSchema, description="some rows rejected")
-@reporting_required
 def post_targets(args: dict, body: dict) -> Response:
     return _load(reference.load_targets, body["rows"], args["dry_run"])

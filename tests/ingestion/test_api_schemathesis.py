@@ -1,0 +1,88 @@
+"""Schemathesis against the app's own `/openapi.json`: every operation, with an agent token and
+with a reporting token, positive and negative data, against the real PostgreSQL and broker.
+
+Asserts for every generated request: no 5xx, the status code is documented for the operation,
+the content type and the body conform to the documented response, documented headers are sent.
+Bounded: `EXAMPLES` per operation, token and generation mode, and `BUDGET_S` over the whole run
+(each operation gets its share; once spent, the remaining examples are not sent).
+"""
+from __future__ import annotations
+
+import time
+from collections import Counter
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, Phase, given, settings
+from schemathesis.core.failures import FailureGroup
+from schemathesis.generation import GenerationMode
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from ingestion_helpers import auth
+from service.adapters.postgres import tokens as token_store
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+EXAMPLES = 15  # per operation and generation mode, with the token of the operation's scope
+WRONG_SCOPE_EXAMPLES = 3  # with the other token: 403 whatever the request
+BUDGET_S = 30.0
+CHECKS = [schemathesis.checks.not_a_server_error, status_code_conformance, content_type_conformance,
+          response_schema_conformance, response_headers_conformance]
+
+
+def _operations(schema) -> list:
+    return [result.ok() for result in schema.get_all_operations()]
+
+
+def _run(operation, app, token: str, mode: GenerationMode, examples: int, stop_at: float,
+         statuses: Counter) -> str | None:
+    """The first failure of up to `examples` generated requests sent before `stop_at`, or None.
+    A failure is recorded, not raised: no shrinking (the report has a curl line to reproduce it),
+    and the time budget cannot make a replay differ from the first run."""
+    failures: list[str] = []
+
+    @given(case=operation.as_strategy(generation_mode=mode))
+    @settings(max_examples=examples, deadline=None, derandomize=True, database=None,
+              suppress_health_check=list(HealthCheck), phases=[Phase.explicit, Phase.generate])
+    def exercise(case) -> None:
+        if failures or time.monotonic() > stop_at:
+            return
+        try:
+            response = case.call_and_validate(app=app, headers=auth(token), checks=CHECKS)
+            statuses[(operation.label, response.status_code)] += 1
+        except (Exception, FailureGroup) as failure:  # a failed check, or the app raised (a 500)
+            failures.append(f"{operation.label} [{mode.value}]: {type(failure).__name__}: {failure}")
+
+    exercise()
+    return failures[0] if failures else None
+
+
+def test_every_operation_conforms_to_the_openapi_document(app, tokens):
+    schema = schemathesis.openapi.from_wsgi("/openapi.json", app)
+    operations = _operations(schema)
+    assert {op.label for op in operations} >= {"POST /v1/events", "POST /v1/events/batch",
+                                               "GET /v1/reports/coverage", "POST /v1/reports/targets"}
+    runs = []
+    for op in operations:
+        own_scope = token_store.AGENT if op.path.startswith("/v1/events") else token_store.REPORTING
+        for scope, token in ((token_store.AGENT, tokens.agent), (token_store.REPORTING, tokens.reporting)):
+            examples = EXAMPLES if scope == own_scope else WRONG_SCOPE_EXAMPLES
+            runs += [(op, examples, token, mode) for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)]
+    share_s = BUDGET_S / len(runs)
+    started = time.monotonic()
+    failures = []
+    statuses: Counter = Counter()
+    for index, (op, examples, token, mode) in enumerate(runs):
+        stop_at = started + share_s * (index + 1)
+        failure = _run(op, app, token, mode, examples, stop_at, statuses)
+        if failure:
+            failures.append(failure)
+    assert not failures, "\n\n".join(failures)
+    sent = Counter(label for label, _ in statuses.elements())
+    assert all(sent[op.label] >= 5 for op in operations), sent  # the budget let every operation run
+    assert any(200 <= status < 300 for _, status in statuses), statuses  # and the tokens were taken
