@@ -271,9 +271,27 @@ class Worker:
     def _record_lag(self) -> None:
         for tp in self._consumer.assignment():
             highwater = self._consumer.highwater(tp)
-            if highwater is not None:
-                self.metrics.lag.labels(tp.topic, str(tp.partition)).set(
-                    max(0, highwater - self._consumer.position(tp)))
+            if highwater is None:
+                continue
+            position = self._consumer.position(tp)
+            if position > highwater:
+                self._reread_reset_partition(tp, position, highwater)
+            else:
+                self.metrics.lag.labels(tp.topic, str(tp.partition)).set(highwater - position)
+
+    def _reread_reset_partition(self, tp: TopicPartition, position: int, highwater: int) -> None:
+        """The partition holds fewer records than this worker has read: the topic was recreated
+        (a memory broker restarted, or someone deleted it). Reading on from here would skip every
+        record below `position`; instead the partition is read again from its start, and a broker
+        reset is recorded so that the relay publishes again every accepted event not yet stored
+        (docs/durability.md)."""
+        log.error("partition is behind this worker's position: reading it again from its start",
+                  extra={"topic": tp.topic, "partition": tp.partition, "position": position, "highwater": highwater})
+        self.metrics.partition_resets.labels(tp.topic, str(tp.partition)).inc()
+        self._finish_inflight()  # its offsets (of the old topic) are stored before they are forgotten
+        self._retry(lambda: _note_partition_reset(self.settings, tp), "recording the broker reset")
+        self._batch.offsets.pop(tp, None)  # the old topic's offsets mean nothing on the new one
+        self._consumer.seek_to_beginning(tp)
 
     # -- rebalances ----------------------------------------------------------------------------
     def on_revoked(self, revoked: list[TopicPartition]) -> None:
@@ -281,6 +299,15 @@ class Worker:
         # partitions are still applied (the new owner's copies are deduplicated by event_id).
         for tp in revoked:
             self.metrics.forget_partition(tp.topic, tp.partition)
+
+
+def _note_partition_reset(settings: Settings, tp: TopicPartition) -> None:
+    from ..adapters.postgres import outbox
+
+    with psycopg.connect(settings.database_url, connect_timeout=5, application_name="enrolment-worker") as conn:
+        conn.execute("DELETE FROM consumer_offsets WHERE consumer_group = %s AND topic = %s AND partition = %s",
+                     (settings.consumer_group, tp.topic, tp.partition))
+        outbox.record_reset(conn, f"worker found {tp.topic}[{tp.partition}] behind its position")
 
 
 @contextlib.contextmanager

@@ -18,6 +18,9 @@ class ConsumerMetrics:
         self.event_id_conflicts = Counter(
             "enrolment_consumer_event_id_conflicts", "Records dead-lettered because their event_id is stored with other content",
             registry=r)
+        self.partition_resets = Counter(
+            "enrolment_consumer_partition_resets", "Partitions found behind the worker's position (topic recreated) "
+            "and read again from their start", ["topic", "partition"], registry=r)
         self.retries = Counter("enrolment_consumer_retries", "Database or broker operations retried after an error", registry=r)
         self.batch_size = Histogram("enrolment_consumer_batch_size", "Records per applied batch", registry=r,
                                     buckets=(1, 10, 50, 100, 250, 500, 1000, 2000, 5000, 10000))

@@ -16,6 +16,7 @@ from pipeline_helpers import consumed, produce, start_worker, stop_worker, table
 from reference import assert_matches_reference
 from service.adapters.embedded import free_port
 from service.adapters.kafka.consumer import DeadLetter, read_to_end
+from service.adapters.kafka.topics import ensure_topics
 from service.contract.events import encode_record
 from service.domain.aggregation import aggregate
 from service.entrypoints.worker import Worker
@@ -144,7 +145,7 @@ def test_postgres_restart_during_consumption(settings, pg_server):
     assert tables(settings) == aggregate(events)
 
 
-def test_replay_from_topic_and_from_file_equals_live(settings, tmp_path):
+def test_replay_from_the_store_the_topic_and_a_file_equals_live(settings, tmp_path):
     from click.testing import CliRunner
 
     from service.entrypoints.cli import main
@@ -163,7 +164,13 @@ def test_replay_from_topic_and_from_file_equals_live(settings, tmp_path):
     # wreck the live aggregates: the rebuild must restore them exactly
     with psycopg.connect(settings.database_url) as conn:
         conn.execute("UPDATE agg_active_changes SET delta = delta + 1")
-    result = runner.invoke(main, ["replay"], env=env, catch_exceptions=False)
+    result = runner.invoke(main, ["replay"], env=env, catch_exceptions=False)  # from the event store
+    assert result.exit_code == 0, result.output
+    assert f"{len(events):,} events applied" in result.output and "0 poison" in result.output
+    assert tables(settings) == live
+    with psycopg.connect(settings.database_url) as conn:
+        conn.execute("UPDATE agg_flows SET renewals = renewals + 1")
+    result = runner.invoke(main, ["replay", "--from-topic"], env=env, catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert f"{len(events):,} events applied" in result.output and "1 poison" in result.output
     assert tables(settings) == live
@@ -177,6 +184,18 @@ def test_replay_from_topic_and_from_file_equals_live(settings, tmp_path):
     result = runner.invoke(main, ["replay", "--from-file", str(export)], env=env, catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert tables(settings) == live == aggregate(events)
+
+    # A topic or file that lost records (retention, a memory broker's restart) never shrinks figures.
+    half = tmp_path / "half.jsonl"
+    half.write_bytes(b"\n".join(export.read_bytes().splitlines()[: total // 2]) + b"\n")
+    emptied = {**env, "EVENTS_TOPIC": settings.events_topic + ".recreated"}
+    ensure_topics(settings.with_(events_topic=emptied["EVENTS_TOPIC"]))
+    for args, environment in ((["replay", "--from-file", str(half)], env), (["replay", "--from-topic"], emptied)):
+        result = runner.invoke(main, args, env=environment)
+        assert result.exit_code != 0 and "would lose" in result.output, (args, result.output)
+        assert tables(settings) == live
+    result = runner.invoke(main, ["replay"], env=emptied, catch_exceptions=False)  # the store still has them all
+    assert result.exit_code == 0 and tables(settings) == live
     with psycopg.connect(settings.database_url) as conn:
         leftovers = conn.execute("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'replay_%'").fetchone()
     assert leftovers == (0,)
@@ -211,7 +230,8 @@ def test_dead_letters_list_export_fix_and_replay(settings, tmp_path):
     assert tables(settings) == aggregate(good + [fixable])
 
 
-def test_replay_while_the_live_worker_keeps_consuming(settings):
+@pytest.mark.parametrize("source", [[], ["--from-topic"]], ids=["store", "topic"])
+def test_replay_while_the_live_worker_keeps_consuming(settings, source):
     """The swap takes the apply lock and catches up to the live worker's offsets; records the
     rebuild read beyond them are deduplicated later: after everything is consumed, the
     tables equal the figures of every event."""
@@ -226,7 +246,7 @@ def test_replay_while_the_live_worker_keeps_consuming(settings):
     try:
         wait_consumed(settings, 300)
         feeder.start()
-        result = CliRunner().invoke(main, ["replay"], env=settings.to_env(), catch_exceptions=False)
+        result = CliRunner().invoke(main, ["replay", *source], env=settings.to_env(), catch_exceptions=False)
         assert result.exit_code == 0, result.output
         feeder.join(60)
         wait_consumed(settings, len(events), timeout_s=120)

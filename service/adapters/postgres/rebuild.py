@@ -15,6 +15,7 @@ stalling every apply. The others, which no reporting login can reach, are trunca
 """
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 
 import psycopg
@@ -110,3 +111,28 @@ def swap_in(conn: psycopg.Connection, schema: str) -> None:
 def drop_rebuild_schema(url: str, schema: str) -> None:
     with psycopg.connect(url) as conn:
         conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+
+
+def stored_event_rows(url: str, table: str, columns: Sequence[str], batch: int,
+                      missing_from: str | None = None) -> Iterator[list[tuple]]:
+    """The live event store's rows of `table` (enrolment_events or conference_events) as the
+    apply's staging rows, `batch` at a time, read with a server-side cursor; with
+    `missing_from`, only those the schema of that name does not hold yet (the catch-up)."""
+    query = sql.SQL("SELECT {} FROM public.{} e").format(
+        sql.SQL(", ").join(sql.Identifier(c) for c in columns), sql.Identifier(table))
+    if missing_from is not None:
+        query += sql.SQL(" WHERE NOT EXISTS (SELECT FROM {}.{} r WHERE r.event_id = e.event_id)").format(
+            sql.Identifier(missing_from), sql.Identifier(table))
+    with psycopg.connect(url) as conn, conn.cursor(name="stored_events") as cur:
+        cur.itersize = batch
+        cur.execute(query)
+        while rows := cur.fetchmany(batch):
+            yield rows
+
+
+def stored_event_count(conn: psycopg.Connection, schema: str = "public") -> int:
+    """Events (enrolments and conferences) in the event store of `schema`."""
+    s = sql.Identifier(schema)
+    (n,) = conn.execute(sql.SQL("SELECT (SELECT count(*) FROM {}.enrolment_events) + "
+                                "(SELECT count(*) FROM {}.conference_events)").format(s, s)).fetchone()
+    return n

@@ -1,5 +1,7 @@
-"""`enrolment replay`: rebuild every aggregate from the events topic (offset zero) or from a
-JSON-lines export, into fresh tables, and swap them in atomically.
+"""`enrolment replay`: rebuild every aggregate into fresh tables and swap them in atomically,
+from the event store in PostgreSQL (the system of record: the default), from the events topic
+(offset zero: `--from-topic`) or from a JSON-lines export (`--from-file`). A rebuild that would
+hold fewer events than the live store (a topic that expired or lost records) is refused.
 
 `enrolment replay export FILE` writes the topic's records as JSON lines (one record value per
 line). The topic carries raw participant ids, so the file is personal data (written 0600).
@@ -34,6 +36,14 @@ class Rebuild:
         self.pseudonymiser = Pseudonymiser(settings.pseudonym_key)
         self.digest_key = digest_key(settings.pseudonym_key)
         self.applied = self.duplicates = self.poison = 0
+
+    def apply_rows(self, enrolments: list[tuple], conferences: list[tuple]) -> None:
+        """Rows as the event store holds them (pseudonymised already)."""
+        from ...adapters.postgres.aggregates import apply_batch
+
+        result = apply_batch(self.conn, enrolments, conferences, forget_outbox=False)
+        self.applied += result.applied + result.conferences
+        self.duplicates += result.duplicates
 
     def apply(self, values: Iterable[bytes]) -> None:
         from ...adapters.postgres.aggregates import apply_batch
@@ -76,17 +86,20 @@ def _chunks(lines: Iterator[bytes], size: int) -> Iterator[list[bytes]]:
 
 
 @click.group("replay", invoke_without_command=True)
+@click.option("--from-topic", "from_topic", is_flag=True,
+              help="rebuild from the events topic (offset zero) instead of the event store")
 @click.option("--from-file", "from_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="rebuild from a JSON-lines export instead of the topic")
+              help="rebuild from a JSON-lines export instead of the event store")
 @click.pass_context
-def replay_group(ctx: click.Context, from_file: Path | None) -> None:
-    """Rebuild all aggregates from offset zero into fresh tables, then swap them in."""
+def replay_group(ctx: click.Context, from_topic: bool, from_file: Path | None) -> None:
+    """Rebuild all aggregates into fresh tables, then swap them in."""
     if ctx.invoked_subcommand is not None:
         return
-    from ...adapters.kafka.consumer import read_to_end
+    if from_topic and from_file:
+        raise click.UsageError("--from-topic and --from-file exclude each other")
     from ...adapters.postgres import migrate
     from ...adapters.postgres.rebuild import (
-        create_rebuild_schema, drop_rebuild_schema, lock_and_read_live_offsets, swap_in,
+        create_rebuild_schema, drop_rebuild_schema, stored_event_count, swap_in,
     )
     from ..worker import interpreter_tuned_for_batches
 
@@ -97,42 +110,87 @@ def replay_group(ctx: click.Context, from_file: Path | None) -> None:
     try:
         with interpreter_tuned_for_batches(), _progress() as progress:
             if from_file:
-                total = sum(1 for _ in from_file.open("rb"))
-                task = progress.add_task("replaying file", total=total, rate="")
-                with from_file.open("rb") as lines:
-                    for chunk in _chunks(lines, settings.consumer_max_batch):
-                        rebuild.apply(chunk)
-                        progress.update(task, advance=len(chunk), rate=f"{rebuild.applied:,} applied")
-                lock_and_read_live_offsets(rebuild.conn, settings.consumer_group)
+                _replay_file(rebuild, from_file, progress)
+            elif from_topic:
+                _replay_topic(rebuild, progress)
             else:
-                consumer, partitions = _topic_reader(settings)
-                task = progress.add_task("replaying topic", total=None, rate="")
-                read = 0
-                for records in read_to_end(consumer, partitions):
-                    rebuild.apply(r.value for r in records)
-                    read += len(records)
-                    highwater = sum(consumer.highwater(tp) or 0 for tp in partitions)
-                    progress.update(task, completed=read, total=max(highwater, read),
-                                    rate=f"{rebuild.applied:,} applied")
-                # Catch up, under the apply lock, to what the live consumer has applied.
-                live = lock_and_read_live_offsets(rebuild.conn, settings.consumer_group)
-                until = {tp: live.get((tp.topic, tp.partition), 0) for tp in partitions}
-                behind = {tp: o for tp, o in until.items() if consumer.position(tp) < o}
-                if behind:
-                    for records in read_to_end(consumer, list(behind), until=behind, idle_timeout_s=10):
-                        rebuild.apply(r.value for r in records)
-                        read += len(records)
-                    still = [tp for tp, o in behind.items() if consumer.position(tp) < o]
-                    if still:
-                        raise click.ClickException(f"could not catch up with the live consumer on {still}")
-                consumer.close(autocommit=False)
-                progress.update(task, completed=read, total=read)
+                _replay_store(rebuild, schema, progress)
+            live, rebuilt = stored_event_count(rebuild.conn), stored_event_count(rebuild.conn, schema)
+            if rebuilt < live:
+                raise click.ClickException(
+                    f"the rebuild holds {rebuilt:,} events, the live event store {live:,}: swapping it in would "
+                    f"lose {live - rebuilt:,} (the topic's retention, or a broker that lost records). Nothing "
+                    f"changed; `enrolment replay` rebuilds from the event store")
             swap_in(rebuild.conn, schema)
     finally:
         rebuild.conn.close()
         drop_rebuild_schema(settings.database_url, schema)
     click.echo(f"rebuilt and swapped in: {rebuild.applied:,} events applied, "
                f"{rebuild.duplicates:,} duplicates skipped, {rebuild.poison:,} poison records skipped")
+
+
+def _replay_store(rebuild: Rebuild, schema: str, progress: Progress) -> None:
+    from ...adapters.postgres.aggregates import CONFERENCE_COLUMNS, EVENT_COLUMNS
+    from ...adapters.postgres.rebuild import lock_and_read_live_offsets, stored_event_count, stored_event_rows
+
+    s = rebuild.settings
+    task = progress.add_task("replaying the event store", total=stored_event_count(rebuild.conn), rate="")
+    rebuild.conn.commit()  # each batch's apply commits on its own until the swap's transaction
+
+    def apply_all(missing_from: str | None) -> None:
+        for table, columns in (("enrolment_events", EVENT_COLUMNS), ("conference_events", CONFERENCE_COLUMNS)):
+            chunks = stored_event_rows(s.database_url, table, columns, s.consumer_max_batch, missing_from)
+            # The catch-up runs inside the swap's transaction: read it whole before applying.
+            for rows in (list(chunks) if missing_from else chunks):
+                rebuild.apply_rows(rows if table == "enrolment_events" else [],
+                                   rows if table == "conference_events" else [])
+                progress.update(task, advance=len(rows), rate=f"{rebuild.applied:,} applied")
+
+    apply_all(None)
+    # Under the swap and apply locks no live apply is in flight: what the live store holds
+    # beyond the rebuild now is exactly what it stored meanwhile.
+    lock_and_read_live_offsets(rebuild.conn, s.consumer_group)
+    apply_all(schema)
+
+
+def _replay_file(rebuild: Rebuild, from_file: Path, progress: Progress) -> None:
+    from ...adapters.postgres.rebuild import lock_and_read_live_offsets
+
+    total = sum(1 for _ in from_file.open("rb"))
+    task = progress.add_task("replaying file", total=total, rate="")
+    with from_file.open("rb") as lines:
+        for chunk in _chunks(lines, rebuild.settings.consumer_max_batch):
+            rebuild.apply(chunk)
+            progress.update(task, advance=len(chunk), rate=f"{rebuild.applied:,} applied")
+    lock_and_read_live_offsets(rebuild.conn, rebuild.settings.consumer_group)
+
+
+def _replay_topic(rebuild: Rebuild, progress: Progress) -> None:
+    from ...adapters.kafka.consumer import read_to_end
+    from ...adapters.postgres.rebuild import lock_and_read_live_offsets
+
+    settings = rebuild.settings
+    consumer, partitions = _topic_reader(settings)
+    task = progress.add_task("replaying topic", total=None, rate="")
+    read = 0
+    for records in read_to_end(consumer, partitions):
+        rebuild.apply(r.value for r in records)
+        read += len(records)
+        highwater = sum(consumer.highwater(tp) or 0 for tp in partitions)
+        progress.update(task, completed=read, total=max(highwater, read), rate=f"{rebuild.applied:,} applied")
+    # Catch up, under the apply lock, to what the live consumer has applied.
+    live = lock_and_read_live_offsets(rebuild.conn, settings.consumer_group)
+    until = {tp: live.get((tp.topic, tp.partition), 0) for tp in partitions}
+    behind = {tp: o for tp, o in until.items() if consumer.position(tp) < o}
+    if behind:
+        for records in read_to_end(consumer, list(behind), until=behind, idle_timeout_s=10):
+            rebuild.apply(r.value for r in records)
+            read += len(records)
+        still = [tp for tp, o in behind.items() if consumer.position(tp) < o]
+        if still:
+            raise click.ClickException(f"could not catch up with the live consumer on {still}")
+    consumer.close(autocommit=False)
+    progress.update(task, completed=read, total=read)
 
 
 @replay_group.command("export")
