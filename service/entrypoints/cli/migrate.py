@@ -19,8 +19,14 @@ def prepare_database(url: str, rules_file: Path = SEED_FILE) -> tuple[int, int]:
     return len(applied), load_seed(url, rules_file)
 
 
+def _running_stack_database_url() -> str | None:
+    return Settings.from_env().database_url or None
+
+
 def database_url_option(f):
+    """--database-url, else $DATABASE_URL, else the running stack's (DATA_DIR/stack.env)."""
     return click.option("--database-url", envvar="DATABASE_URL", required=True, show_envvar=True,
+                        default=_running_stack_database_url, show_default="the running stack's",
                         help="PostgreSQL URL")(f)
 
 

@@ -8,13 +8,10 @@ from rich.console import Console
 from rich.table import Table
 
 from ...adapters.postgres import reference as ref
+from .migrate import database_url_option
 
 console = Console(stderr=True)
 
-database_option = click.option(
-    "--database-url", envvar="DATABASE_URL", required=True,
-    help="PostgreSQL URL (default: $DATABASE_URL).",
-)
 dry_run_option = click.option(
     "--dry-run", is_flag=True, help="Validate and report what would change; write nothing."
 )
@@ -47,7 +44,7 @@ def reference() -> None:
 @reference.command("localities")
 @click.option("--csv", "csv_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="code,name,level,parent_code CSV; default: today's 34 provinces and 3,321 communes.")
-@database_option
+@database_url_option
 @dry_run_option
 def localities(csv_path: Path | None, database_url: str, dry_run: bool) -> None:
     """Load the locality tree (idempotent) and its closure."""
@@ -67,7 +64,7 @@ def localities(csv_path: Path | None, database_url: str, dry_run: bool) -> None:
 
 @reference.command("denominators")
 @click.argument("csv_path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@database_option
+@database_url_option
 @dry_run_option
 def denominators(csv_path: Path, database_url: str, dry_run: bool) -> None:
     """Load denominators: CSV locality_code,year,measure,value[,source]."""
@@ -81,7 +78,7 @@ def denominators(csv_path: Path, database_url: str, dry_run: bool) -> None:
 
 @reference.command("targets")
 @click.argument("csv_path", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@database_option
+@database_url_option
 @dry_run_option
 def targets(csv_path: Path | None, database_url: str, dry_run: bool) -> None:
     """Load targets: CSV locality_code,year,subject,basis,target_count,target_rate_pct,
@@ -96,7 +93,7 @@ def targets(csv_path: Path | None, database_url: str, dry_run: bool) -> None:
 
 
 @reference.command("defaults")
-@database_option
+@database_url_option
 @dry_run_option
 def defaults(database_url: str, dry_run: bool) -> None:
     """Load today's localities and the Resolution 28-NQ/TW targets (what `enrolment run` does)."""
@@ -108,7 +105,7 @@ def defaults(database_url: str, dry_run: bool) -> None:
 
 @reference.command("demo")
 @click.option("--api-url", required=True, help="base URL of the running API, e.g. http://127.0.0.1:8000")
-@database_option
+@database_url_option
 def demo(api_url: str, database_url: str) -> None:
     """Load the demo data set: reference data, demo agents and tokens, ~48,000 events through the API."""
     from rich.progress import Progress as Bar
