@@ -152,3 +152,31 @@ def test_every_202_survives_sigkill_of_the_whole_stack(tmp_path):
         if runner.poll() is None:
             runner.send_signal(signal.SIGINT)
             runner.wait(120)
+
+
+def test_a_clean_stop_stores_every_accepted_event_before_it_stops(tmp_path):
+    from service.adapters.embedded import EmbeddedPostgres
+
+    api_port = free_port()
+    base = f"http://127.0.0.1:{api_port}"
+    runner = start(tmp_path, api_port)
+    try:
+        token, commune = agent_token(tmp_path)
+        accepted = set()
+        for _ in range(10):  # a backlog: posted faster than the workers apply the first batches
+            accepted |= post(base, token, batch(commune, 1000))
+        assert len(accepted) == 10_000
+        runner.send_signal(signal.SIGINT)  # Ctrl-C
+        runner.wait(180)
+    finally:
+        if runner.poll() is None:
+            runner.kill()
+    server = EmbeddedPostgres(tmp_path / "postgres").start()  # the stack is down: look at its database alone
+    try:
+        with psycopg.connect(server.url) as conn:
+            assert conn.execute("SELECT count(*) FROM event_outbox").fetchone() == (0,)
+            (stored,) = conn.execute("SELECT count(*) FROM enrolment_events WHERE event_id::text = ANY(%s)",
+                                     (list(accepted),)).fetchone()
+        assert stored == len(accepted)
+    finally:
+        server.stop(quiet=True)
