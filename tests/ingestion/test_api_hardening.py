@@ -105,3 +105,27 @@ def test_garbage_tokens_cost_no_token_query(client, tokens, monkeypatch):
     assert lookups == []
     assert client.get("/v1/reports/flows", headers=auth(tokens.reporting)).status_code == 200
     assert len(lookups) == 1
+
+
+def test_unknown_tokens_cost_a_bounded_number_of_queries_per_client_address(client, tokens, monkeypatch):
+    import secrets
+
+    from service.entrypoints.api import auth as api_auth
+
+    queries = []
+    real = token_store.lookup
+    monkeypatch.setattr(token_store, "lookup", lambda conn, h: queries.append(h) or real(conn, h))
+    one_unknown = token_store.TOKEN_PREFIX + secrets.token_urlsafe(32)
+    for _ in range(15):  # the same unknown token: remembered, one query
+        assert problem(client.post("/v1/events", json=enrolment(), headers=auth(one_unknown)), 401)
+    assert len(queries) == 1
+    statuses = [client.get("/v1/reports/flows", headers=auth(token_store.TOKEN_PREFIX + secrets.token_urlsafe(32)))
+                .status_code for _ in range(300)]
+    burst = api_auth.FAILED_LOOKUPS_PER_MINUTE / 6
+    assert len(queries) <= 1 + burst + 2  # the address's budget, plus what refilled during the loop
+    assert set(statuses) == {401, 429}
+    r = client.get("/v1/reports/flows", headers=auth(tokens.reporting))
+    assert problem(r, 429) and int(r.headers["Retry-After"]) >= 1
+    # another address is not held back by this one's failures
+    r = client.get("/v1/reports/flows", headers=auth(tokens.reporting), environ_base={"REMOTE_ADDR": "10.1.2.3"})
+    assert r.status_code == 200

@@ -9,6 +9,11 @@ Caching: a worker remembers each lookup (found or not) for `settings.auth_cache_
 (default 10 s), so a hot agent costs one hash and one dict lookup per request instead of a
 database round trip; the price is that a revoked token keeps working for at most that long in
 each worker. Set AUTH_CACHE_TTL_S=0 for immediate revocation (one query per request).
+
+Unauthenticated traffic costs bounded database work: a token not of the issued format is
+refused without a query; unknown tokens are remembered apart (at most MAX_REFUSED); and each
+client address may cause FAILED_LOOKUPS_PER_MINUTE lookups of unknown tokens a minute per worker,
+then answers 429 with Retry-After until its budget refills.
 """
 from __future__ import annotations
 
@@ -21,11 +26,13 @@ from flask import g, request
 
 from ...adapters.postgres import tokens as token_store
 from ...adapters.postgres.tokens import Principal
-from .problems import Problem
+from .problems import Problem, violation
 from .ratelimit import RateLimiter
 from .resources import current_resources
 
 BEARER = "bearer "
+# Lookups of unknown (well-formed) tokens a client address may cause a minute, per worker.
+FAILED_LOOKUPS_PER_MINUTE = 120
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="enrolment"'}
 
 
@@ -37,16 +44,18 @@ class Authenticator:
     sending its own."""
 
     MAX_ENTRIES = 50_000
+    MAX_REFUSED = 10_000  # unknown tokens remembered (apart: a flood of them evicts no valid one)
 
     def __init__(self, lookup: Callable[[bytes], Principal | None], ttl_s: float):
         self._lookup = lookup
         self._ttl = ttl_s
         self._cache: dict[bytes, tuple[float, Principal | None]] = {}
+        self._refused: dict[bytes, tuple[float, None]] = {}
         self._lock = threading.Lock()
         self._lookups_in_flight: dict[bytes, threading.Lock] = {}
 
     def _fresh(self, key: bytes) -> tuple[float, Principal | None] | None:
-        hit = self._cache.get(key)
+        hit = self._cache.get(key) or self._refused.get(key)
         return hit if hit is not None and hit[0] > time.monotonic() else None
 
     def principal(self, token: str) -> Principal | None:
@@ -65,9 +74,10 @@ class Authenticator:
             try:
                 found = self._lookup(key)
                 with self._lock:
-                    if len(self._cache) >= self.MAX_ENTRIES:
-                        self._cache.clear()
-                    self._cache[key] = (time.monotonic() + self._ttl, found)
+                    cache, limit = (self._cache, self.MAX_ENTRIES) if found else (self._refused, self.MAX_REFUSED)
+                    if len(cache) >= limit:
+                        cache.clear()
+                    cache[key] = (time.monotonic() + self._ttl, found)
             finally:
                 with self._lock:
                     self._lookups_in_flight.pop(key, None)
@@ -94,20 +104,45 @@ def rate_limiter() -> RateLimiter:
     return limiter
 
 
+def failed_lookups() -> RateLimiter:
+    """Per client address: how many lookups of unknown tokens it may still cause."""
+    res = current_resources()
+    limiter = res.extras.get("failed_lookups")
+    if limiter is None:
+        limiter = res.extras.setdefault("failed_lookups", RateLimiter(FAILED_LOOKUPS_PER_MINUTE))
+    return limiter
+
+
+def _unauthorized(detail: str, rule: str) -> Problem:
+    return Problem(401, "Unauthorized", detail, headers=_CHALLENGE, type_="unauthorized",
+                   errors=[violation("Authorization", rule, detail)])
+
+
 def _authenticate(scope: str) -> Principal:
     header = request.headers.get("Authorization", "")
-    if header[: len(BEARER)].lower() != BEARER or not header[len(BEARER):].strip():
-        raise Problem(401, "Unauthorized", "send 'Authorization: Bearer <token>'", headers=_CHALLENGE,
-                      type_="unauthorized")
     token = header[len(BEARER):].strip()
-    found = authenticator().principal(token) if token_store.well_formed(token) else None
+    if header[: len(BEARER)].lower() != BEARER or not token:
+        raise _unauthorized("send 'Authorization: Bearer <token>'", "bearer_token")
+    if not token_store.well_formed(token):  # refused without a database query
+        raise _unauthorized("not a token of this service", "token_format")
+    client = request.remote_addr or ""
+    wait_s = failed_lookups().waiting(client)
+    if wait_s > 0:
+        raise _too_many("too many unknown tokens from this address", wait_s)
+    found = authenticator().principal(token)
     if found is None:
-        raise Problem(401, "Unauthorized", "unknown or revoked token", headers=_CHALLENGE, type_="unauthorized")
+        failed_lookups().acquire(client)
+        raise _unauthorized("unknown or revoked token", "token_known")
     if found.scope != scope:
-        raise Problem(403, "Forbidden", f"this endpoint needs a token of scope '{scope}', not '{found.scope}'",
-                      type_="wrong-scope")
+        detail = f"this endpoint needs a token of scope '{scope}', not '{found.scope}'"
+        raise Problem(403, "Forbidden", detail, type_="wrong-scope", errors=[violation("Authorization", "token_scope", detail)])
     g.principal = found
     return found
+
+
+def _too_many(detail: str, wait_s: float) -> Problem:
+    return Problem(429, "Too Many Requests", detail, headers={"Retry-After": str(max(1, round(wait_s + 0.5)))},
+                   type_="rate-limited", errors=[violation("", "rate_limit", detail)])
 
 
 def agent_required(view):
@@ -120,8 +155,7 @@ def agent_required(view):
         g.agent_provinces = found.provinces
         wait_s = rate_limiter().acquire(found.agent.agent_id)
         if wait_s > 0:
-            raise Problem(429, "Too Many Requests", "rate limit for this agent exceeded",
-                          headers={"Retry-After": str(max(1, round(wait_s + 0.5)))}, type_="rate-limited")
+            raise _too_many("rate limit for this agent exceeded", wait_s)
         return view(*args, **kwargs)
 
     return wrapper

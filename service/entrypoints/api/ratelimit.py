@@ -7,9 +7,11 @@ import time
 
 
 class RateLimiter:
-    """`per_minute` requests a minute per key, with bursts of up to 10 seconds' worth."""
+    """`per_minute` requests a minute per key, with bursts of up to 10 seconds' worth.
+    At most `max_keys` keys are remembered (then all are forgotten: memory stays bounded)."""
 
-    def __init__(self, per_minute: int, clock=time.monotonic):
+    def __init__(self, per_minute: int, clock=time.monotonic, max_keys: int = 100_000):
+        self._max_keys = max_keys
         self._rate = per_minute / 60.0
         self._capacity = max(1.0, per_minute / 6.0)
         self._clock = clock
@@ -22,10 +24,23 @@ class RateLimiter:
             return 0.0
         now = self._clock()
         with self._lock:
-            tokens, at = self._buckets.get(key, (self._capacity, now))
-            tokens = min(self._capacity, tokens + (now - at) * self._rate)
+            tokens = self._tokens(key, now)
+            if len(self._buckets) >= self._max_keys:
+                self._buckets.clear()
             if tokens >= 1.0:
                 self._buckets[key] = (tokens - 1.0, now)
                 return 0.0
             self._buckets[key] = (tokens, now)
             return (1.0 - tokens) / self._rate
+
+    def waiting(self, key: str) -> float:
+        """Like `acquire`, but takes nothing: the seconds until `key` may go ahead (0 if now)."""
+        if self._rate <= 0:
+            return 0.0
+        with self._lock:
+            tokens = self._tokens(key, self._clock())
+        return 0.0 if tokens >= 1.0 else (1.0 - tokens) / self._rate
+
+    def _tokens(self, key: str, now: float) -> float:
+        tokens, at = self._buckets.get(key, (self._capacity, now))
+        return min(self._capacity, tokens + (now - at) * self._rate)
