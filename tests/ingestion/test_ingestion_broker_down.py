@@ -71,13 +71,13 @@ def test_a_broker_restarted_empty_is_survived_without_restarting_the_api(setting
         with psycopg.connect(own.database_url) as conn:
             outbox.record_reset(conn, "test: broker restarted")
         after, deadline = [], time.monotonic() + 30
-        while not after or not _published(own, after[-1]["event_id"]):  # until the API publishes again itself
+        # until the API publishes again itself (its acknowledgements are written with the next request)
+        while len(after) < 2 or not any(_published(own, e["event_id"]) for e in after):
             assert time.monotonic() < deadline, "the API's producer did not recover"
             after.append(enrolment())
             assert client.post("/v1/events", json=after[-1], headers=auth(tokens.agent)).status_code == 202
             time.sleep(0.1)
-        unpublished = len(after) - 1  # posted while the producer was being replaced
-        assert relay_for(own).round() == 3 + unpublished  # `before` (its broker is gone), `during`, those
+        assert relay_for(own).round() >= 3  # `before` (its broker is gone) and `during`, at least
         expected = {e["event_id"] for e in [before, *during, *after]}
         assert {value(rec)["event_id"] for rec in read_topic(own, len(expected), timeout_s=10)} == expected
         app.extensions["enrolment"].close()

@@ -12,10 +12,9 @@ from service.entrypoints.worker import record_row
 pytestmark = pytest.mark.integration
 
 
-def outbox_rows(settings) -> dict[str, bool]:
-    """event_id -> acknowledged by the broker."""
+def outbox_rows(settings) -> set[str]:
     with psycopg.connect(settings.database_url) as conn:
-        return {str(i): p is not None for i, p in conn.execute("SELECT event_id, published_at FROM event_outbox")}
+        return {str(i) for (i,) in conn.execute("SELECT event_id FROM event_outbox")}
 
 
 def apply_topic(settings, records) -> None:
@@ -30,9 +29,9 @@ def test_an_accepted_event_stays_in_the_outbox_until_the_consumer_stores_it(sett
     bodies = [enrolment(), conference()]
     for body in bodies:
         assert client.post("/v1/events", json=body, headers=auth(tokens.agent)).status_code == 202
-    assert outbox_rows(settings) == {b["event_id"]: True for b in bodies}
+    assert outbox_rows(settings) == {b["event_id"] for b in bodies}
     apply_topic(settings, read_topic(settings, 2))
-    assert outbox_rows(settings) == {}
+    assert outbox_rows(settings) == set()
 
 
 def test_other_content_under_a_taken_event_id_is_409_before_and_after_the_consumer_stored_it(settings, client, tokens):

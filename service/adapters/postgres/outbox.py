@@ -10,6 +10,9 @@
 """
 from __future__ import annotations
 
+import os
+import queue
+import threading
 import uuid
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
@@ -124,17 +127,103 @@ def pending(conn: psycopg.Connection) -> tuple[int, int]:
     return total, unpublished
 
 
-class PostgresOutbox:
-    """The outbox through `connection()`, a context manager giving a connection (a pool's):
-    the ingestion use case's `Outbox`."""
+class GroupedOutbox:
+    """The outbox for a process that serves many requests at once (a gevent worker): the
+    admissions of concurrent requests, and the acknowledgements noted since, share one
+    statement and one commit on one connection, as a Kafka producer batches sends. While a
+    group runs, the next one gathers; a lone request waits for no one.
 
-    def __init__(self, connection: Callable[[], AbstractContextManager[psycopg.Connection]]):
-        self._connection = connection
+    `admit` raises psycopg.OperationalError when the database cannot take the entries in
+    `timeout_s`: nothing of them is accepted."""
+
+    def __init__(self, connect: Callable[[], psycopg.Connection], timeout_s: float):
+        self._connect = connect
+        self._timeout_s = timeout_s
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._marks: list[uuid.UUID] = []
+        self._started_in: int | None = None  # the process whose thread serves the queue
+        self._lock = threading.Lock()
+        self._conn: psycopg.Connection | None = None
 
     def admit(self, entries: Sequence[OutboxEntry]) -> Admission:
-        with self._connection() as conn:
-            return admit(conn, entries)
+        self._ensure_thread()
+        request = _Request(list(entries))
+        self._queue.put(request)
+        if not request.done.wait(self._timeout_s):
+            raise psycopg.OperationalError(f"the outbox did not answer within {self._timeout_s} s")
+        if request.error is not None:
+            raise request.error
+        return request.admission
 
     def mark_published(self, event_ids: Sequence[uuid.UUID]) -> None:
-        with self._connection() as conn:
-            mark_published(conn, event_ids)
+        """Noted now, written with the next group (a mark lost to a crash costs a re-publish)."""
+        with self._lock:
+            self._marks.extend(event_ids)
+
+    def _ensure_thread(self) -> None:
+        pid = os.getpid()
+        if self._started_in != pid:
+            with self._lock:
+                if self._started_in != pid:  # after a fork the parent's thread is not here
+                    threading.Thread(target=self._serve, name="outbox", daemon=True).start()
+                    self._started_in, self._conn = pid, None
+
+    def _serve(self) -> None:
+        while True:
+            group = [self._queue.get()]
+            while True:
+                try:
+                    group.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            self._admit_group(group)
+
+    def _admit_group(self, group: list["_Request"]) -> None:
+        with self._lock:
+            marks, self._marks = self._marks, []
+        first: dict[uuid.UUID, tuple[_Request, OutboxEntry]] = {}
+        for request in group:
+            for entry in request.entries:
+                first.setdefault(entry.event_id, (request, entry))
+        try:
+            conn = self._connection()
+            if marks:
+                conn.execute("UPDATE event_outbox SET published_at = now() WHERE event_id = ANY(%s)", (marks,))
+            admission = admit(conn, [entry for _, entry in first.values()])  # commits the marks too
+        except psycopg.Error as exc:
+            self._drop_connection()
+            for request in group:
+                request.fail(exc)
+            return
+        for request in group:
+            new = frozenset(i for i in {e.event_id for e in request.entries}
+                            if i in admission.new and first[i][0] is request)
+            known = {i: admission.known.get(i, first[i][1].content_digest)
+                     for i in {e.event_id for e in request.entries} if i not in new}
+            request.answer(Admission(new, known))
+
+    def _connection(self) -> psycopg.Connection:
+        if self._conn is None or self._conn.closed:
+            self._conn = self._connect()
+        return self._conn
+
+    def _drop_connection(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+        self._conn = None
+
+
+class _Request:
+    def __init__(self, entries: list[OutboxEntry]):
+        self.entries = entries
+        self.done = threading.Event()
+        self.admission: Admission | None = None
+        self.error: Exception | None = None
+
+    def answer(self, admission: Admission) -> None:
+        self.admission = admission
+        self.done.set()
+
+    def fail(self, error: Exception) -> None:
+        self.error = error
+        self.done.set()

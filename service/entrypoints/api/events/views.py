@@ -25,7 +25,7 @@ from flask_smorest import Blueprint
 from marshmallow import ValidationError
 from psycopg_pool import PoolTimeout
 
-from ....adapters.postgres.outbox import PostgresOutbox
+from ....adapters.postgres.outbox import GroupedOutbox
 from ....adapters.postgres.communes import commune_provinces
 from ....adapters.postgres.contribution_rules import read_rules
 from ....contract.digest import digest_key
@@ -57,7 +57,7 @@ class Ingestion:
     checks: EventChecks
     pseudonymiser: Pseudonymiser
     digest_key: bytes
-    outbox: PostgresOutbox
+    outbox: GroupedOutbox
 
 
 def _ingestion(res: Resources) -> Ingestion:
@@ -75,7 +75,9 @@ def _ingestion(res: Resources) -> Ingestion:
                                res.settings.max_clock_skew_s),
             pseudonymiser=Pseudonymiser(res.settings.pseudonym_key),
             digest_key=digest_key(res.settings.pseudonym_key),
-            outbox=PostgresOutbox(lambda: res.pool.connection(timeout=res.settings.publish_timeout_s)),
+            outbox=GroupedOutbox(lambda: psycopg.connect(res.settings.database_url, connect_timeout=3,
+                                                         application_name="enrolment-api-outbox"),
+                                 timeout_s=res.settings.publish_timeout_s),
         ))
     return found
 
