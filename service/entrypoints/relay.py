@@ -19,6 +19,7 @@ import psycopg
 
 from ..adapters.kafka.publisher import PublishUnavailable
 from ..adapters.postgres import outbox
+from ..adapters.postgres.pool import LazyConnection
 from ..config import Settings
 from ..service_layer.ingestion import outgoing_record
 
@@ -31,8 +32,7 @@ class Relay:
     def __init__(self, settings: Settings, publisher, connect: Callable[[], psycopg.Connection]):
         self.settings = settings
         self._publisher = publisher
-        self._connect = connect
-        self._conn: psycopg.Connection | None = None
+        self._conn = LazyConnection(connect)
         self._stopping = threading.Event()
         self.published = 0  # rows published since start (status and tests read it)
 
@@ -47,15 +47,14 @@ class Relay:
                     self._stopping.wait(self.settings.relay_interval_s)
         finally:
             self._publisher.close()
-            if self._conn is not None:
-                self._conn.close()
+            self._conn.drop()
 
     def round(self) -> int:
         """Publish one batch of due rows; the number published (0 when none was due or the
         broker or the database is unavailable: the next round tries again)."""
         s = self.settings
         try:
-            conn = self._connection()
+            conn = self._conn.get()
             entries = outbox.due(conn, limit=BATCH, grace_s=s.relay_grace_s, stale_s=s.relay_stale_s)
             if not entries:
                 return 0
@@ -66,18 +65,8 @@ class Relay:
             return 0
         except psycopg.OperationalError as exc:
             log.warning("relay: database unavailable; retrying", extra={"error": type(exc).__name__})
-            self._drop_connection()
+            self._conn.drop()
             return 0
         self.published += len(entries)
         log.info("relay published outbox rows", extra={"events": len(entries)})
         return len(entries)
-
-    def _connection(self) -> psycopg.Connection:
-        if self._conn is None or self._conn.closed:
-            self._conn = self._connect()
-        return self._conn
-
-    def _drop_connection(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-        self._conn = None

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import psycopg
 
+from .pool import LazyConnection
 
 @dataclass(frozen=True)
 class OutboxEntry:
@@ -137,13 +138,12 @@ class GroupedOutbox:
     `timeout_s`: nothing of them is accepted."""
 
     def __init__(self, connect: Callable[[], psycopg.Connection], timeout_s: float):
-        self._connect = connect
         self._timeout_s = timeout_s
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._marks: list[uuid.UUID] = []
         self._started_in: int | None = None  # the process whose thread serves the queue
         self._lock = threading.Lock()
-        self._conn: psycopg.Connection | None = None
+        self._conn = LazyConnection(connect)
 
     def admit(self, entries: Sequence[OutboxEntry]) -> Admission:
         self._ensure_thread()
@@ -166,7 +166,7 @@ class GroupedOutbox:
             with self._lock:
                 if self._started_in != pid:  # after a fork the parent's thread is not here
                     threading.Thread(target=self._serve, name="outbox", daemon=True).start()
-                    self._started_in, self._conn = pid, None
+                    self._started_in, self._conn = pid, LazyConnection(self._conn.connect)
 
     def _serve(self) -> None:
         while True:
@@ -186,12 +186,12 @@ class GroupedOutbox:
             for entry in request.entries:
                 first.setdefault(entry.event_id, (request, entry))
         try:
-            conn = self._connection()
+            conn = self._conn.get()
             if marks:
                 conn.execute("UPDATE event_outbox SET published_at = now() WHERE event_id = ANY(%s)", (marks,))
             admission = admit(conn, [entry for _, entry in first.values()])  # commits the marks too
         except psycopg.Error as exc:
-            self._drop_connection()
+            self._conn.drop()
             for request in group:
                 request.fail(exc)
             return
@@ -201,17 +201,6 @@ class GroupedOutbox:
             known = {i: admission.known.get(i, first[i][1].content_digest)
                      for i in {e.event_id for e in request.entries} if i not in new}
             request.answer(Admission(new, known))
-
-    def _connection(self) -> psycopg.Connection:
-        if self._conn is None or self._conn.closed:
-            self._conn = self._connect()
-        return self._conn
-
-    def _drop_connection(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-        self._conn = None
-
 
 class _Request:
     def __init__(self, entries: list[OutboxEntry]):

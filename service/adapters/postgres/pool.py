@@ -1,7 +1,9 @@
 from __future__ import annotations
 
-from psycopg_pool import ConnectionPool
+from collections.abc import Callable
 
+import psycopg
+from psycopg_pool import ConnectionPool
 
 CONNECT_TIMEOUT_S = 3
 WAIT_TIMEOUT_S = 5.0
@@ -22,3 +24,22 @@ def make_pool(url: str, *, min_size: int = 1, max_size: int = 8, name: str = "ap
         check=ConnectionPool.check_connection,
         kwargs={"autocommit": False, "application_name": f"enrolment-{name}", "connect_timeout": CONNECT_TIMEOUT_S},
     )
+
+
+class LazyConnection:
+    """One connection of a long-lived loop (the relay, the API's grouped outbox): made on first
+    use, dropped after an error so that the next use makes a new one."""
+
+    def __init__(self, connect: Callable[[], psycopg.Connection]):
+        self.connect = connect
+        self._conn: psycopg.Connection | None = None
+
+    def get(self) -> psycopg.Connection:
+        if self._conn is None or self._conn.closed:
+            self._conn = self.connect()
+        return self._conn
+
+    def drop(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+        self._conn = None
