@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 
 import psycopg
+from kafka.errors import KafkaError
 
 from ..adapters.kafka.publisher import PublishUnavailable
 from ..adapters.postgres import outbox
@@ -26,6 +28,7 @@ from ..service_layer.ingestion import outgoing_record
 log = logging.getLogger(__name__)
 
 BATCH = 2000  # rows a round publishes at most (a broker reset after a burst: many rounds)
+ENSURE_TOPICS_EVERY_S = 30.0  # and after a failed round: a broker that came back empty gets its topics
 
 
 class Relay:
@@ -34,15 +37,26 @@ class Relay:
         self._publisher = publisher
         self._conn = LazyConnection(connect)
         self._stopping = threading.Event()
+        self._broker_failed = False
         self.published = 0  # rows published since start (status and tests read it)
 
     def request_stop(self, *_: object) -> None:
         self._stopping.set()
 
-    def run(self) -> None:
+    def run(self, ensure_topics: Callable[[], None] = lambda: None) -> None:
+        """Rounds until stopped; `ensure_topics` (the topics with their configured partitions)
+        now and then, and after a round the broker failed."""
         log.info("relay started", extra={"interval_s": self.settings.relay_interval_s})
+        ensured_at = 0.0
         try:
             while not self._stopping.is_set():
+                if self._broker_failed or time.monotonic() - ensured_at > ENSURE_TOPICS_EVERY_S:
+                    ensured_at = time.monotonic()
+                    try:
+                        ensure_topics()
+                        self._broker_failed = False
+                    except KafkaError as exc:
+                        log.warning("relay: could not ensure the topics", extra={"error": type(exc).__name__})
                 if not self.round():
                     self._stopping.wait(self.settings.relay_interval_s)
         finally:
@@ -62,6 +76,7 @@ class Relay:
             outbox.mark_published(conn, [e.event_id for e in entries])
         except PublishUnavailable as exc:
             log.warning("relay: the broker did not acknowledge; retrying", extra={"error": str(exc)})
+            self._broker_failed = True
             return 0
         except psycopg.OperationalError as exc:
             log.warning("relay: database unavailable; retrying", extra={"error": type(exc).__name__})

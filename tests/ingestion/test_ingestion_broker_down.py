@@ -68,6 +68,7 @@ def test_a_broker_restarted_empty_is_survived_without_restarting_the_api(setting
         # The same port, a new memory broker: the topic and everything on it are gone.
         broker = EmbeddedKafka(port=broker.port, log_file=tmp_path / "tansu.log").start()
         ensure_topics(own)
+        assert client.get("/readyz").status_code == 503  # the port answers, but the last publish failed
         with psycopg.connect(own.database_url) as conn:
             outbox.record_reset(conn, "test: broker restarted")
         after, deadline = [], time.monotonic() + 30
@@ -77,6 +78,7 @@ def test_a_broker_restarted_empty_is_survived_without_restarting_the_api(setting
             after.append(enrolment())
             assert client.post("/v1/events", json=after[-1], headers=auth(tokens.agent)).status_code == 202
             time.sleep(0.1)
+        assert client.get("/readyz").status_code == 200
         assert relay_for(own).round() >= 3  # `before` (its broker is gone) and `during`, at least
         expected = {e["event_id"] for e in [before, *during, *after]}
         assert {value(rec)["event_id"] for rec in read_topic(own, len(expected), timeout_s=10)} == expected

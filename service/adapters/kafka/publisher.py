@@ -83,6 +83,7 @@ class KafkaPublisher:
         self._lock = threading.Lock()
         self._producer: KafkaProducer | None = None
         self._pid: int | None = None
+        self._last_failed = False  # the last publish of this process was not acknowledged
 
     def _make_producer(self) -> KafkaProducer:
         s = self._settings
@@ -132,8 +133,10 @@ class KafkaPublisher:
             # Some failures leave the producer unusable for good (after a memory broker restarts,
             # its idempotent producer id is unknown: UnknownProducerIdError, then a fatal state on
             # every send). A producer that failed once is replaced; the next publish builds anew.
+            self._last_failed = True
             self._discard(producer)
             raise PublishUnavailable(f"broker did not acknowledge in time: {type(exc).__name__}") from exc
+        self._last_failed = False
 
     def _discard(self, producer: KafkaProducer) -> None:
         with self._lock:
@@ -144,6 +147,12 @@ class KafkaPublisher:
             producer.close(timeout=0)  # its unsent records fail; they are in the outbox
         except KafkaError as exc:
             log.warning("discarded producer did not close cleanly", extra={"error": type(exc).__name__})
+
+    def ready(self, timeout_s: float) -> bool:
+        """A produce would succeed, as far as can be told without producing: a bootstrap server
+        accepts a connection, and the last publish of this process (if any) was acknowledged
+        (after a broker restart the TCP port answers long before publishing works again)."""
+        return self.reachable(timeout_s) and not self._last_failed
 
     def reachable(self, timeout_s: float) -> bool:
         """A bootstrap server accepts a TCP connection within `timeout_s`."""

@@ -27,9 +27,10 @@ def healthz() -> Response:
 
 @blp.get("/readyz")
 def readyz() -> Response:
-    """The broker and the database answer within a short timeout."""
+    """A produce would succeed (the broker answers and this process's last publish was
+    acknowledged) and the database answers, within a short timeout."""
     res = current_resources()
-    checks = {"broker": res.publisher.reachable(READY_TIMEOUT_S), "database": _database_answers(res)}
+    checks = {"broker": res.publisher.ready(READY_TIMEOUT_S), "database": _database_answers(res)}
     ready = all(checks.values())
     return _json({"status": "ready" if ready else "unavailable", "checks": checks}, 200 if ready else 503)
 

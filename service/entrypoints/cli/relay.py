@@ -11,6 +11,7 @@ from ...config import Settings
 @click.command("relay")
 def relay_command() -> None:
     """Relay the outbox to the events topic (one process per stack; the runner starts it)."""
+    from ...adapters.kafka.topics import ensure_topics
     from ...adapters.postgres import migrate
     from ...bootstrap import build_relay
     from ..logs import configure_logging
@@ -21,7 +22,7 @@ def relay_command() -> None:
     relay = build_relay(settings)
     signal.signal(signal.SIGTERM, relay.request_stop)
     signal.signal(signal.SIGINT, relay.request_stop)
-    relay.run()
+    relay.run(ensure_topics=lambda: ensure_topics(settings))
 
 
 commands = [relay_command]
