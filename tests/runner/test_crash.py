@@ -111,10 +111,14 @@ def new_participants(data_dir: Path) -> int:
         return conn.execute("SELECT coalesce(sum(new_participants), 0) FROM agg_flows").fetchone()[0]
 
 
-def test_every_202_survives_sigkill_of_the_whole_stack(tmp_path):
+def boot(data_dir: Path) -> tuple[subprocess.Popen, int, str]:
+    """`enrolment run` on `data_dir`: the runner, its API port and base URL."""
     api_port = free_port()
-    base = f"http://127.0.0.1:{api_port}"
-    runner = start(tmp_path, api_port)
+    return start(data_dir, api_port), api_port, f"http://127.0.0.1:{api_port}"
+
+
+def test_every_202_survives_sigkill_of_the_whole_stack(tmp_path):
+    runner, api_port, base = boot(tmp_path)
     try:
         token, commune = agent_token(tmp_path)
         # 1. six batches of 500, every one answered 202, then everything killed at once
@@ -157,9 +161,7 @@ def test_every_202_survives_sigkill_of_the_whole_stack(tmp_path):
 def test_a_clean_stop_stores_every_accepted_event_before_it_stops(tmp_path):
     from service.adapters.embedded import EmbeddedPostgres
 
-    api_port = free_port()
-    base = f"http://127.0.0.1:{api_port}"
-    runner = start(tmp_path, api_port)
+    runner, _, base = boot(tmp_path)
     try:
         token, commune = agent_token(tmp_path)
         accepted = set()
