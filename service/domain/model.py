@@ -8,7 +8,7 @@ from enum import StrEnum
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-# Periods are calendar months in Vietnam's time (DOMAIN.md, "Semantics").
+# Periods are calendar months in Vietnam's time (docs/aggregation.md, "What the figures are").
 REPORTING_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
 

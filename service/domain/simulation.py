@@ -7,7 +7,8 @@ batch endpoint (some of them weeks late), retries of an earlier request with the
 the rule it breaks so the summary can set what the API said beside what was meant.
 
 Participants follow a plausible lifecycle per agent: registered first, then renewed, lapsed
-or withdrawn; personal ids encode the sex and birth year the event states (DOMAIN.md).
+or withdrawn; personal ids encode the sex and birth year the event states (digit 4: 0/1
+male/female born 1900-1999, 2/3 born 2000-2099; digits 5-6: the year).
 """
 from __future__ import annotations
 

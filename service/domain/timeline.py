@@ -1,6 +1,6 @@
 """A participant's timeline in one scheme, and what it contributes to the aggregates.
 
-Pure functions of the *set* of a participant's events (DOMAIN.md, "Semantics"): events are
+Pure functions of the *set* of a participant's events (docs/aggregation.md, "What the figures are"): events are
 ordered by (occurred_at, event_id); after registered/renewed the participant is active, after
 lapsed/withdrawn inactive, and belongs to the locality of that event; months are calendar
 months in Asia/Ho_Chi_Minh. The SQL in `service.adapters.postgres.aggregates` computes the same

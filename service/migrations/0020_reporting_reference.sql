@@ -47,7 +47,7 @@ INSERT INTO report_scheme_members VALUES
     ('BHXH', 'BHXH_BB'), ('BHXH', 'BHXH_TN'),
     ('BHYT', 'BHYT_HGD'), ('BHYT', 'BHYT_KHAC');
 
--- Which denominators a scheme's coverage is measured against (DOMAIN.md).
+-- Which denominators a scheme's coverage is measured against (docs/reporting.md).
 CREATE TABLE report_scheme_denominators (
     scheme  text NOT NULL,
     measure text NOT NULL,

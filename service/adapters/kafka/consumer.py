@@ -2,7 +2,7 @@
 
 Offsets are never auto-committed: the worker commits them only after the database
 transaction that applied them has committed. Session and heartbeat timeouts come from
-settings (short ones against Tansu: PLATFORM.md trap 3).
+settings (short ones against Tansu, which holds a new group's JoinGroup for about half the session timeout).
 """
 from __future__ import annotations
 
@@ -147,7 +147,7 @@ def read_to_end(
     position reaches its high watermark (or `until`), or nothing arrives for `idle_timeout_s`.
 
     The high watermark comes from fetch responses (`consumer.highwater`), not ListOffsets,
-    which Tansu answers wrongly (PLATFORM.md trap 2)."""
+    which Tansu answers wrongly (the last batch's base offset + 1)."""
     idle_since = time.monotonic()
     while True:
         polled = consumer.poll(timeout_ms=200)

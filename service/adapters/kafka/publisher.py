@@ -1,7 +1,7 @@
 """Publishing accepted events to the events topic.
 
 One KafkaProducer per worker process, created on first use in that process (never before
-gunicorn forks: PLATFORM.md trap 6), acks=all and idempotence set explicitly, values and keys
+gunicorn forks: its threads do not survive a fork), acks=all and idempotence set explicitly, values and keys
 passed as bytes (no serializer callables).
 
 The record key is the hex of the participant's pseudonym (`Pseudonymiser`) of the primary id:

@@ -1,6 +1,6 @@
 """High watermarks of topic partitions, for lag and dead-letter counts.
 
-Tansu answers ListOffsets(LATEST) wrongly (PLATFORM.md trap 2), so `end_offsets()` is not
+Tansu answers ListOffsets(LATEST) wrongly (the last batch's base offset + 1), so `end_offsets()` is not
 used: the high watermark carried by fetch responses (`consumer.highwater(tp)`) is right. A
 throw-away consumer without a group assigns the partitions, fetches once from just before the
 known position and reads it.

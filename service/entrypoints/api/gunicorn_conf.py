@@ -8,7 +8,7 @@ thread and the acceptor (docs/ingestion.md, "Serving"). gunicorn applies gevent'
 patching in each worker before it loads the app; psycopg (>= 3.1.14) and kafka-python then
 cooperate with it. `reuse_port`: one SO_REUSEPORT listener per worker, so the kernel spreads
 connections evenly. No preload: each worker builds its own app, database pool and Kafka
-producer after the fork (PLATFORM.md trap 6).
+producer after the fork (its threads do not survive one).
 Prometheus multiprocess mode: a fresh directory per run, made before the workers fork
 (the master never imports prometheus_client before that).
 """

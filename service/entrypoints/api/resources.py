@@ -1,7 +1,7 @@
 """What a worker process of the API holds: settings, a database pool, the publisher, caches.
 
 Everything that opens a connection or starts a thread is made on first use, in the process
-that uses it (gunicorn forks workers; PLATFORM.md trap 6), and made again if the process id
+that uses it (gunicorn forks workers, and kafka-python's producer runs threads that a fork does not copy), and made again if the process id
 changed since.
 """
 from __future__ import annotations
