@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -11,9 +12,11 @@ import psycopg
 
 from ...domain.model import Agent, Channel
 
-AGENT = "agent"
-REPORTING = "reporting"
-SCOPES = (AGENT, REPORTING)
+AGENT = "agent"  # posts events for its provinces
+REPORTING = "reporting"  # reads reports within its localities (none: the nation)
+SUPERVISOR = "supervisor"  # retracts any event recorded in its provinces (its localities)
+REFERENCE = "reference"  # writes reference data (denominators, targets)
+SCOPES = (AGENT, REPORTING, SUPERVISOR, REFERENCE)
 TOKEN_PREFIX = "enr_"
 TOKEN_BYTES = 32
 # What `issue` makes: the prefix and token_urlsafe(TOKEN_BYTES) (43 characters of base64url).
@@ -37,6 +40,9 @@ class Principal:
     scope: str
     agent: Agent | None  # set for scope "agent"
     provinces: frozenset[str]  # provinces the agent may post for
+    # Roots of the locality subtrees the token is limited to (api_token_localities); empty =
+    # the whole nation. Reporting: what it may read; supervisor: whose events it may retract.
+    localities: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -53,20 +59,20 @@ def lookup(conn: psycopg.Connection, token_hash: bytes) -> Principal | None:
     row = conn.execute(
         """
         SELECT t.token_id, t.scope, a.agent_id, a.channel,
-               coalesce(array_agg(p.province_code) FILTER (WHERE p.province_code IS NOT NULL), '{}')
+               ARRAY(SELECT p.province_code FROM agent_provinces p WHERE p.agent_id = t.agent_id),
+               ARRAY(SELECT l.locality_code FROM api_token_localities l WHERE l.token_id = t.token_id)
         FROM api_tokens t
         LEFT JOIN agents a ON a.agent_id = t.agent_id
-        LEFT JOIN agent_provinces p ON p.agent_id = t.agent_id
         WHERE t.token_hash = %s AND t.revoked_at IS NULL
-        GROUP BY t.token_id, a.agent_id
         """,
         (token_hash,),
     ).fetchone()
     if row is None:
         return None
-    token_id, scope, agent_id, channel, provinces = row
+    token_id, scope, agent_id, channel, provinces, localities = row
     agent = Agent(agent_id=agent_id, channel=Channel(channel)) if agent_id else None
-    return Principal(token_id=token_id, scope=scope, agent=agent, provinces=frozenset(provinces))
+    return Principal(token_id=token_id, scope=scope, agent=agent, provinces=frozenset(provinces),
+                     localities=frozenset(localities))
 
 
 def upsert_agent(
@@ -97,8 +103,11 @@ def unknown_provinces(conn: psycopg.Connection, codes: list[str]) -> list[str]:
     return [c for (c,) in rows]
 
 
-def issue(conn: psycopg.Connection, scope: str, agent_id: str | None, label: str = "") -> tuple[int, str]:
-    """A new token: returns (token_id, token). The token itself is never stored."""
+def issue(conn: psycopg.Connection, scope: str, agent_id: str | None, label: str = "",
+          localities: Iterable[str] = ()) -> tuple[int, str]:
+    """A new token: returns (token_id, token). The token itself is never stored.
+
+    `localities` limits it to those subtrees (none: the whole nation)."""
     if scope not in SCOPES:
         raise ValueError(f"scope must be one of {SCOPES}")
     token = TOKEN_PREFIX + secrets.token_urlsafe(TOKEN_BYTES)
@@ -107,6 +116,10 @@ def issue(conn: psycopg.Connection, scope: str, agent_id: str | None, label: str
         " RETURNING token_id",
         (hash_token(token), scope, agent_id, label),
     ).fetchone()
+    conn.execute(
+        "INSERT INTO api_token_localities (token_id, locality_code) SELECT %s, unnest(%s::text[])",
+        (token_id, sorted(set(localities))),
+    )
     return token_id, token
 
 
