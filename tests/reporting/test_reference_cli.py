@@ -53,3 +53,27 @@ def test_a_reference_token_limited_to_a_province_writes_only_there(database_url,
                             " AND basis = 'active'").fetchall() == [("46",)]
     # The Resolution 28 default names the nation: outside a province token.
     assert runner.invoke(main, ["reference", "targets", "--token", writer], env=env).exit_code == 1
+
+
+def test_token_commands_take_localities(database_url):
+    runner = CliRunner()
+    env = {"DATABASE_URL": database_url}
+    assert runner.invoke(main, ["reference", "localities"], env=env).exit_code == 0
+    unknown = runner.invoke(main, ["tokens", "issue-reporting", "--label", "x", "--locality", "46", "--locality", "zz"],
+                            env=env)
+    assert unknown.exit_code == 1 and "not localities in the reference data: zz" in unknown.output
+    province = runner.invoke(main, ["tokens", "issue-reporting", "--label", "Huế", "--locality", "46",
+                                    "--min-cell-size", "5"], env=env)
+    assert province.exit_code == 0, province.output
+    assert runner.invoke(main, ["tokens", "issue-reporting", "--label", "nation"], env=env).exit_code == 0
+    assert runner.invoke(main, ["tokens", "issue-reference", "--label", "stats", "--locality", "46",
+                                "--locality", "29905"], env=env).exit_code == 0
+    assert runner.invoke(main, ["tokens", "issue-reporting", "--label", "x", "--min-cell-size", "1"], env=env).exit_code == 2
+    listed = [line.split("\t") for line in runner.invoke(main, ["tokens", "list"], env=env).output.splitlines()]
+    assert [row[1:6] for row in listed] == [["reporting", "-", "46", "min-cell-size 5", "Huế"],
+                                           ["reporting", "-", "nation", "-", "nation"],
+                                           ["reference", "-", "29905,46", "-", "stats"]]
+    token = province.stdout.strip().splitlines()[-1]
+    with psycopg.connect(database_url) as conn:
+        found = token_store.lookup(conn, token_store.hash_token(token))
+    assert found.localities == {"46"} and found.min_cell_size == 5 and found.scope == token_store.REPORTING
