@@ -265,3 +265,14 @@ def test_reference_data_needs_a_reference_token(api):
                                        "reason": f"outside this token's localities ({HUE})"}]
     assert api("hue", "denominators", year=2024, locality=HUE_A).json["items"][0]["value"] == 9_100
     assert api("reference", "coverage").status_code == 403  # a reference token does not read reports
+
+
+def test_every_report_endpoint_is_covered_by_these_tests(settings):
+    """A new report endpoint must join REPORT_PATHS (or the endpoints tested on their own)."""
+    app = create_app(settings)
+    try:
+        paths = app.test_client().get("/openapi.json").json["paths"]
+    finally:
+        app.extensions["enrolment"].close()
+    reports = {p.removeprefix("/v1/reports/") for p, ops in paths.items() if p.startswith("/v1/reports/") and "get" in ops}
+    assert reports == {p for p, _ in REPORT_PATHS} | {"scope", "trend", "localities"}
