@@ -12,6 +12,8 @@ from datetime import date
 
 import psycopg
 import pytest
+from hypothesis import HealthCheck, given, settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from service.adapters.postgres import tokens as token_store
 from service.adapters.postgres.reference import load_default_reference
@@ -65,7 +67,12 @@ def api(settings):
         return client.post(f"/v1/reports/{path}", json=body, query_string=query,
                            headers={"Authorization": f"Bearer {tokens[token]}"})
 
-    get.post = post
+    def issue(roots: list[str]) -> str:
+        with psycopg.connect(url) as conn:
+            tokens[",".join(roots)] = token_store.issue(conn, token_store.REPORTING, None, "any", localities=roots)[1]
+        return ",".join(roots)
+
+    get.post, get.issue = post, issue
     yield get
     app.extensions["enrolment"].close()
 
@@ -276,3 +283,30 @@ def test_every_report_endpoint_is_covered_by_these_tests(settings):
         app.extensions["enrolment"].close()
     reports = {p.removeprefix("/v1/reports/") for p, ops in paths.items() if p.startswith("/v1/reports/") and "get" in ops}
     assert reports == {p for p, _ in REPORT_PATHS} | {"scope", "trend", "localities"}
+
+
+CODES = ["VN", HUE, HUE_A, HUE_B, BAC_GIANG, BG_A, "29905", "nowhere"]
+
+
+def test_any_token_and_filter_answer_inside_the_subtrees_or_403(api, settings):
+    """Random token scopes and locality filters: 403 exactly when the filter names a place
+    outside the token's subtrees; otherwise rows only inside them."""
+    roots_choices = [[HUE], [HUE_A], [BAC_GIANG], [HUE_B, BG_A], [HUE, BAC_GIANG]]
+    names = {tuple(r): api.issue(r) for r in roots_choices}
+    subtrees = {tuple(r): _subtree(settings.database_url, r) for r in roots_choices}
+
+    @given(roots=st.sampled_from(roots_choices), parameter=st.sampled_from(["locality", "parent", "within"]),
+           code=st.sampled_from(CODES), path=st.sampled_from(["flows", "coverage", "withdrawals", "denominators"]))
+    @hypothesis_settings(max_examples=60, deadline=None, database=None,
+                         suppress_health_check=[HealthCheck.function_scoped_fixture])
+    def check(roots, parameter, code, path):
+        allowed = subtrees[tuple(roots)]
+        query = {parameter: code, "page_size": 10_000} | ({} if path == "denominators" else PERIOD)
+        answer = api(names[tuple(roots)], path, **query)
+        if code not in allowed:
+            assert answer.status_code == 403 and answer.json["errors"][0]["field"] == parameter
+        else:
+            assert answer.status_code == 200
+            assert {r["locality_code"] for r in answer.json["items"]} <= allowed
+
+    check()
