@@ -3,6 +3,11 @@
 Filters are whitelisted per report and always bound as parameters. Every view is filtered on
 (period_type, period) first so that PostgreSQL only reads that period's months (see the
 comment at the top of migration 0021).
+
+Access by locality is enforced here, for every read: each function takes the reader's `Scope`
+(the roots of the locality subtrees its token is limited to; none = the nation). A named
+locality outside them raises `OutOfScope` (the API answers 403), and every query keeps only
+rows inside them, so no answer (rows, totals, counts) says anything about other areas.
 """
 from __future__ import annotations
 
@@ -23,6 +28,65 @@ LOCALITY_FILTERS = {
     "within": "locality_code IN (SELECT descendant_code FROM locality_closure WHERE ancestor_code = %s)",
     "level": "level = %s",
 }
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a reader may see: the subtrees under `roots` (none: the whole nation)."""
+
+    roots: frozenset[str] = frozenset()
+
+    @property
+    def nation(self) -> bool:
+        return not self.roots
+
+
+NATION = Scope()
+
+
+class OutOfScope(LookupError):
+    """A parameter names a locality outside the reader's subtrees (or none that exists)."""
+
+    def __init__(self, parameter: str, code: str, scope: Scope):
+        self.parameter, self.code = parameter, code
+        super().__init__(f"locality {code!r} is outside this token's localities ({', '.join(sorted(scope.roots))})")
+
+
+# The condition that keeps a reader's rows: the locality is in one of its subtrees.
+IN_SCOPE = "{column} IN (SELECT descendant_code FROM locality_closure WHERE ancestor_code = ANY(%s::text[]))"
+
+
+def check_in_scope(conn: psycopg.Connection, scope: Scope, named: dict[str, str | None]) -> None:
+    """Raise OutOfScope for the first named locality (parameter -> code) outside `scope`."""
+    named = {k: v for k, v in named.items() if v is not None}
+    if scope.nation or not named:
+        return
+    outside = {code for (code,) in conn.execute(
+        "SELECT n.code FROM unnest(%s::text[]) AS n(code) WHERE NOT EXISTS ("
+        " SELECT 1 FROM locality_closure WHERE ancestor_code = ANY(%s::text[]) AND descendant_code = n.code)",
+        (list(named.values()), sorted(scope.roots)))}
+    for parameter, code in named.items():
+        if code in outside:
+            raise OutOfScope(parameter, code, scope)
+
+
+def _scope_condition(scope: Scope, column: str = "locality_code") -> tuple[list[sql.Composable], list[Any]]:
+    if scope.nation:
+        return [], []
+    return [sql.SQL(IN_SCOPE.format(column=column))], [sorted(scope.roots)]
+
+
+SCOPE_COLUMNS = ("code", "name", "level", "parent_code")
+
+
+def scope_localities(conn: psycopg.Connection, scope: Scope) -> list[dict[str, Any]]:
+    """The roots a reader sees: its subtree roots, or the nation's root(s)."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(
+            "SELECT code, name, level, parent_code FROM localities"
+            " WHERE CASE WHEN %(nation)s THEN parent_code IS NULL ELSE code = ANY(%(roots)s::text[]) END"
+            " ORDER BY code",
+            {"nation": scope.nation, "roots": sorted(scope.roots)}).fetchall()
 
 
 @dataclass(frozen=True)
@@ -152,19 +216,19 @@ def period_exists(conn: psycopg.Connection, period_type: str, period: str) -> bo
 
 
 def fetch(
-    conn: psycopg.Connection, report: str, filters: dict[str, Any], *, limit: int, offset: int,
+    conn: psycopg.Connection, report: str, filters: dict[str, Any], *, scope: Scope, limit: int, offset: int,
 ) -> Page:
-    """One page of a report. `filters` holds period_type/period (periodic reports) and any of
-    the report's whitelisted filters; None values are ignored."""
+    """One page of a report within `scope`. `filters` holds period_type/period (periodic
+    reports) and any of the report's whitelisted filters; None values are ignored."""
     spec = REPORTS[report]
-    where: list[sql.Composable] = []
-    params: list[Any] = []
+    check_in_scope(conn, scope, {k: filters.get(k) for k in NAMED_PLACES})
+    where, params = _scope_condition(scope)
     source: sql.Composable = sql.SQL(spec.view)
     if spec.view == "reporting.active_by_sex_age":
-        codes = _place_codes(conn, filters)
+        codes = _place_codes(conn, filters, scope)
         if codes is not None:
             source = sql.SQL(_BY_PERSON_FOR_LOCALITIES)
-            params += [codes, filters["period_type"], filters["period"]]
+            params = [codes, filters["period_type"], filters["period"], *params]
     if spec.periodic:
         where.append(sql.SQL("period_type = %s AND period = %s"))
         params += [filters["period_type"], filters["period"]]
@@ -224,16 +288,20 @@ _BY_PERSON_FOR_LOCALITIES = """(
              sm.scheme, a.sex, age_band(a.birth_year, p.year)
 ) AS v"""
 MAX_NAMED_LOCALITIES = 200
+NAMED_PLACES = ("locality", "parent", "within")  # the filters that name a locality
 
 
-def _place_codes(conn: psycopg.Connection, filters: dict[str, Any]) -> list[str] | None:
-    """The localities a locality/parent/within filter names, when they are few enough for the
-    narrow by-person query; None otherwise."""
-    named = {k: filters[k] for k in ("locality", "parent", "within") if filters.get(k) is not None}
-    if not named:
+def _place_codes(conn: psycopg.Connection, filters: dict[str, Any], scope: Scope) -> list[str] | None:
+    """The localities a locality/parent/within filter (or a limited scope) names, when they are
+    few enough for the narrow by-person query; None otherwise."""
+    named = {k: filters[k] for k in NAMED_PLACES if filters.get(k) is not None}
+    if not named and scope.nation:
         return None
     where = [LOCALITY_FILTERS[k] for k in named]
-    params = list(named.values())
+    params: list[Any] = list(named.values())
+    if not scope.nation:
+        where.append(IN_SCOPE.format(column="locality_code"))
+        params.append(sorted(scope.roots))
     if filters.get("level") is not None:
         where.append(LOCALITY_FILTERS["level"])
         params.append(filters["level"])
@@ -268,9 +336,11 @@ def base_period_figure(
 TREND_COLUMNS = ("period", "active", "new_participants", "reactivations", "lapses", "withdrawals")
 
 
-def trend(conn: psycopg.Connection, locality: str, scheme: str, end: date, months: int) -> list[dict[str, Any]]:
+def trend(conn: psycopg.Connection, locality: str, scheme: str, end: date, months: int, *,
+          scope: Scope) -> list[dict[str, Any]]:
     """Monthly series ending with `end`: active at each month end (running sum of the stock
     changes of the locality's communes), and the month's flows."""
+    check_in_scope(conn, scope, {"locality": locality})
     query = """
     WITH communes AS (SELECT descendant_code AS code FROM locality_closure WHERE ancestor_code = %(locality)s),
     members AS (SELECT member FROM report_scheme_members WHERE scheme = %(scheme)s),
@@ -314,17 +384,25 @@ LOCALITY_COLUMNS = ("code", "name", "level", "parent_code", "children")
 
 
 def localities(conn: psycopg.Connection, *, parent: str | None, code: str | None, level: str | None,
-               limit: int, offset: int) -> Page:
-    """Localities for drill-down: the children of `parent`, one `code`, or the roots."""
+               scope: Scope, limit: int, offset: int) -> Page:
+    """Localities for drill-down within `scope`: the children of `parent`, one `code`, or the
+    roots (the scope's own roots for a limited reader)."""
+    check_in_scope(conn, scope, {"code": code, "parent": parent})
     where, params = [], []
+    if not scope.nation:
+        where.append(IN_SCOPE.format(column="l.code"))
+        params.append(sorted(scope.roots))
     if code is not None:
         where.append("l.code = %s")
         params.append(code)
     elif parent is not None:
         where.append("l.parent_code = %s")
         params.append(parent)
-    elif level is None:
+    elif level is None and scope.nation:
         where.append("l.parent_code IS NULL")
+    elif level is None:
+        where.append("l.code = ANY(%s::text[])")
+        params.append(sorted(scope.roots))
     if level is not None:
         where.append("l.level = %s")
         params.append(level)

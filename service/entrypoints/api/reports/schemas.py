@@ -6,7 +6,7 @@ import re
 from marshmallow import Schema, ValidationError, fields, validate
 
 from ....adapters.postgres.reference import MEASURES, SUBJECTS
-from ....adapters.postgres.reports import LOCALITY_COLUMNS, REPORTS, TREND_COLUMNS
+from ....adapters.postgres.reports import LOCALITY_COLUMNS, REPORTS, SCOPE_COLUMNS, TREND_COLUMNS
 from ....contract.base import BaseSchema
 from ....contract.events import no_control_characters
 
@@ -86,7 +86,7 @@ class TargetArgs(PlaceArgs):
 
 
 class TrendArgs(BaseSchema):
-    locality = fields.String(load_default="VN")
+    locality = fields.String(metadata={"description": "default: the nation, or the token's first locality"})
     scheme = fields.String(load_default="BHXH", validate=validate.OneOf(SCHEMES))
     months = fields.Integer(load_default=12, validate=validate.Range(min=1, max=120))
     end = fields.String(validate=_month, metadata={
@@ -191,3 +191,11 @@ def report_page_schema(report: str, extra: tuple[str, ...] = ()) -> type[Schema]
 
 TREND_PAGE = page_schema("TrendPage", item_schema("TrendItem", TREND_COLUMNS))
 LOCALITY_PAGE = page_schema("LocalityPage", item_schema("LocalityItem", LOCALITY_COLUMNS))
+
+
+class ScopeSchema(Schema):
+    nation = fields.Boolean(metadata={"description": "true: the token sees the whole nation"})
+    localities = fields.List(fields.Nested(item_schema("ScopeLocality", SCOPE_COLUMNS)), metadata={
+        "description": "the roots of the subtrees the token sees (the nation's root when `nation`)"})
+    min_cell_size = fields.Integer(allow_none=True, metadata={
+        "description": "breakdown cells below this are withheld for this token (null: no suppression)"})
