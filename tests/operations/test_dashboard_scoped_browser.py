@@ -203,8 +203,36 @@ def test_phone_width_is_readable(browser, site, tmp_path):
         assert layout["cellFont"] >= 13 and layout["cellHeading"] == '"Đang tham gia"'
         assert layout["bodyFont"] >= 15
         assert (tmp_path / "dashboard-390.png").stat().st_size > 50_000
+        # English labels are longer (legend, headings): still nothing wider than the screen.
+        page.click("#lang-en")
+        english = page.evaluate(LAYOUT)
+        page.screenshot(path=str(tmp_path / "dashboard-390-en.png"), full_page=True)
+        assert english["documentWidth"] <= 390 and english["wider"] == []
+        assert all(c["cut"] == [] and c["overlapping"] == 0 for c in english["charts"]), english["charts"]
 
         # Back at desktop width the same page redraws its charts wider, the table as a table.
         page.set_viewport_size({"width": 1200, "height": 1000})
         page.wait_for_function("document.querySelector('#trend-chart').viewBox.baseVal.width > 1000")
         assert page.evaluate("getComputedStyle(document.querySelector('#figures-table thead')).display") != "none"
+
+
+def test_withheld_cells_are_shown_as_withheld_not_as_zero(browser, site):
+    token = site.issue("Mỹ Tho, published", localities=[SA_DEC], min_cell_size=5)
+    items = site.api("breakdown", token=token, by="sex_age_band", locality=SA_DEC, scheme="BHXH_BB",
+                     period=site.period, page_size=1000)["items"]
+    withheld = {(i["sex"], i["age_band"]) for i in items if "active" in (i.get("suppressed") or [])}
+    assert withheld  # the seed's cells of 3 and 2 people are below 5
+    with dashboard(browser, site, token, f"{SA_DEC}@{site.period}") as page:
+        assert page.inner_text("#withheld-note") == "“ẩn”: ô dưới 5 người không được công bố, để không nhận ra được cá nhân."
+        shown = page.eval_on_selector_all("#by-sex-age tbody td", """tds => tds.map(td => [
+            td.dataset.sex, td.closest('tr').dataset.band, td.textContent, td.classList.contains('withheld')])""")
+        cells = {(sex, band): (text, marked) for sex, band, text, marked in shown}
+        for item in items:
+            key = (item["sex"], item["age_band"])
+            if key in withheld:
+                assert item["active"] is None and cells[key] == ("ẩn", True), key
+            else:
+                assert cells[key] == (vi_number(item["active"]), False), key
+        page.click("#lang-en")
+        assert {page.locator(f'#by-sex-age tr[data-band="{band}"] td[data-sex="{sex}"]').text_content()
+                for sex, band in withheld} == {"withheld"}

@@ -100,7 +100,7 @@ const I18N = {
     childrenTitle: "By subordinate unit",
     drillHint: "Click a unit's name to drill down.",
     noChildren: "No subordinate units.",
-    withoutData: "{n} units without figures are not shown.",
+    withoutData: "Units without figures, not shown: {n}.",
     participants: "participants",
     trendTitle: "24 months to the end of the period",
     active: "Active participants",

@@ -25,6 +25,7 @@ function render() {
     lang, onDrill: drill, emptyText: children.localities.length ? tr("noData") : tr("noChildren"),
     activeLabel: tr("participants"), noDenominatorText: tr("noDenominatorShort"),
   });
+  $("#drill-hint").hidden = !rows.some(r => r.drill);
   const hidden = children.localities.length - withData.length;
   $("#children-without-data").textContent = hidden ? tr("withoutData").replace("{n}", Format.number(hidden, lang)) : "";
 
