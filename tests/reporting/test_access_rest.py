@@ -29,7 +29,8 @@ FLOWS = [  # (commune, scheme, month, channel, agent, new, withdrawals)
     (HUE_B, "BHXH_BB", M("2024-02-01"), "post_office", "hue-post", 3, 2),
     (BG_A, "BHXH_TN", M("2024-02-01"), "post_office", "bg-post", 11, 1),
 ]
-BY_PERSON = [(HUE_A, "BHXH_BB", M("2024-01-01"), "female", 1980, 70), (HUE_A, "BHXH_BB", M("2024-01-01"), "male", 1990, 50),
+BY_PERSON = [(HUE_A, "BHXH_BB", M("2024-01-01"), "female", 1980, 3), (HUE_A, "BHXH_BB", M("2024-01-01"), "male", 1990, 50),
+             (HUE_B, "BHXH_BB", M("2024-01-01"), "female", 1985, 40), (HUE_B, "BHXH_BB", M("2024-01-01"), "male", 1970, 2),
              (BG_A, "BHXH_TN", M("2024-01-01"), "female", 1985, 300)]
 PERIOD = {"period_type": "month", "period": "2024-02"}
 
@@ -49,6 +50,10 @@ def api(settings):
             "hue": token_store.issue(conn, token_store.REPORTING, None, "hue", localities=[HUE])[1],
             "commune": token_store.issue(conn, token_store.REPORTING, None, "commune", localities=[HUE_A])[1],
             "two": token_store.issue(conn, token_store.REPORTING, None, "two", localities=[HUE_B, BAC_GIANG])[1],
+            "hue5": token_store.issue(conn, token_store.REPORTING, None, "hue, publication", localities=[HUE],
+                                      min_cell_size=5)[1],
+            "reference": token_store.issue(conn, token_store.REFERENCE, None, "statistics office")[1],
+            "hue_reference": token_store.issue(conn, token_store.REFERENCE, None, "hue office", localities=[HUE])[1],
         }
     app = create_app(settings)
     client = app.test_client()
@@ -56,6 +61,11 @@ def api(settings):
     def get(token: str, path: str, **query):
         return client.get(f"/v1/reports/{path}", query_string=query, headers={"Authorization": f"Bearer {tokens[token]}"})
 
+    def post(token: str, path: str, body: dict, **query):
+        return client.post(f"/v1/reports/{path}", json=body, query_string=query,
+                           headers={"Authorization": f"Bearer {tokens[token]}"})
+
+    get.post = post
     yield get
     app.extensions["enrolment"].close()
 
@@ -174,3 +184,84 @@ def test_trend_defaults_to_the_token_locality(api):
     assert api("nation", "trend", scheme="BHXH_BB", end="2024-02", months=2).json["filters"]["locality"] == "VN"
     for code in ("VN", BAC_GIANG, BG_A):
         assert api("hue", "trend", locality=code).status_code == 403
+
+
+def _sums_with_one_withheld(items: list[dict], column: str, parents: dict[str, str]) -> list:
+    """Sums in the answer (a locality = its children, per sex) with exactly one withheld cell."""
+    at = {(i["locality_code"], i["sex"]): i for i in items}
+    bad = []
+    for (place, sex), total in at.items():
+        parts = [i for (p, s), i in at.items() if parents.get(p) == place and s == sex]
+        cells = [total, *parts]
+        if parts and sum(c[column] is None for c in cells) == 1:
+            bad.append(cells)
+    return bad
+
+
+def test_small_cells_are_withheld_and_cannot_be_computed_back(api):
+    query = {**PERIOD, "by": "sex", "scheme": "BHXH_BB"}
+    clear = api("hue", "breakdown", **query).json
+    assert all("suppressed" not in i for i in clear["items"])  # default off
+    values = {(i["locality_code"], i["sex"]): i["active"] for i in clear["items"]}
+    assert values[(HUE_A, "female")] == 3 and values[(HUE_B, "male")] == 2
+    answer = api("hue5", "breakdown", **query).json
+    assert answer["filters"]["min_cell_size"] == 5 and answer["total"] == clear["total"]
+    parents = {HUE_A: HUE, HUE_B: HUE}
+    for item in answer["items"]:
+        key = (item["locality_code"], item["sex"])
+        assert item["suppressed"] == (["active"] if item["active"] is None else [])
+        if 0 < values[key] < 5:
+            assert item["active"] is None, key
+        elif item["active"] is not None:
+            assert item["active"] == values[key]
+    assert _sums_with_one_withheld(answer["items"], "active", parents) == []
+    assert sum(i["active"] is None for i in answer["items"]) >= 4  # two small cells, two complements
+    # A request may raise the token's minimum, never lower it.
+    assert api("hue5", "breakdown", **query, min_cell_size=2).json["filters"]["min_cell_size"] == 5
+    raised = api("hue5", "breakdown", **query, min_cell_size=60).json
+    assert raised["filters"]["min_cell_size"] == 60 and all(i["active"] is None for i in raised["items"] if values[
+        (i["locality_code"], i["sex"])] < 60)
+    # Any token may ask for it.
+    asked = api("nation", "breakdown", **query, min_cell_size=5, within=HUE).json
+    assert [i["active"] for i in asked["items"]] == [i["active"] for i in answer["items"]]
+    assert api("hue5", "scope").json["min_cell_size"] == 5
+    # CSV: the withheld cells are empty and the last column lists them.
+    text = api("hue5", "breakdown", **query, format="csv").get_data(as_text=True)
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert list(rows[0])[-1] == "suppressed"
+    for row, item in zip(rows, answer["items"]):
+        assert row["suppressed"] == ";".join(item["suppressed"])
+        assert row["active"] == ("" if item["active"] is None else str(item["active"]))
+    assert api("hue5", "breakdown", **query, min_cell_size=1).status_code == 422
+
+
+def test_per_agent_flows_withhold_small_counts_and_their_money(api):
+    answer = api("hue5", "breakdown", **PERIOD, by="agent", scheme="BHXH_BB").json
+    for item in answer["items"]:
+        for column in ("new_participants", "withdrawals"):
+            assert item[column] is None or not 0 < item[column] < 5, item
+        if {"new_participants", "reactivations", "renewals"} & set(item["suppressed"]):
+            assert "contribution_vnd" in item["suppressed"] or item["contribution_vnd"] is not None
+    hue_post = next(i for i in answer["items"] if i["agent_id"] == "hue-post" and i["locality_code"] == HUE_B)
+    assert hue_post["new_participants"] is None and hue_post["withdrawals"] is None
+    assert hue_post["contribution_vnd"] is None  # 3 payers
+
+
+def test_reference_data_needs_a_reference_token(api):
+    row = {"locality_code": HUE_A, "year": 2024, "measure": "labour_force", "value": 9_000}
+    refused = api.post("hue", "denominators", {"rows": [row]})
+    assert refused.status_code == 403 and refused.json["errors"][0]["rule"] == "token_scope"
+    assert api.post("nation", "targets", {"rows": [{"locality_code": HUE, "year": 2024, "subject": "BHXH",
+                                                    "basis": "active", "target_count": 5}]}).status_code == 403
+    assert api.post("reference", "denominators", {"rows": [row]}).json["added"] == 1
+    assert api.post("reference", "targets", {"rows": [{"locality_code": HUE, "year": 2024, "subject": "BHXH",
+                                                       "basis": "active", "target_count": 5}]}).status_code == 200
+    # A reference token limited to Huế writes only there: a row elsewhere is rejected, the rest loaded.
+    mixed = api.post("hue_reference", "denominators", {"rows": [{**row, "value": 9_100},
+                                                                {**row, "locality_code": BG_A}]})
+    assert mixed.status_code == 207
+    assert mixed.json["changed"] == 1
+    assert mixed.json["rejected"] == [{"line": 2, "locality_code": BG_A,
+                                       "reason": f"outside this token's localities ({HUE})"}]
+    assert api("hue", "denominators", year=2024, locality=HUE_A).json["items"][0]["value"] == 9_100
+    assert api("reference", "coverage").status_code == 403  # a reference token does not read reports

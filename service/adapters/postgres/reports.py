@@ -19,6 +19,8 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
 
+from ...domain.suppression import SUPPRESSED, Cells, suppress
+
 LEVEL_ORDER = "CASE level WHEN 'nation' THEN 0 WHEN 'province' THEN 1 WHEN 'district' THEN 2 ELSE 3 END"
 
 # Query parameters every period report accepts -> how they filter.
@@ -98,6 +100,7 @@ class Report:
     periodic: bool = True
     group_by: tuple[str, ...] = ()  # set: the view is aggregated to these columns + sums
     sums: tuple[str, ...] = ()
+    cells: Cells | None = None  # set: a breakdown that can single out a person (small cells withheld)
 
 
 PERIOD_COLUMNS = ("period_type", "period", "period_start", "period_end")
@@ -111,6 +114,17 @@ def _periodic(view: str, columns: tuple[str, ...], extra_filters: dict[str, str]
         filters["scheme"] = "scheme = %s"
     filters.update(extra_filters or {})
     return Report(view, PERIOD_COLUMNS + PLACE + columns, filters, (LEVEL_ORDER, "locality_code", *order), **kw)
+
+
+# Breakdowns that can single out a person: their cells of people (and money) under a minimum
+# cell size are withheld (domain/suppression.py). Other reports are totals per locality.
+_FLOW_COUNTS = ("new_participants", "reactivations", "renewals", "lapses", "withdrawals")
+_PAID = {"contribution_vnd": ("new_participants", "reactivations", "renewals")}  # registered or renewed
+_PERIOD_KEY = ("period_type", "period")
+
+
+def _cells(*keys: str, counts: tuple[str, ...] = _FLOW_COUNTS, money: dict | None = None) -> Cells:
+    return Cells(keys=_PERIOD_KEY + keys, counts=counts, money=_PAID if money is None else money)
 
 
 REPORTS: dict[str, Report] = {
@@ -147,25 +161,28 @@ REPORTS: dict[str, Report] = {
         "reporting.flows_by_channel",
         ("scheme", "channel", "agents", "new_participants", "reactivations", "renewals", "lapses",
          "withdrawals", "contribution_vnd"),
-        {"channel": "channel = %s"}, ("scheme", "channel"),
+        {"channel": "channel = %s"}, ("scheme", "channel"), cells=_cells("channel"),
     ),
     "breakdown:agent": _periodic(
         "reporting.flows_by_agent",
         ("scheme", "channel", "agent_id", "new_participants", "reactivations", "renewals", "lapses",
          "withdrawals", "contribution_vnd"),
         {"channel": "channel = %s", "agent": "agent_id = %s"}, ("scheme", "channel", "agent_id"),
+        cells=_cells("channel", "agent_id"),
     ),
     "breakdown:sex": _periodic(
         "reporting.active_by_sex_age", ("scheme", "sex", "active"), order=("scheme", "sex"),
         group_by=PERIOD_COLUMNS + PLACE + ("scheme", "sex"), sums=("active",),
+        cells=_cells("sex", counts=("active",), money={}),
     ),
     "breakdown:age_band": _periodic(
         "reporting.active_by_sex_age", ("scheme", "age_band", "active"), order=("scheme", "age_band"),
         group_by=PERIOD_COLUMNS + PLACE + ("scheme", "age_band"), sums=("active",),
+        cells=_cells("age_band", counts=("active",), money={}),
     ),
     "breakdown:sex_age_band": _periodic(
         "reporting.active_by_sex_age", ("scheme", "sex", "age_band", "active"),
-        order=("scheme", "sex", "age_band"),
+        order=("scheme", "sex", "age_band"), cells=_cells("sex", "age_band", counts=("active",), money={}),
     ),
     "plan": Report(
         "reporting.plan_attainment",
@@ -217,9 +234,12 @@ def period_exists(conn: psycopg.Connection, period_type: str, period: str) -> bo
 
 def fetch(
     conn: psycopg.Connection, report: str, filters: dict[str, Any], *, scope: Scope, limit: int, offset: int,
+    min_cell_size: int | None = None,
 ) -> Page:
     """One page of a report within `scope`. `filters` holds period_type/period (periodic
-    reports) and any of the report's whitelisted filters; None values are ignored."""
+    reports) and any of the report's whitelisted filters; None values are ignored. With
+    `min_cell_size`, a breakdown's small cells are withheld (and listed in each row's
+    `suppressed`); the page is the answer they cannot be computed back from."""
     spec = REPORTS[report]
     check_in_scope(conn, scope, {k: filters.get(k) for k in NAMED_PLACES})
     where, params = _scope_condition(scope)
@@ -260,7 +280,20 @@ def fetch(
     total = rows[0].pop("total__") if rows else _count(conn, source, where, params, group)
     for row in rows[1:]:
         row.pop("total__")
-    return Page([{c: row[c] for c in spec.columns} for row in rows], total, spec.columns)
+    page = Page([{c: row[c] for c in spec.columns} for row in rows], total, spec.columns)
+    if spec.cells is not None and min_cell_size is not None:
+        _withhold_small_cells(conn, page, spec.cells, min_cell_size)
+    return page
+
+
+def _withhold_small_cells(conn: psycopg.Connection, page: Page, cells: Cells, min_cell_size: int) -> None:
+    codes = sorted({item["locality_code"] for item in page.items})
+    parent_of = dict(conn.execute("SELECT code, parent_code FROM localities WHERE code = ANY(%s)", (codes,)).fetchall())
+    members_of = dict(conn.execute(
+        "SELECT scheme, array_agg(member) FROM report_scheme_members WHERE scheme <> member GROUP BY scheme").fetchall())
+    suppress(page.items, cells, min_cell_size, parent_of=parent_of, members_of=members_of)
+    page.columns = page.columns + (SUPPRESSED,)
+    page.meta["min_cell_size"] = min_cell_size
 
 
 def _count(conn, source: sql.Composable, where, params, group) -> int:

@@ -8,6 +8,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 from ....adapters.postgres.reference import MEASURES, SUBJECTS
 from ....adapters.postgres.reports import LOCALITY_COLUMNS, REPORTS, SCOPE_COLUMNS, TREND_COLUMNS
 from ....contract.base import BaseSchema
+from ....domain.suppression import SUPPRESSED
 from ....contract.events import no_control_characters
 
 PERIOD_TYPES = ("month", "quarter", "year", "ytd")
@@ -66,6 +67,8 @@ class BreakdownArgs(SchemeArgs):
     by = fields.String(required=True, validate=validate.OneOf(BREAKDOWNS))
     channel = fields.String()
     agent = fields.String()
+    min_cell_size = fields.Integer(validate=validate.Range(min=2, max=1000), metadata={
+        "description": "withhold cells of fewer people than this; may raise the token's minimum, never lower it"})
 
 
 class PlanArgs(PlaceArgs):
@@ -156,6 +159,9 @@ _DATES = {"period_start", "period_end"}
 
 
 def _field(column: str) -> fields.Field:
+    if column == SUPPRESSED:
+        return fields.List(fields.String(), metadata={
+            "description": "columns withheld (null) in this row: small cells, and cells they could be computed back from"})
     if column in _STRINGS:
         return fields.String(allow_none=True)
     if column in _DATES:

@@ -21,6 +21,7 @@ from flask_smorest import Blueprint
 
 from ....adapters.postgres import reference, reports
 from ....domain.model import reporting_month
+from ....domain.suppression import SUPPRESSED
 from ..auth import reference_required, reporting_required
 from ..inputs import BodyParser
 from ..problems import Problem, violation
@@ -68,6 +69,8 @@ def csv_cell(value: Any) -> Any:
     with = + - @ (or tab, CR) would run as a formula (OWASP CSV injection: prefix a quote)."""
     if value is None:
         return ""
+    if isinstance(value, list):  # the withheld columns of a row: suppressed = "active;lapses"
+        return ";".join(value)
     if isinstance(value, str) and value.startswith(_FORMULA_START):
         return "'" + value
     return value
@@ -114,6 +117,12 @@ def _resolve_period(conn, args: dict) -> dict:
     return {"period_type": period_type, "period": period}
 
 
+def min_cell_size(args: dict) -> int | None:
+    """The token's minimum cell size, raised (never lowered) by the request's."""
+    sizes = [n for n in (g.principal.min_cell_size, args.get("min_cell_size")) if n is not None]
+    return max(sizes, default=None)
+
+
 def _page(report: str, args: dict, extra: dict | None = None) -> tuple[reports.Page, dict]:
     spec = reports.REPORTS[report]
     filters = {k: v for k, v in args.items() if k in spec.filters and v is not None}
@@ -122,8 +131,8 @@ def _page(report: str, args: dict, extra: dict | None = None) -> tuple[reports.P
         if spec.periodic:
             filters = _resolve_period(conn, args) | filters
         page = reports.fetch(conn, report, filters, scope=reader_scope(), limit=args["page_size"],
-                             offset=(args["page"] - 1) * args["page_size"])
-    return page, filters
+                             offset=(args["page"] - 1) * args["page_size"], min_cell_size=min_cell_size(args))
+    return page, filters | page.meta
 
 
 def _periodic_view(report: str, args: dict) -> Response:
@@ -219,10 +228,10 @@ def outreach(args: dict) -> Response:
 
 
 @blp.route("/breakdown")
-@blp.doc(**_report_doc("Flows by channel or agent; active participants by sex and/or age band."))
+@blp.doc(**_report_doc("Flows by channel or agent; active participants by sex and/or age band. With a minimum cell size (the token's, or `min_cell_size`), cells of fewer people are withheld: null, listed in the row's `suppressed`, and enough other cells with them that no sum in the answer gives them back."))
 @reporting_required
 @blp.arguments(s.BreakdownArgs, location="query", unknown=None)  # the schema raises on unknown parameters
-@blp.response(200, s.report_page_schema("breakdown:agent"))
+@blp.response(200, s.report_page_schema("breakdown:agent", (SUPPRESSED,)))
 def breakdown(args: dict) -> Response:
     report = f"breakdown:{args['by']}"
     page, filters = _page(report, args)
@@ -272,8 +281,9 @@ def localities(args: dict) -> Response:
 
 
 def _load(loader, rows: list[dict], dry_run: bool) -> Response:
+    """Rows outside the reference token's localities are rejected (207), the others loaded."""
     with current_resources().pool.connection() as conn:
-        report = loader(conn, rows, dry_run=dry_run)
+        report = loader(conn, rows, dry_run=dry_run, within=g.principal.localities)
     body = {"added": report.added, "changed": report.changed, "unchanged": report.unchanged,
             "rejected": [{"line": r.line, "locality_code": r.code, "reason": r.reason} for r in report.rejected],
             "dry_run": report.dry_run}
