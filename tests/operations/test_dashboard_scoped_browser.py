@@ -100,6 +100,32 @@ def test_the_period_type_switch_changes_the_figures(browser, site):
     assert year_outreach["conferences"] > month_outreach["conferences"]
 
 
+def test_every_period_the_picker_can_make_is_a_period_of_the_reports(browser, site):
+    """periods.js derives the reports' period labels and months from (type, year, month): for
+    every choice the picker offers, the label is one of report_periods and its months agree."""
+    with psycopg.connect(site.database_url) as conn:
+        known = {(t, p): (f"{start:%Y-%m}", f"{end:%Y-%m}") for t, p, start, end in conn.execute(
+            "SELECT period_type, period, period_start, period_end FROM report_periods")}
+    page = browser.new_page()
+    try:
+        page.goto(f"{site.base_url}/dashboard/")
+        made = page.evaluate("""() => {
+          const out = [];
+          for (const type of Periods.TYPES) for (let year = 2000; year <= 2060; year++) for (let month = 1; month <= 12; month++) {
+            const sel = { type, year, month };
+            out.push([type, Periods.key(sel), Periods.firstMonth(sel), Periods.lastMonth(sel)]);
+          }
+          return out;
+        }""")
+    finally:
+        page.close()
+    assert len(made) == 4 * 61 * 12
+    for period_type, period, first, last in made:
+        assert known.get((period_type, period)) == (first, last), (period_type, period)
+    # and every period of the reports is made by some (type, year, month)
+    assert {(t, p) for t, p, _, _ in made} == set(known)
+
+
 def test_no_denominator_loaded_is_said_not_drawn_as_an_empty_chart(browser, site):
     token = site.issue("Ba Đình office", localities=[WITHOUT_DENOMINATORS])
     year = site.period[:4]
