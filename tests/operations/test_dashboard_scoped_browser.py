@@ -100,6 +100,34 @@ def test_the_period_type_switch_changes_the_figures(browser, site):
     assert year_outreach["conferences"] > month_outreach["conferences"]
 
 
+def test_a_slow_answer_to_an_earlier_pick_does_not_overwrite_the_last_pick(browser, site):
+    year, month = map(int, site.period.split("-"))
+    first_pick = f"{year}-Q{(month - 1) // 3 + 1}"
+    held = []
+    with dashboard(browser, site, site.token, f"VN@{site.period}") as page:
+        # The first pick's flows answer is held back until the later picks are shown.
+        page.route(lambda url: "/v1/reports/flows" in url and f"period={first_pick}" in url,
+                   lambda route: held.append(route))
+        page.select_option("#period-type", "quarter")
+        page.select_option("#period-year", str(year - 1))
+        page.click('#scheme-tabs button[data-scheme="BHXH_TN"]')
+        page.select_option("#period-sub", "9")
+        page.wait_for_selector(f'body[data-loaded="VN@{year - 1}-Q3"][data-loaded-scheme="BHXH_TN"]')
+        assert len(held) == 1
+        with page.expect_response(lambda r: f"period={first_pick}" in r.url and "/flows" in r.url):
+            held[0].continue_()
+        # The body is read (a resource timing entry), then one task lets the page's promises settle.
+        page.wait_for_function(f"""performance.getEntriesByType('resource')
+            .some(e => e.name.includes('/flows') && e.name.includes('period={first_pick}'))""")
+        page.evaluate("() => new Promise(done => setTimeout(done, 0))")
+
+        assert page.get_attribute("body", "data-loaded") == f"VN@{year - 1}-Q3"
+        flows = site.api("flows", locality="VN", scheme="BHXH_TN", period_type="quarter", period=f"{year - 1}-Q3")["items"][0]
+        assert figures(page, "#period-flows")["newParticipants"] == vi_number(flows["new_participants"])
+        assert page.inner_text(".period-heading .period-label") == f"Quý 3/{year - 1}"
+        assert page.locator('#scheme-tabs button[aria-selected="true"]').get_attribute("data-scheme") == "BHXH_TN"
+
+
 def test_every_period_the_picker_can_make_is_a_period_of_the_reports(browser, site):
     """periods.js derives the reports' period labels and months from (type, year, month): for
     every choice the picker offers, the label is one of report_periods and its months agree."""

@@ -87,29 +87,30 @@ function trendEnd() {
   return last < state.latest ? last : state.latest;
 }
 
-// Each load or scheme change takes a ticket; only the newest one's answers are shown (a quick
-// second pick must not be overwritten by the slower answers of the first).
+// Each load takes a ticket; only the newest one's answers are shown (a quick second pick must
+// not be overwritten by the slower answers of the first).
 let ticket = 0;
 
 async function load() {
   const mine = ++ticket;
   const api = Api(state.token);
   const { code } = current();
-  const sel = { ...state.sel };
+  const sel = { ...state.sel }, scheme = state.scheme;
   $("#status").textContent = tr("loading");
   const [own, children, trend, flows, outreach, bySexAge] = await Promise.all([
     api.coverage(code, sel),
     api.children(code, sel),
-    api.trend(code, state.scheme, trendEnd(), TREND_MONTHS),
-    api.flows(code, state.scheme, sel),
+    api.trend(code, scheme, trendEnd(), TREND_MONTHS),
+    api.flows(code, scheme, sel),
     api.outreach(code, sel),
-    api.bySexAge(code, state.scheme, sel),
+    api.bySexAge(code, scheme, sel),
   ]);
   if (mine !== ticket) return;
   state.data = { own, children, trend, flows, outreach, bySexAge, sel };
   $("#status").textContent = "";
   render();
   document.body.dataset.loaded = `${code}@${Periods.key(sel)}`;
+  document.body.dataset.loadedScheme = scheme;
 }
 
 function reload() { load().catch(handleError); }
@@ -126,21 +127,11 @@ function goUp(index) {
   reload();
 }
 
-// The figures that follow the chosen scheme are reloaded; the others are already there.
-async function selectScheme(scheme) {
+// A scheme tab reloads everything (not only the figures that follow the scheme): a period or
+// locality picked just before may still be loading, and the page must show one consistent state.
+function selectScheme(scheme) {
   state.scheme = scheme;
-  const mine = ++ticket;
-  const api = Api(state.token);
-  const { code } = current();
-  const sel = state.data.sel;
-  try {
-    const [trend, flows, bySexAge] = await Promise.all([
-      api.trend(code, scheme, trendEnd(), TREND_MONTHS), api.flows(code, scheme, sel), api.bySexAge(code, scheme, sel),
-    ]);
-    if (mine !== ticket) return;
-    Object.assign(state.data, { trend, flows, bySexAge });
-    render();
-  } catch (err) { handleError(err); }
+  reload();
 }
 
 // ---------------------------------------------------------------- period picker and area
