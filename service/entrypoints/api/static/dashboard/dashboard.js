@@ -97,18 +97,23 @@ async function load() {
   const { code } = current();
   const sel = { ...state.sel }, scheme = state.scheme;
   $("#status").textContent = tr("loading");
-  const [own, children, trend, flows, outreach, bySexAge] = await Promise.all([
+  const [own, children, trend, flows, outreach] = await Promise.all([
     api.coverage(code, sel),
     api.children(code, sel),
     api.trend(code, scheme, trendEnd(), TREND_MONTHS),
     api.flows(code, scheme, sel),
     api.outreach(code, sel),
-    api.bySexAge(code, scheme, sel),
   ]);
   if (mine !== ticket) return;
-  state.data = { own, children, trend, flows, outreach, bySexAge, sel };
+  state.data = { own, children, trend, flows, outreach, bySexAge: null, sel };
   $("#status").textContent = "";
   render();
+  // The by-person breakdown of a large area takes seconds (every commune's sex x birth-year
+  // rows): it is asked for after the other figures are shown, and drawn when it comes.
+  const bySexAge = await api.bySexAge(code, scheme, sel);
+  if (mine !== ticket) return;
+  state.data.bySexAge = bySexAge;
+  renderBySexAge();
   document.body.dataset.loaded = `${code}@${Periods.key(sel)}`;
   document.body.dataset.loadedScheme = scheme;
 }

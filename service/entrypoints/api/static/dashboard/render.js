@@ -121,11 +121,13 @@ function renderCrumbs() {
 // Active participants by age band (rows) and sex (columns), as the API gives them: no totals,
 // so that a withheld cell cannot be worked out from the others.
 function renderBySexAge() {
-  const items = state.data.bySexAge;
+  const loading = state.data.bySexAge === null;
+  const items = state.data.bySexAge || [];
+  $("#by-sex-age-empty").textContent = tr(loading ? "loading" : "noData");
   const sexes = Object.keys(I18N.vi.sexes).filter(s => items.some(i => i.sex === s));
   const bands = Object.keys(I18N.vi.ageBands).filter(b => items.some(i => i.ageBand === b));
   const table = $("#by-sex-age");
-  $("#by-sex-age-empty").hidden = items.length > 0;
+  $("#by-sex-age-empty").hidden = items.length > 0;  // "loading…" or "no figures yet"
   table.hidden = !items.length;
   const head = document.createElement("tr");
   head.append(...[tr("ageBand"), ...sexes.map(s => codeName(state.lang, "sexes", s))].map(text => {
