@@ -23,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from service.adapters.embedded import EmbeddedPostgres  # noqa: E402
 from service.adapters.postgres import migrate, reports  # noqa: E402
+from service.adapters.postgres.locality_scope import NATION, Scope  # noqa: E402
 from service.adapters.postgres.logins import create_login  # noqa: E402
 from service.adapters.postgres.reference import load_vietnam_localities  # noqa: E402
 
@@ -86,10 +87,10 @@ QUERIES = {
         "SELECT * FROM reporting.active_by_sex_age WHERE period_type = 'month' AND period = '2025-06'",
     "API breakdown by age band, one commune (narrow by-person query)":
         lambda conn: reports.fetch(conn, "breakdown:age_band", {"period_type": "month", "period": "2025-06",
-                                   "locality": "00070"}, scope=reports.NATION, limit=10_000, offset=0).items,
+                                   "locality": "00070"}, scope=NATION, limit=10_000, offset=0).items,
     "API breakdown by age band, one province (narrow by-person query)":
         lambda conn: reports.fetch(conn, "breakdown:age_band", {"period_type": "month", "period": "2025-06",
-                                   "locality": "01"}, scope=reports.NATION, limit=10_000, offset=0).items,
+                                   "locality": "01"}, scope=NATION, limit=10_000, offset=0).items,
     # Access by locality: the scope filter of the reporting views (0051) against the views
     # without it, and a province token's API answer.
     "coverage, every locality, one month, without the scope filter (reporting_internal)":
@@ -99,10 +100,10 @@ QUERIES = {
                               " WHERE period_type = 'month' AND period = '2025-06'"),
     "API coverage, one month, a token limited to province 01":
         lambda conn: reports.fetch(conn, "coverage", {"period_type": "month", "period": "2025-06"},
-                                   scope=reports.Scope(frozenset({"01"})), limit=10_000, offset=0).items,
+                                   scope=Scope(frozenset({"01"})), limit=10_000, offset=0).items,
     "API breakdown by age band, a token limited to province 01, no filter":
         lambda conn: reports.fetch(conn, "breakdown:age_band", {"period_type": "month", "period": "2025-06"},
-                                   scope=reports.Scope(frozenset({"01"})), limit=10_000, offset=0).items,
+                                   scope=Scope(frozenset({"01"})), limit=10_000, offset=0).items,
 }
 SCOPED_LOGIN = "bench_province_01"
 

@@ -20,6 +20,7 @@ from psycopg import sql
 from psycopg.rows import dict_row
 
 from ...domain.suppression import SUPPRESSED, Cells, suppress
+from .locality_scope import IN_SCOPE, Scope, check_in_scope, scope_condition
 
 LEVEL_ORDER = "CASE level WHEN 'nation' THEN 0 WHEN 'province' THEN 1 WHEN 'district' THEN 2 ELSE 3 END"
 
@@ -30,65 +31,6 @@ LOCALITY_FILTERS = {
     "within": "locality_code IN (SELECT descendant_code FROM locality_closure WHERE ancestor_code = %s)",
     "level": "level = %s",
 }
-
-
-@dataclass(frozen=True)
-class Scope:
-    """What a reader may see: the subtrees under `roots` (none: the whole nation)."""
-
-    roots: frozenset[str] = frozenset()
-
-    @property
-    def nation(self) -> bool:
-        return not self.roots
-
-
-NATION = Scope()
-
-
-class OutOfScope(LookupError):
-    """A parameter names a locality outside the reader's subtrees (or none that exists)."""
-
-    def __init__(self, parameter: str, code: str, scope: Scope):
-        self.parameter, self.code = parameter, code
-        super().__init__(f"locality {code!r} is outside this token's localities ({', '.join(sorted(scope.roots))})")
-
-
-# The condition that keeps a reader's rows: the locality is in one of its subtrees.
-IN_SCOPE = "{column} IN (SELECT descendant_code FROM locality_closure WHERE ancestor_code = ANY(%s::text[]))"
-
-
-def check_in_scope(conn: psycopg.Connection, scope: Scope, named: dict[str, str | None]) -> None:
-    """Raise OutOfScope for the first named locality (parameter -> code) outside `scope`."""
-    named = {k: v for k, v in named.items() if v is not None}
-    if scope.nation or not named:
-        return
-    outside = {code for (code,) in conn.execute(
-        "SELECT n.code FROM unnest(%s::text[]) AS n(code) WHERE NOT EXISTS ("
-        " SELECT 1 FROM locality_closure WHERE ancestor_code = ANY(%s::text[]) AND descendant_code = n.code)",
-        (list(named.values()), sorted(scope.roots)))}
-    for parameter, code in named.items():
-        if code in outside:
-            raise OutOfScope(parameter, code, scope)
-
-
-def _scope_condition(scope: Scope, column: str = "locality_code") -> tuple[list[sql.Composable], list[Any]]:
-    if scope.nation:
-        return [], []
-    return [sql.SQL(IN_SCOPE.format(column=column))], [sorted(scope.roots)]
-
-
-SCOPE_COLUMNS = ("code", "name", "level", "parent_code")
-
-
-def scope_localities(conn: psycopg.Connection, scope: Scope) -> list[dict[str, Any]]:
-    """The roots a reader sees: its subtree roots, or the nation's root(s)."""
-    with conn.cursor(row_factory=dict_row) as cur:
-        return cur.execute(
-            "SELECT code, name, level, parent_code FROM localities"
-            " WHERE CASE WHEN %(nation)s THEN parent_code IS NULL ELSE code = ANY(%(roots)s::text[]) END"
-            " ORDER BY code",
-            {"nation": scope.nation, "roots": sorted(scope.roots)}).fetchall()
 
 
 @dataclass(frozen=True)
@@ -242,7 +184,7 @@ def fetch(
     `suppressed`); the page is the answer they cannot be computed back from."""
     spec = REPORTS[report]
     check_in_scope(conn, scope, {k: filters.get(k) for k in NAMED_PLACES})
-    where, params = _scope_condition(scope)
+    where, params = scope_condition(scope)
     source: sql.Composable = sql.SQL(spec.view)
     if spec.view == "reporting.active_by_sex_age":
         codes = _place_codes(conn, filters, scope)

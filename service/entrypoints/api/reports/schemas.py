@@ -6,7 +6,8 @@ import re
 from marshmallow import Schema, ValidationError, fields, validate
 
 from ....adapters.postgres.reference import MEASURES, SUBJECTS
-from ....adapters.postgres.reports import LOCALITY_COLUMNS, REPORTS, SCOPE_COLUMNS, TREND_COLUMNS
+from ....adapters.postgres.locality_scope import SCOPE_COLUMNS
+from ....adapters.postgres.reports import LOCALITY_COLUMNS, REPORTS, TREND_COLUMNS
 from ....contract.base import BaseSchema
 from ....domain.suppression import SUPPRESSED
 from ....contract.events import no_control_characters

@@ -19,7 +19,7 @@ from typing import Any
 from flask import Response, g, request
 from flask_smorest import Blueprint
 
-from ....adapters.postgres import reference, reports
+from ....adapters.postgres import locality_scope, reference, reports
 from ....domain.model import reporting_month
 from ....domain.suppression import SUPPRESSED
 from ..auth import reference_required, reporting_required
@@ -36,13 +36,13 @@ CSV_NOTE = "JSON by default; CSV with `Accept: text/csv` or `format=csv`."
 _CSV_ANSWER = {200: {"content": {"text/csv": {"schema": {"type": "string"}}}}}
 
 
-def reader_scope() -> reports.Scope:
+def reader_scope() -> locality_scope.Scope:
     """The signed-in token's localities (set by the auth decorators)."""
-    return reports.Scope(frozenset(g.principal.localities))
+    return locality_scope.Scope(frozenset(g.principal.localities))
 
 
-@blp.errorhandler(reports.OutOfScope)
-def out_of_scope(error: reports.OutOfScope) -> Response:
+@blp.errorhandler(locality_scope.OutOfScope)
+def out_of_scope(error: locality_scope.OutOfScope) -> Response:
     return Problem(403, "Forbidden", str(error), type_="outside-token-localities",
                    errors=[violation(error.parameter, "token_localities", str(error))]).get_response()
 
@@ -147,7 +147,7 @@ def _periodic_view(report: str, args: dict) -> Response:
 def scope() -> Response:
     principal = g.principal
     with current_resources().pool.connection() as conn:
-        roots = reports.scope_localities(conn, reader_scope())
+        roots = locality_scope.scope_localities(conn, reader_scope())
     body = {"nation": not principal.localities, "localities": roots, "min_cell_size": principal.min_cell_size}
     return Response(json.dumps(body, ensure_ascii=False), mimetype="application/json")
 
