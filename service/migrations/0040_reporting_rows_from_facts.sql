@@ -12,28 +12,37 @@
 --   not its ancestors.
 --
 -- Every measure of an aggregate is a count or an amount of the events of one commune (never
--- negative), so a rolled-up sum is zero iff each commune's part is: the per-commune subqueries
--- drop their zero rows early (less to roll up), and the rolled-up HAVING is the rule itself.
+-- negative), so a rolled-up sum is zero iff each commune's part is.
 --
--- Derived views read the base views, so no view can disagree with another: coverage from
--- stock (rows with active participants or listed by a denominator), growth from stock and flows, withdrawals from flows, flows_by_channel from flows_by_agent
--- (agents = agents with a non-zero flow), plan attainment from stock, flows and outreach.
--- Growth has a row wherever stock has one or flows have a non-zero growth measure (new
--- participants, re-activations, now, a period earlier or a year earlier).
+-- Stock and flows are rolled up once, in the internal views of schema reporting_base (every
+-- locality and scheme with figures, zero or not; no grant to reporting_reader); the reporting
+-- views apply the rule to them. Derived views read the same roll-ups, so no view can disagree
+-- with another, and each reads only the measures it needs (PostgreSQL drops the unused
+-- aggregates of a view it selects from): coverage (active, or listed by a denominator) and
+-- stock from reporting_base.stock; flows, withdrawals and the flow half of growth from
+-- reporting_base.flows; growth has a row wherever stock has one or flows have a non-zero growth
+-- measure (new participants, re-activations, now, a period earlier or a year earlier);
+-- flows_by_channel from flows_by_agent (agents = agents with a non-zero flow); plan attainment
+-- from stock, flows and outreach.
 --
--- Structure and speed as in 0021: each fact view aggregates per commune first inside a
--- subquery grouped by the period columns, so a filter on (period_type, period) is pushed down
--- to the calendar, through the GROUP BYs and UNION ALLs, and only that period's months are read.
--- CREATE OR REPLACE keeps each view's columns, comments and grants.
+-- Structure and speed as in 0021: each roll-up aggregates per commune first inside a subquery
+-- grouped by the period columns, so a filter on (period_type, period) is pushed down to the
+-- calendar, through the GROUP BYs and UNION ALLs, and only that period's months are read.
+-- CREATE OR REPLACE keeps each reporting view's columns, comments and grants.
 
-CREATE OR REPLACE VIEW reporting.stock AS
+CREATE SCHEMA reporting_base;
+COMMENT ON SCHEMA reporting_base IS 'Internal roll-ups the reporting views are built on: every locality and scheme with figures, zero or not. Read the reporting views instead (no grant to reporting_reader).';
+
+CREATE VIEW reporting_base.stock AS
 SELECT r.period_type, r.period, r.year, r.period_start, r.period_end,
-       r.locality_code, l.name AS locality_name, l.level, r.scheme, r.active, r.active_previous_period, r.active_same_period_last_year
+       r.locality_code, l.name AS locality_name, l.level, r.scheme,
+       r.active, r.active_previous_period, r.active_same_period_last_year, r.listed
 FROM (
     SELECT u.period_type, u.period, u.year, u.period_start, u.period_end, u.locality_code, u.scheme,
            sum(u.active)::bigint AS active,
            sum(u.active_previous_period)::bigint AS active_previous_period,
-           sum(u.active_same_period_last_year)::bigint AS active_same_period_last_year
+           sum(u.active_same_period_last_year)::bigint AS active_same_period_last_year,
+           bool_or(u.listed) AS listed
     FROM (
         SELECT c.period_type, c.period, c.year, c.period_start, c.period_end,
                lc.ancestor_code AS locality_code, sm.scheme,
@@ -46,9 +55,6 @@ FROM (
             FROM report_periods p
             JOIN agg_active_changes a ON a.month <= p.period_end
             GROUP BY p.period_type, p.period, p.year, p.period_start, p.period_end, a.locality_code, a.scheme
-            HAVING sum(a.delta) FILTER (WHERE a.month <= p.period_end) <> 0
-                OR sum(a.delta) FILTER (WHERE a.month <= p.prev_end) <> 0
-                OR sum(a.delta) FILTER (WHERE a.month <= p.ly_end) <> 0
         ) c
         JOIN locality_closure lc ON lc.descendant_code = c.locality_code
         JOIN report_scheme_members sm ON sm.member = c.scheme
@@ -62,12 +68,10 @@ FROM (
         JOIN report_scheme_denominators dm ON dm.measure = d.measure
     ) u
     GROUP BY u.period_type, u.period, u.year, u.period_start, u.period_end, u.locality_code, u.scheme
-    HAVING sum(u.active) <> 0 OR sum(u.active_previous_period) <> 0 OR sum(u.active_same_period_last_year) <> 0
-        OR bool_or(u.listed)
 ) r
 JOIN localities l ON l.code = r.locality_code;
 
-CREATE OR REPLACE VIEW reporting.flows AS
+CREATE VIEW reporting_base.flows AS
 SELECT r.period_type, r.period, r.year, r.period_start, r.period_end,
        r.locality_code, l.name AS locality_name, l.level, r.scheme, r.new_participants, r.reactivations, r.renewals, r.lapses, r.withdrawals, r.contributions, r.contribution_months, r.contribution_vnd, r.campaign_enrolments, r.new_participants_previous_period, r.new_participants_same_period_last_year, r.withdrawals_previous_period, r.withdrawals_same_period_last_year
 FROM (
@@ -87,60 +91,64 @@ SELECT c.period_type, c.period, c.year, c.period_start, c.period_end,
        sum(c.withdrawals_previous_period)::bigint AS withdrawals_previous_period,
        sum(c.withdrawals_same_period_last_year)::bigint AS withdrawals_same_period_last_year
 FROM (
-    SELECT q.* FROM (
-        SELECT p.period_type, p.period, p.year, p.period_start, p.period_end, f.locality_code, f.scheme,
-               coalesce(sum(f.new_participants) FILTER (WHERE f.month >= p.period_start), 0) AS new_participants,
-               coalesce(sum(f.reactivations) FILTER (WHERE f.month >= p.period_start), 0) AS reactivations,
-               coalesce(sum(f.renewals) FILTER (WHERE f.month >= p.period_start), 0) AS renewals,
-               coalesce(sum(f.lapses) FILTER (WHERE f.month >= p.period_start), 0) AS lapses,
-               coalesce(sum(f.withdrawals) FILTER (WHERE f.month >= p.period_start), 0) AS withdrawals,
-               coalesce(sum(f.contributions) FILTER (WHERE f.month >= p.period_start), 0) AS contributions,
-               coalesce(sum(f.contribution_months) FILTER (WHERE f.month >= p.period_start), 0) AS contribution_months,
-               coalesce(sum(f.contribution_vnd) FILTER (WHERE f.month >= p.period_start), 0) AS contribution_vnd,
-               coalesce(sum(f.campaign_enrolments) FILTER (WHERE f.month >= p.period_start), 0) AS campaign_enrolments,
-               coalesce(sum(f.new_participants) FILTER (WHERE f.month BETWEEN p.prev_start AND p.prev_end), 0) AS new_participants_previous_period,
-               coalesce(sum(f.new_participants) FILTER (WHERE f.month BETWEEN p.ly_start AND p.ly_end), 0) AS new_participants_same_period_last_year,
-               coalesce(sum(f.withdrawals) FILTER (WHERE f.month BETWEEN p.prev_start AND p.prev_end), 0) AS withdrawals_previous_period,
-               coalesce(sum(f.withdrawals) FILTER (WHERE f.month BETWEEN p.ly_start AND p.ly_end), 0) AS withdrawals_same_period_last_year
-        FROM report_periods p
-        JOIN agg_flows f ON f.month BETWEEN least(p.prev_start, p.ly_start) AND p.period_end
-        GROUP BY p.period_type, p.period, p.year, p.period_start, p.period_end, f.locality_code, f.scheme
-    ) q
-    WHERE q.new_participants <> 0 OR q.reactivations <> 0 OR q.renewals <> 0 OR q.lapses <> 0
-       OR q.withdrawals <> 0 OR q.contributions <> 0 OR q.contribution_months <> 0 OR q.contribution_vnd <> 0
-       OR q.campaign_enrolments <> 0 OR q.new_participants_previous_period <> 0
-       OR q.new_participants_same_period_last_year <> 0 OR q.withdrawals_previous_period <> 0
-       OR q.withdrawals_same_period_last_year <> 0
+    SELECT p.period_type, p.period, p.year, p.period_start, p.period_end, f.locality_code, f.scheme,
+           coalesce(sum(f.new_participants) FILTER (WHERE f.month >= p.period_start), 0) AS new_participants,
+           coalesce(sum(f.reactivations) FILTER (WHERE f.month >= p.period_start), 0) AS reactivations,
+           coalesce(sum(f.renewals) FILTER (WHERE f.month >= p.period_start), 0) AS renewals,
+           coalesce(sum(f.lapses) FILTER (WHERE f.month >= p.period_start), 0) AS lapses,
+           coalesce(sum(f.withdrawals) FILTER (WHERE f.month >= p.period_start), 0) AS withdrawals,
+           coalesce(sum(f.contributions) FILTER (WHERE f.month >= p.period_start), 0) AS contributions,
+           coalesce(sum(f.contribution_months) FILTER (WHERE f.month >= p.period_start), 0) AS contribution_months,
+           coalesce(sum(f.contribution_vnd) FILTER (WHERE f.month >= p.period_start), 0) AS contribution_vnd,
+           coalesce(sum(f.campaign_enrolments) FILTER (WHERE f.month >= p.period_start), 0) AS campaign_enrolments,
+           coalesce(sum(f.new_participants) FILTER (WHERE f.month BETWEEN p.prev_start AND p.prev_end), 0) AS new_participants_previous_period,
+           coalesce(sum(f.new_participants) FILTER (WHERE f.month BETWEEN p.ly_start AND p.ly_end), 0) AS new_participants_same_period_last_year,
+           coalesce(sum(f.withdrawals) FILTER (WHERE f.month BETWEEN p.prev_start AND p.prev_end), 0) AS withdrawals_previous_period,
+           coalesce(sum(f.withdrawals) FILTER (WHERE f.month BETWEEN p.ly_start AND p.ly_end), 0) AS withdrawals_same_period_last_year
+    FROM report_periods p
+    JOIN agg_flows f ON f.month BETWEEN least(p.prev_start, p.ly_start) AND p.period_end
+    GROUP BY p.period_type, p.period, p.year, p.period_start, p.period_end, f.locality_code, f.scheme
 ) c
 JOIN locality_closure lc ON lc.descendant_code = c.locality_code
 JOIN report_scheme_members sm ON sm.member = c.scheme
 GROUP BY c.period_type, c.period, c.year, c.period_start, c.period_end, lc.ancestor_code, sm.scheme
 ) r
-JOIN localities l ON l.code = r.locality_code
-WHERE r.new_participants <> 0 OR r.reactivations <> 0 OR r.renewals <> 0 OR r.lapses <> 0
-   OR r.withdrawals <> 0 OR r.contributions <> 0 OR r.contribution_months <> 0 OR r.contribution_vnd <> 0
-   OR r.campaign_enrolments <> 0 OR r.new_participants_previous_period <> 0
-   OR r.new_participants_same_period_last_year <> 0 OR r.withdrawals_previous_period <> 0
-   OR r.withdrawals_same_period_last_year <> 0;
+JOIN localities l ON l.code = r.locality_code;
 
--- Coverage has no comparison column: a stock row whose active count fell to 0 has nothing in it
--- here, unless the locality is listed by a denominator of the scheme (coverage 0 %).
+COMMENT ON VIEW reporting_base.stock IS 'Internal: active at period end (and the previous period, a year earlier) per locality and scheme, zero or not; listed = the locality has a denominator of the scheme for the year. reporting.stock shows its rows with something in them.';
+COMMENT ON VIEW reporting_base.flows IS 'Internal: flows per period, locality and scheme, zero or not. reporting.flows shows its rows with something in them.';
+
+CREATE OR REPLACE VIEW reporting.stock AS
+SELECT period_type, period, year, period_start, period_end, locality_code, locality_name, level, scheme,
+       active, active_previous_period, active_same_period_last_year
+FROM reporting_base.stock
+WHERE active <> 0 OR active_previous_period <> 0 OR active_same_period_last_year <> 0 OR listed;
+
+CREATE OR REPLACE VIEW reporting.flows AS
+SELECT period_type, period, year, period_start, period_end, locality_code, locality_name, level, scheme,
+       new_participants, reactivations, renewals, lapses, withdrawals, contributions, contribution_months,
+       contribution_vnd, campaign_enrolments, new_participants_previous_period,
+       new_participants_same_period_last_year, withdrawals_previous_period, withdrawals_same_period_last_year
+FROM reporting_base.flows
+WHERE new_participants <> 0 OR reactivations <> 0 OR renewals <> 0 OR lapses <> 0 OR withdrawals <> 0
+   OR contributions <> 0 OR contribution_months <> 0 OR contribution_vnd <> 0 OR campaign_enrolments <> 0
+   OR new_participants_previous_period <> 0 OR new_participants_same_period_last_year <> 0
+   OR withdrawals_previous_period <> 0 OR withdrawals_same_period_last_year <> 0;
+
+-- Coverage has no comparison column: a locality whose active count fell to 0 has nothing in it
+-- here, unless a denominator of the scheme lists it (coverage 0 %).
 CREATE OR REPLACE VIEW reporting.coverage AS
 SELECT s.period_type, s.period, s.year, s.period_start, s.period_end,
        s.locality_code, s.locality_name, s.level, s.scheme, s.active,
        dm.measure AS denominator_measure, d.value AS denominator,
        CASE WHEN dm.measure IS NULL THEN NULL WHEN d.value IS NULL THEN 'missing' ELSE d.flag END AS denominator_flag,
        round(100.0 * s.active / nullif(d.value, 0), 2) AS coverage_pct
-FROM reporting.stock s
+FROM reporting_base.stock s
 LEFT JOIN report_scheme_denominators dm ON dm.scheme = s.scheme
 LEFT JOIN reporting.denominators d
        ON d.locality_code = s.locality_code AND d.year = s.year AND d.measure = dm.measure
-WHERE s.active <> 0 OR EXISTS (
-    SELECT 1 FROM denominators ld JOIN report_scheme_denominators lm ON lm.measure = ld.measure
-    WHERE ld.locality_code = s.locality_code AND ld.year = s.year AND lm.scheme = s.scheme);
+WHERE s.active <> 0 OR s.listed;
 
--- Growth from the same facts as stock and flows: a row wherever either has one with something
--- to compare (a new participant in a commune without any stock row counts).
 CREATE OR REPLACE VIEW reporting.growth AS
 SELECT g.period_type, g.period, g.year, g.period_start, g.period_end,
        g.locality_code, g.locality_name, g.level, g.scheme,
@@ -176,7 +184,7 @@ FROM (
                f.locality_code, f.locality_name, f.level, f.scheme,
                0, 0, 0,
                f.new_participants, f.reactivations, f.new_participants_previous_period, f.new_participants_same_period_last_year
-        FROM reporting.flows f
+        FROM reporting_base.flows f
         WHERE f.new_participants <> 0 OR f.reactivations <> 0 OR f.new_participants_previous_period <> 0
            OR f.new_participants_same_period_last_year <> 0
     ) u
@@ -191,7 +199,7 @@ SELECT period_type, period, year, period_start, period_end, locality_code, local
        round(100.0 * (withdrawals - withdrawals_previous_period) / nullif(withdrawals_previous_period, 0), 2) AS change_vs_previous_period_pct,
        withdrawals_same_period_last_year,
        round(100.0 * (withdrawals - withdrawals_same_period_last_year) / nullif(withdrawals_same_period_last_year, 0), 2) AS change_vs_last_year_pct
-FROM reporting.flows
+FROM reporting_base.flows
 WHERE withdrawals <> 0 OR withdrawals_previous_period <> 0 OR withdrawals_same_period_last_year <> 0;
 
 CREATE OR REPLACE VIEW reporting.outreach AS

@@ -1,5 +1,5 @@
-"""A small locality tree, a second database with its own topics, and the aggregation tests'
-event builder (tests/aggregation is a directory of test modules, not a package)."""
+"""A second database with its own topics, and the aggregation tests' event builder
+(tests/aggregation is a directory of test modules, not a package)."""
 from __future__ import annotations
 
 import sys
@@ -11,23 +11,9 @@ import psycopg
 import pytest
 
 from service.adapters.kafka.topics import ensure_topics
-from service.adapters.postgres.reference import LocalityRow, load_localities
 from service.config import Settings
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "aggregation"))
-
-# Two provinces with three communes each (today's two-level tree under the nation).
-TREE = [LocalityRow("VN", "Việt Nam", "nation", None),
-        LocalityRow("87", "Tỉnh Đồng Tháp", "province", "VN"), LocalityRow("30", "Tỉnh Hải Dương", "province", "VN"),
-        *[LocalityRow(f"87{n:03d}", f"Xã 87{n:03d}", "commune", "87") for n in (1, 2, 3)],
-        *[LocalityRow(f"30{n:03d}", f"Xã 30{n:03d}", "commune", "30") for n in (1, 2, 3)]]
-COMMUNES = [row.code for row in TREE if row.level == "commune"]
-PROVINCES = [row.code for row in TREE if row.level == "province"]
-
-
-def load_tree(url: str) -> None:
-    report = load_localities(url, TREE)
-    assert not report.rejected, report.rejected
 
 
 @pytest.fixture

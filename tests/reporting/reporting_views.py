@@ -58,12 +58,14 @@ def rows_with_nothing(url: str) -> dict[str, int]:
             measures = [c for c, t in columns if t == "bigint" and c not in DESCRIPTIVE_COLUMNS]
             assert measures, view
             empty = sql.SQL(" AND ").join(sql.SQL("coalesce({}, 0) = 0").format(sql.Identifier(c)) for c in measures)
-            measured = sql.SQL("JOIN report_scheme_denominators m ON m.measure = d.measure AND m.scheme = v.scheme"
-                               if "scheme" in names else "")
-            (count,) = conn.execute(sql.SQL(
-                """SELECT count(*) FROM reporting.{} v WHERE {} AND NOT EXISTS (
-                       SELECT 1 FROM denominators d {}
-                       WHERE d.locality_code = v.locality_code AND d.year = v.year)"""
-            ).format(sql.Identifier(view), empty, measured)).fetchone()
+            listed = sql.SQL("false")
+            if "year" in names:
+                listed = sql.SQL(
+                    """EXISTS (SELECT 1 FROM denominators d {}
+                               WHERE d.locality_code = v.locality_code AND d.year = v.year)""").format(
+                    sql.SQL("JOIN report_scheme_denominators m ON m.measure = d.measure AND m.scheme = v.scheme"
+                            if "scheme" in names else ""))
+            (count,) = conn.execute(sql.SQL("SELECT count(*) FROM reporting.{} v WHERE {} AND NOT {}").format(
+                sql.Identifier(view), empty, listed)).fetchone()
             out[view] = count
     return out

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 import psycopg
 import pytest
 
-from conftest import COMMUNES, PROVINCES, load_tree
+from reporting_tree import COMMUNES, PROVINCES, load_tree
 from eventgen import ALL_AGENTS, random_history
 from pipeline_helpers import produce, tables, wait_consumed
 from reporting_views import assert_same_views, rows_with_nothing, snapshot

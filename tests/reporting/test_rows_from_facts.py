@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime
 import psycopg
 import pytest
 
-from conftest import load_tree
+from reporting_tree import load_tree
 from eventgen import ALL_AGENTS, enrolment, personal_id, si_number
 from reporting_views import assert_same_views, rows_with_nothing, snapshot
 from service.adapters.postgres import tokens as token_store

@@ -193,7 +193,7 @@ def test_reader_role_reads_reporting_only(loaded, pg_server):
                                 (str(year),)).fetchone()[0] > 0, view
         assert conn.execute("SELECT count(*) FROM reporting.plan_attainment WHERE year = 2021").fetchone() == (2,)
         assert conn.execute("SELECT count(*) FROM reporting.localities").fetchone() == (3_356,)
-        for table in ("agg_flows", "localities", "denominators", "schema_migrations"):
+        for table in ("agg_flows", "localities", "denominators", "schema_migrations", "reporting_base.stock"):
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
                 conn.execute(f"SELECT 1 FROM {table} LIMIT 1")
 
