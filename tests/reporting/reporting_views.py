@@ -23,15 +23,22 @@ def _columns(conn: psycopg.Connection, view: str) -> list[tuple[str, str]]:
            WHERE table_schema = 'reporting' AND table_name = %s ORDER BY ordinal_position""", (view,)).fetchall()
 
 
-def snapshot(url: str) -> dict[str, list[tuple]]:
-    """Every row of every reporting view (all period types, every locality), sorted."""
+def _in_years(names: set[str], years: tuple[int, int] | None) -> sql.Composable:
+    if years is None or "year" not in names:
+        return sql.SQL("true")
+    return sql.SQL("year BETWEEN {} AND {}").format(sql.Literal(years[0]), sql.Literal(years[1]))
+
+
+def snapshot(url: str, years: tuple[int, int] | None = None) -> dict[str, list[tuple]]:
+    """Every row of every reporting view (all period types, every locality), sorted; with
+    `years`, only the rows of those years (for views with a year)."""
     out = {}
     with psycopg.connect(url) as conn:
         for view in reporting_views(conn):
-            n = len(_columns(conn, view))
-            order = sql.SQL(", ").join(sql.Literal(i) for i in range(1, n + 1))
-            out[view] = conn.execute(sql.SQL("SELECT * FROM reporting.{} ORDER BY {}").format(
-                sql.Identifier(view), order)).fetchall()
+            columns = _columns(conn, view)
+            order = sql.SQL(", ").join(sql.Literal(i) for i in range(1, len(columns) + 1))
+            out[view] = conn.execute(sql.SQL("SELECT * FROM reporting.{} WHERE {} ORDER BY {}").format(
+                sql.Identifier(view), _in_years({c for c, _ in columns}, years), order)).fetchall()
     return out
 
 
@@ -44,7 +51,7 @@ def assert_same_views(left: dict[str, list[tuple]], right: dict[str, list[tuple]
             f"only left {sorted(a - b)[:5]}; only right {sorted(b - a)[:5]}")
 
 
-def rows_with_nothing(url: str) -> dict[str, int]:
+def rows_with_nothing(url: str, years: tuple[int, int] | None = None) -> dict[str, int]:
     """Per period view: rows whose event measures are all 0 (or NULL), except those of a
     locality with a denominator for the period's year that the row's scheme is measured
     against (listed at 0 % on purpose)."""
@@ -65,7 +72,7 @@ def rows_with_nothing(url: str) -> dict[str, int]:
                                WHERE d.locality_code = v.locality_code AND d.year = v.year)""").format(
                     sql.SQL("JOIN report_scheme_denominators m ON m.measure = d.measure AND m.scheme = v.scheme"
                             if "scheme" in names else ""))
-            (count,) = conn.execute(sql.SQL("SELECT count(*) FROM reporting.{} v WHERE {} AND NOT {}").format(
-                sql.Identifier(view), empty, listed)).fetchone()
+            (count,) = conn.execute(sql.SQL("SELECT count(*) FROM reporting.{} v WHERE {} AND {} AND NOT {}").format(
+                sql.Identifier(view), _in_years(names, years), empty, listed)).fetchone()
             out[view] = count
     return out

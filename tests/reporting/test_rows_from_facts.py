@@ -10,13 +10,14 @@ from datetime import UTC, date, datetime
 
 import psycopg
 import pytest
+from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
 from reporting_tree import load_tree
-from eventgen import ALL_AGENTS, enrolment, personal_id, si_number
+from eventgen import ALL_AGENTS, enrolment, event_sets, personal_id, si_number
 from reporting_views import assert_same_views, rows_with_nothing, snapshot
 from service.adapters.postgres import tokens as token_store
 from service.adapters.postgres.aggregates import apply_batch, rows_for
-from service.domain.aggregation import TABLE_KEYS, TABLE_VALUES
+from service.domain.aggregation import TABLE_KEYS, TABLE_VALUES, aggregate
 from service.domain.identity import Pseudonymiser
 from service.entrypoints.api.app import create_app
 
@@ -110,6 +111,44 @@ def test_views_ignore_all_zero_aggregate_rows(url):
     assert {v: n for v, n in rows_with_nothing(url).items() if n} == {}
     assert {"stock", "flows", "growth", "withdrawals", "coverage", "outreach", "flows_by_agent", "flows_by_channel",
             "active_by_sex_age"} <= set(after)
+
+
+ZERO_KEYS = st.fixed_dictionaries({
+    "locality_code": st.sampled_from(["87001", "87002", "87003", "30001"]),
+    "scheme": st.sampled_from(["BHXH_BB", "BHXH_TN", "BHYT_HGD"]),
+    "month": st.integers(0, 11).map(lambda m: date(2020, 1 + m, 1)),
+    "channel": st.sampled_from(["post_office", "employer"]),
+    "agent_id": st.sampled_from(["agent-1", "agent-2", "agent-9"]),
+    "sex": st.sampled_from(["male", "female", "unknown"]),
+    "birth_year": st.sampled_from([0, 1980, 1991]),
+    "campaign": st.sampled_from(["", "thang-cao-diem"]),
+})
+
+
+@hsettings(max_examples=15, deadline=None,
+           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(events=event_sets(max_participants=5, max_events=20, attributes=True),
+       zeros=st.lists(st.tuples(st.sampled_from(sorted(TABLE_KEYS)), ZERO_KEYS), max_size=8))
+def test_zero_rows_anywhere_change_no_view(url, events, zeros):
+    """Property: the tables of a random event set, with or without all-zero rows at random keys
+    (where a key has no row yet), give the same rows in every view, none with nothing in it."""
+    with psycopg.connect(url) as conn:
+        conn.execute(f"TRUNCATE {', '.join(TABLE_KEYS)}")
+        for table, content in aggregate(events).items():
+            columns = (*TABLE_KEYS[table], *TABLE_VALUES[table])
+            conn.cursor().executemany(
+                f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))})",
+                [(*key, *values) for key, values in content.items()])
+    years = (2019, 2021)
+    before = snapshot(url, years)
+    assert {v: n for v, n in rows_with_nothing(url, years).items() if n} == {}
+    with psycopg.connect(url) as conn:
+        for table, values in zeros:
+            keys = TABLE_KEYS[table]
+            conn.execute(f"INSERT INTO {table} ({', '.join(keys + TABLE_VALUES[table])}) VALUES "
+                         f"({', '.join(['%s'] * (len(keys) + len(TABLE_VALUES[table])))}) ON CONFLICT DO NOTHING",
+                         [values[k] for k in keys] + [0] * len(TABLE_VALUES[table]))
+    assert_same_views(before, snapshot(url, years))
 
 
 def test_a_locality_is_listed_at_zero_for_its_own_denominators_only(url):
