@@ -11,9 +11,6 @@
 --   for the schemes measured against that denominator (coverage 0 %), exactly that locality,
 --   not its ancestors.
 --
--- Every measure of an aggregate is a count or an amount of the events of one commune (never
--- negative), so a rolled-up sum is zero iff each commune's part is.
---
 -- Stock and flows are rolled up once, in the internal views of schema reporting_base (every
 -- locality and scheme with figures, zero or not; no grant to reporting_reader); the reporting
 -- views apply the rule to them. Derived views read the same roll-ups, so no view can disagree
@@ -264,15 +261,13 @@ FROM (
     FROM report_periods p JOIN agg_flows f ON f.month BETWEEN p.period_start AND p.period_end
     GROUP BY p.period_type, p.period, p.year, p.period_start, p.period_end,
              f.locality_code, f.scheme, f.channel, f.agent_id
-    -- (contributions, their months and campaign enrolments are never non-zero alone: money is
-    -- at least 1 VND and a campaign enrolment is a new participant or a re-activation)
-    HAVING sum(f.new_participants) <> 0 OR sum(f.reactivations) <> 0 OR sum(f.renewals) <> 0
-        OR sum(f.lapses) <> 0 OR sum(f.withdrawals) <> 0 OR sum(f.contribution_vnd) <> 0
 ) c
 JOIN locality_closure lc ON lc.descendant_code = c.locality_code
 JOIN report_scheme_members sm ON sm.member = c.scheme
 GROUP BY c.period_type, c.period, c.year, c.period_start, c.period_end, lc.ancestor_code,
          sm.scheme, c.channel, c.agent_id
+-- (contributions, their months and campaign enrolments are never non-zero alone: money is at
+-- least 1 VND and a campaign enrolment is a new participant or a re-activation)
 HAVING sum(c.new_participants) <> 0 OR sum(c.reactivations) <> 0 OR sum(c.renewals) <> 0
     OR sum(c.lapses) <> 0 OR sum(c.withdrawals) <> 0 OR sum(c.contribution_vnd) <> 0
 ) r
@@ -292,7 +287,6 @@ FROM (
     JOIN agg_active_changes_by_person a ON a.month <= p.period_end
     GROUP BY p.period_type, p.period, p.year, p.period_start, p.period_end, a.locality_code, a.scheme, a.sex,
              age_band(a.birth_year, p.year)
-    HAVING sum(a.delta) <> 0
 ) c
 JOIN locality_closure lc ON lc.descendant_code = c.locality_code
 JOIN report_scheme_members sm ON sm.member = c.scheme
