@@ -135,8 +135,8 @@ def test_every_reporting_view_is_a_function_of_the_set_of_events(settings, other
     a, b = snapshot(settings.database_url), snapshot(other_settings.database_url)
     assert_same_views(a, b)
     assert {v: n for v, n in rows_with_nothing(settings.database_url).items() if n} == {}
+    # The set exercises every fact view, in every period type.
     for view in ("stock", "flows", "growth", "withdrawals", "coverage", "outreach", "flows_by_agent",
-                 "flows_by_channel", "active_by_sex_age", "plan_attainment"):
-        types = {row[0] for row in a[view]} if view != "plan_attainment" else {"year"}
-        assert a[view] and types <= {"month", "quarter", "year", "ytd"}, view
-    assert {row[0] for row in a["stock"]} == {"month", "quarter", "year", "ytd"}
+                 "flows_by_channel", "active_by_sex_age"):
+        assert {row[0] for row in a[view]} == {"month", "quarter", "year", "ytd"}, view
+    assert a["plan_attainment"], "plan_attainment"
