@@ -5,9 +5,11 @@ from __future__ import annotations
 import psycopg
 from psycopg import sql
 
-# bigint columns that describe a row rather than count events: an agent count, a plan, a
-# denominator. A row whose other measures are all 0 has nothing in it, whatever these say.
-DESCRIPTIVE_COLUMNS = frozenset({"agents", "conferences_planned", "denominator"})
+# Numeric columns that describe a row rather than count events: its year, an agent count, a
+# plan, a denominator. A row whose other numbers are all 0 (or NULL) has nothing in it,
+# whatever these say.
+DESCRIPTIVE_COLUMNS = frozenset({"year", "agents", "conferences_planned", "denominator"})
+NUMBERS = frozenset({"bigint", "integer", "numeric"})
 
 
 def reporting_views(conn: psycopg.Connection) -> list[str]:
@@ -62,7 +64,7 @@ def rows_with_nothing(url: str, years: tuple[int, int] | None = None) -> dict[st
             names = {c for c, _ in columns}
             if not {"period_type", "locality_code"} <= names:
                 continue  # the calendar, reference data and plan targets: rows of the reference, not of events
-            measures = [c for c, t in columns if t == "bigint" and c not in DESCRIPTIVE_COLUMNS]
+            measures = [c for c, t in columns if t in NUMBERS and c not in DESCRIPTIVE_COLUMNS]
             assert measures, view
             empty = sql.SQL(" AND ").join(sql.SQL("coalesce({}, 0) = 0").format(sql.Identifier(c)) for c in measures)
             listed = sql.SQL("false")
