@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import strategies as st
 
 from service.domain.model import (
-    Agent, Channel, ConferenceEvent, Contribution, EnrolmentEvent, EnrolmentKind, Participant, Scheme, Sex,
+    Agent, Channel, ConferenceEvent, Contribution, EnrolmentEvent, EnrolmentKind, Event, Participant, Scheme, Sex,
 )
 
 AGENTS = [Agent("agent-1", Channel.POST_OFFICE), Agent("agent-2", Channel.COLLECTION_ORGANISATION)]
@@ -85,3 +85,48 @@ def event_sets(draw, max_participants: int = 6, max_events: int = 30, attributes
                                  event_id=draw(st.uuids())))
     # one event per id: a repeated id is the same event re-sent (the tests add those)
     return list({e.event_id: e for e in events}.values())
+
+
+ALL_AGENTS = [Agent("agent-1", Channel.POST_OFFICE), Agent("agent-2", Channel.COLLECTION_ORGANISATION),
+              Agent("agent-3", Channel.SOCIAL_INSURANCE_OFFICE), Agent("agent-4", Channel.EMPLOYER)]
+CAMPAIGNS = [None, None, None, "thang-cao-diem", "dot-cao-diem"]
+
+
+def random_history(rng, *, people: int, communes: list[str], start: datetime, months: int,
+                   agents: list[Agent] = ALL_AGENTS, conferences: int = 10) -> list[Event]:
+    """A plausible random event set (deterministic for a seeded `rng`): each person joins one to
+    three of the five schemes and then renews, lapses, withdraws, re-joins or moves commune at
+    increasing moments (some at month ends in Vietnam time), named by personal id, SI number or
+    both (the link), through any agent; contributions, campaigns, sex / birth year where no
+    personal id states them; and conferences. Every event would be accepted by the API."""
+    span = timedelta(days=30 * months)
+    events: list[Event] = []
+    for n in range(people):
+        facts = {"sex": Sex.MALE if n % 2 == 0 else Sex.FEMALE, "birth_year": 1980 + n % 20}  # as personal_id(n)
+        home = rng.choice(communes)
+        for scheme in rng.sample(list(Scheme), k=rng.choice([1, 1, 2, 3])):
+            when = start + timedelta(days=rng.randrange(span.days))
+            kinds = ["registered"] + rng.choices(["renewed", "renewed", "lapsed", "withdrawn", "registered"],
+                                                 k=rng.randrange(5))
+            for kind in kinds:
+                naming = rng.choice(["pid", "sin", "both"])
+                if rng.random() < 0.15:
+                    home = rng.choice(communes)  # moved
+                money = ((m := rng.choice([1, 3, 6, 12])), m * 500_000) \
+                    if kind in ("registered", "renewed") and rng.random() < 0.6 else None
+                events.append(enrolment(
+                    kind, when, scheme=scheme.value, locality=home, agent=rng.choice(agents), money=money,
+                    pid=personal_id(n) if naming != "sin" else None,
+                    sin=si_number(n) if naming != "pid" else None,
+                    campaign=rng.choice(CAMPAIGNS) if kind == "registered" else None,
+                    **(facts if naming == "sin" and rng.random() < 0.5 else {}),
+                ))
+                when += rng.choice([timedelta(hours=1), timedelta(days=rng.randrange(1, 120))])
+                if rng.random() < 0.2:  # to the evening of the month's last day: the next month in Vietnam
+                    when = (when.replace(day=1, hour=17, minute=30) + timedelta(days=32)).replace(day=1) \
+                        - timedelta(days=1)
+    for _ in range(conferences):
+        events.append(conference(start + timedelta(days=rng.randrange(span.days)), locality=rng.choice(communes),
+                                 attendees=rng.randrange(1, 400), cost=rng.randrange(1, 50_000_000),
+                                 campaign=rng.choice(CAMPAIGNS)))
+    return events

@@ -106,10 +106,17 @@ def test_implausible_denominators_are_flagged_not_hidden(loaded):
         ).fetchall())
         assert flags == {"46": "children_sum_exceeds_value_by_more_than_10pct", "19786": "exceeds_parent_value"}
         missing = conn.execute(
-            """SELECT denominator_flag, coverage_pct FROM reporting.coverage WHERE period_type = 'month'
-               AND period = '2024-02' AND locality_code = '46' AND scheme = 'BHXH_BB'
+            """SELECT active, denominator_flag, coverage_pct FROM reporting.coverage WHERE period_type = 'month'
+               AND period = '2024-01' AND locality_code = '46' AND scheme = 'BHXH_BB'
                AND denominator_measure = 'labour_force'""").fetchone()
-        assert missing == ("missing", None)
+        assert missing == (900, "missing", None)
+        # In 02/2024 nobody is left: the stock shows the fall to 0, coverage has nothing to show
+        # (no denominator of the scheme lists the province at 0 %).
+        assert conn.execute(
+            """SELECT s.active, s.active_previous_period, count(c.*) FROM reporting.stock s
+               LEFT JOIN reporting.coverage c USING (period_type, period, locality_code, scheme)
+               WHERE s.period_type = 'month' AND s.period = '2024-02' AND s.locality_code = '46'
+                 AND s.scheme = 'BHXH_BB' GROUP BY 1, 2""").fetchall() == [(0, 900, 0)]
 
 
 def test_breakdowns(api):
@@ -191,7 +198,7 @@ def test_reader_role_reads_reporting_only(loaded, pg_server):
                                 (str(year),)).fetchone()[0] > 0, view
         assert conn.execute("SELECT count(*) FROM reporting.plan_attainment WHERE year = 2021").fetchone() == (2,)
         assert conn.execute("SELECT count(*) FROM reporting.localities").fetchone() == (3_356,)
-        for table in ("agg_flows", "localities", "denominators", "schema_migrations"):
+        for table in ("agg_flows", "localities", "denominators", "schema_migrations", "reporting_base.stock"):
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
                 conn.execute(f"SELECT 1 FROM {table} LIMIT 1")
 

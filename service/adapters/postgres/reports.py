@@ -19,6 +19,7 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
 
+from ...domain.aggregation import TABLE_VALUES
 from ...domain.suppression import SUPPRESSED, Cells, suppress
 from .locality_scope import IN_SCOPE, Scope, check_in_scope, scope_condition
 
@@ -162,9 +163,12 @@ class Page:
 
 
 def latest_month(conn: psycopg.Connection) -> date | None:
-    """The last month with any stock change or flow: the default period of the reports."""
+    """The last month with a non-zero stock change or flow: the default period of the reports
+    (rows that a re-derivation netted to zero are left behind depending on arrival order)."""
+    flows = " OR ".join(f"{c} <> 0" for c in TABLE_VALUES["agg_flows"])
     return conn.execute(
-        "SELECT greatest((SELECT max(month) FROM agg_active_changes), (SELECT max(month) FROM agg_flows))"
+        "SELECT greatest((SELECT max(month) FROM agg_active_changes WHERE delta <> 0),"
+        f" (SELECT max(month) FROM agg_flows WHERE {flows}))"
     ).fetchone()[0]
 
 
@@ -248,7 +252,8 @@ def _count(conn, source: sql.Composable, where, params, group) -> int:
 
 # The by-person stock is large (sex x birth year per commune and month): for a few named
 # localities, roll up only their communes' rows (closure first, primary-key lookups) instead of
-# the view's every-commune pass. Same columns as reporting.active_by_sex_age.
+# the view's every-commune pass. Same columns and rows as reporting.active_by_sex_age (only
+# non-zero counts: the rule of migration 0040).
 _BY_PERSON_FOR_LOCALITIES = """(
     SELECT p.period_type, p.period, p.year, p.period_start, p.period_end,
            lc.ancestor_code AS locality_code, l.name AS locality_name, l.level,
@@ -261,6 +266,7 @@ _BY_PERSON_FOR_LOCALITIES = """(
     WHERE p.period_type = %s AND p.period = %s
     GROUP BY p.period_type, p.period, p.year, p.period_start, p.period_end, lc.ancestor_code, l.name, l.level,
              sm.scheme, a.sex, age_band(a.birth_year, p.year)
+    HAVING sum(a.delta) <> 0
 ) AS v"""
 MAX_NAMED_LOCALITIES = 200
 NAMED_PLACES = ("locality", "parent", "within")  # the filters that name a locality
