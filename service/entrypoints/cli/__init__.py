@@ -5,6 +5,7 @@ import importlib
 
 import click
 
+from ...adapters.embedded import EmbeddedUnavailable
 from ...adapters.postgres import MigrationError
 
 # Each module defines `commands: list[click.Command]`.
@@ -28,7 +29,7 @@ class EnrolmentGroup(click.Group):
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
-        except MigrationError as exc:  # every command that migrates: the message, not a traceback
+        except (MigrationError, EmbeddedUnavailable) as exc:  # the message, not a traceback
             raise click.ClickException(str(exc)) from exc
 
 
