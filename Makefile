@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test install bench-api bench-consumer bench-reporting clean
+.PHONY: run test lint install bench-api bench-consumer bench-reporting clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "needs $(PYTHON)"; exit 1; }
@@ -22,10 +22,15 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/enrolment run $(ARGS)
 
-## Run the whole test suite (unit + integration against real PostgreSQL and a real broker).
-test: $(STAMP)
+## Lint (ruff) and type-check (mypy) first, then the whole test suite (unit + integration
+## against real PostgreSQL and a real broker). Their settings are in pyproject.toml.
+test: lint
 	scripts/ensure-system-packages
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 bench-api: $(STAMP)
 	$(BIN)/python bench/api_throughput.py

@@ -96,7 +96,7 @@ class DeadLetterWriter:
     def __init__(self, settings: Settings, producer: KafkaProducer | None = None):
         self.topic = settings.dead_letter_topic
         self._producer = producer or make_producer(settings, "enrolment-dead-letters")
-        self._pending = []
+        self._pending: list[tuple] = []  # (letter, the send's future)
 
     def send(self, record: ConsumerRecord, error: str) -> None:
         headers = [

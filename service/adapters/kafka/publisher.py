@@ -57,6 +57,7 @@ def record_key(event: Event, pseudonymiser: Pseudonymiser) -> bytes:
     p = event.participant
     if p.personal_id:
         return pseudonymiser.personal_id(p.personal_id).hex().encode()
+    assert p.si_number, "an enrolment names a personal id or an SI number (the contract)"
     return pseudonymiser.si_number(p.si_number).hex().encode()
 
 
@@ -144,7 +145,7 @@ class KafkaPublisher:
                 return  # another request replaced it already
             self._producer = None
         try:
-            producer.close(timeout=0)  # its unsent records fail; they are in the outbox
+            producer.close(timeout=0)  # type: ignore[union-attr]  # not None: it is self._producer
         except KafkaError as exc:
             log.warning("discarded producer did not close cleanly", extra={"error": type(exc).__name__})
 

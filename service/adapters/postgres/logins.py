@@ -13,6 +13,8 @@ from datetime import datetime
 import psycopg
 from psycopg import sql
 
+from .rows import one_row
+
 READER_ROLE = "reporting_reader"
 # Lower-case, unquoted in a psql URL; the pg_ prefix is reserved by PostgreSQL.
 LOGIN_NAME = re.compile(r"(?!pg_)[a-z_][a-z0-9_]{0,62}")
@@ -70,7 +72,7 @@ def drop_login(conn: psycopg.Connection, name: str) -> int:
     check_name(name)
     if name not in {login.name for login in list_logins(conn)}:
         raise LoginError(f"{name!r} is not an analyst login (a LOGIN member of {READER_ROLE})")
-    (ended,) = conn.execute(
-        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE usename = %s", (name,)).fetchone()
+    (ended,) = one_row(conn.execute(
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE usename = %s", (name,)))
     conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(name)))
     return ended
