@@ -25,7 +25,7 @@ from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
 from ...config import Settings
-from .access import client_options
+from .clients import make_producer
 from ...contract.events import SCHEMA_VERSION, encode_record
 from ...domain.identity import Pseudonymiser
 from ...domain.model import EVENT_KINDS, ConferenceEvent, Event
@@ -88,11 +88,9 @@ class KafkaPublisher:
 
     def _make_producer(self) -> KafkaProducer:
         s = self._settings
-        return KafkaProducer(
-            bootstrap_servers=s.kafka_bootstrap_servers.split(","),
-            client_id=f"enrolment-api-{os.getpid()}",
-            acks="all",
-            enable_idempotence=True,
+        return make_producer(
+            s,
+            f"enrolment-api-{os.getpid()}",
             linger_ms=s.producer_linger_ms,
             # A partition's share of a 1,000-event request fits one batch: while a partition has
             # a second batch queued, kafka-python wakes its sender thread on every send().
@@ -103,7 +101,6 @@ class KafkaPublisher:
             max_block_ms=self._timeout_ms,
             request_timeout_ms=self._timeout_ms,
             delivery_timeout_ms=self._timeout_ms + s.producer_linger_ms + 1000,
-            **client_options(s),
         )
 
     def _get(self) -> KafkaProducer:
