@@ -23,6 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from service.adapters.embedded import EmbeddedPostgres  # noqa: E402
 from service.adapters.postgres import migrate, reports  # noqa: E402
+from service.adapters.postgres.locality_scope import NATION, Scope  # noqa: E402
+from service.adapters.postgres.logins import create_login  # noqa: E402
 from service.adapters.postgres.reference import load_vietnam_localities  # noqa: E402
 
 MONTHS = 36  # 2023-01 .. 2025-12
@@ -85,11 +87,33 @@ QUERIES = {
         "SELECT * FROM reporting.active_by_sex_age WHERE period_type = 'month' AND period = '2025-06'",
     "API breakdown by age band, one commune (narrow by-person query)":
         lambda conn: reports.fetch(conn, "breakdown:age_band", {"period_type": "month", "period": "2025-06",
-                                   "locality": "00070"}, limit=10_000, offset=0).items,
+                                   "locality": "00070"}, scope=NATION, limit=10_000, offset=0).items,
     "API breakdown by age band, one province (narrow by-person query)":
         lambda conn: reports.fetch(conn, "breakdown:age_band", {"period_type": "month", "period": "2025-06",
-                                   "locality": "01"}, limit=10_000, offset=0).items,
+                                   "locality": "01"}, scope=NATION, limit=10_000, offset=0).items,
+    # Access by locality: the scope filter of the reporting views (0051) against the views
+    # without it, and a province token's API answer.
+    "coverage, every locality, one month, without the scope filter (reporting_internal)":
+        "SELECT * FROM reporting_internal.coverage WHERE period_type = 'month' AND period = '2025-06'",
+    "coverage, one month, as a SQL login limited to province 01":
+        lambda conn: _as_role(conn, SCOPED_LOGIN, "SELECT * FROM reporting.coverage"
+                              " WHERE period_type = 'month' AND period = '2025-06'"),
+    "API coverage, one month, a token limited to province 01":
+        lambda conn: reports.fetch(conn, "coverage", {"period_type": "month", "period": "2025-06"},
+                                   scope=Scope(frozenset({"01"})), limit=10_000, offset=0).items,
+    "API breakdown by age band, a token limited to province 01, no filter":
+        lambda conn: reports.fetch(conn, "breakdown:age_band", {"period_type": "month", "period": "2025-06"},
+                                   scope=Scope(frozenset({"01"})), limit=10_000, offset=0).items,
 }
+SCOPED_LOGIN = "bench_province_01"
+
+
+def _as_role(conn: psycopg.Connection, role: str, query: str) -> list:
+    conn.execute(f"SET ROLE {role}")
+    try:
+        return conn.execute(query).fetchall()
+    finally:
+        conn.execute("RESET ROLE")
 
 
 def _once(conn: psycopg.Connection, query) -> tuple[float, int]:
@@ -122,6 +146,8 @@ def run(url: str) -> None:
         ).fetchone()[0]
         sizes = {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in
                  ("agg_active_changes", "agg_flows", "agg_active_changes_by_person")}
+        if not conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (SCOPED_LOGIN,)).fetchone():
+            create_login(conn, SCOPED_LOGIN, "bench", localities=["01"])
         print(f"events represented: {events:,}; rows: " + ", ".join(f"{t} {n:,}" for t, n in sizes.items()))
         print(f"baseline, run alternately with each query: {BASELINE}")
         print(f"{'query':<72} {'median ms':>10} {'rows':>8} {'baseline ms':>12} {'x baseline':>10}")

@@ -19,6 +19,7 @@ class Tokens:
     other_agent: str  # agent-2: collection_organisation, province 79
     reporting: str
     agent_token_id: int
+    reference: str = ""  # writes denominators and targets, the whole nation
 
 
 @pytest.fixture
@@ -39,7 +40,8 @@ def tokens(reference) -> Tokens:
         agent_id, agent = token_store.issue(conn, token_store.AGENT, "agent-1", "test")
         _, other = token_store.issue(conn, token_store.AGENT, "agent-2", "test")
         _, reporting = token_store.issue(conn, token_store.REPORTING, None, "analyst")
-    return Tokens(agent, other, reporting, agent_id)
+        _, reference_token = token_store.issue(conn, token_store.REFERENCE, None, "statistics office")
+    return Tokens(agent, other, reporting, agent_id, reference_token)
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ def problem(r, status: int) -> dict:
 
 def test_json_nested_deeper_than_the_parser_allows_is_a_400_naming_the_body(client, tokens):
     deep = b"[" * 100_000 + b"]" * 100_000
-    for path, token in (("/v1/events", tokens.agent), ("/v1/reports/targets", tokens.reporting)):
+    for path, token in (("/v1/events", tokens.agent), ("/v1/reports/targets", tokens.reference)):
         r = client.post(path, data=deep, content_type="application/json", headers=auth(token))
         assert problem(r, 400)["errors"] == [{"field": "", "rule": "json_nesting",
                                               "message": "arrays and objects nest too deeply"}]

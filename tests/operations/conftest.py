@@ -40,3 +40,16 @@ def served_api(settings, reference_data) -> Iterator[ServedApi]:
         server.shutdown()
         thread.join(10)
         app.extensions["enrolment"].close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's chromium driven by Playwright (no browser download)."""
+    from playwright.sync_api import sync_playwright
+
+    from dashboard_browser import CHROMIUM, CHROMIUM_ARGS
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()

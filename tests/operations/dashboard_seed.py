@@ -5,6 +5,8 @@ Nation VN > provinces 01 (Hà Nội) and 82 (Đồng Tháp) > two communes each.
 the current month in Asia/Ho_Chi_Minh, so the page's default period shows figures. Phường
 Mỹ Tho has the Sa Đéc figures of the articles: 12,844 active in BHXH_BB against 14,549 in
 scope (88.28 %). Phường Ba Đình has no denominators; Phường Đạo Thạnh no BHYT_KHAC figures.
+Active participants by sex and birth year (BY_PERSON) are set in the first month, a few cells
+small enough for small-cell suppression.
 """
 from __future__ import annotations
 
@@ -31,6 +33,9 @@ SA_DEC = "28261"
 WITHOUT_DENOMINATORS = "00004"  # its rows show active participants, no rate
 WITHOUT_BHYT_KHAC = "28249"  # nobody active in that scheme, but a population denominator: 0 %
 WITHOUT_ANYTHING = "28252"  # no figure and no denominator: left out of the children chart
+# (sex, birth year, active) of every commune in BHXH_BB; 3 and 2 are small cells.
+BY_PERSON = [("male", 1990, 40), ("female", 1990, 35), ("male", 1975, 3), ("female", 1975, 25),
+             ("female", 1960, 2), ("male", 1960, 12)]
 
 
 def months_back(count: int) -> list[date]:
@@ -68,7 +73,12 @@ def seed(database_url: str) -> date:
             if mi % 2 == 1:  # odd months: the last month (index 23) has conferences
                 outreach.append((commune, month, "Tháng cao điểm", 1 + ci % 2, 120 + 10 * ci + mi, 25_000_000))
                 campaigns.append((commune, "BHXH_TN", month, "Tháng cao điểm", 15 + ci, 2))
+    by_person = [(commune, "BHXH_BB", months[0], sex, birth_year, active)
+                 for commune in COMMUNES for sex, birth_year, active in BY_PERSON]
     with psycopg.connect(database_url) as conn, conn.cursor() as cur:
+        cur.executemany(
+            "INSERT INTO agg_active_changes_by_person (locality_code, scheme, month, sex, birth_year, delta)"
+            " VALUES (%s, %s, %s, %s, %s, %s)", by_person)
         cur.executemany("INSERT INTO agg_active_changes (locality_code, scheme, month, delta) VALUES (%s, %s, %s, %s)", active)
         cur.executemany(
             "INSERT INTO agg_flows (locality_code, scheme, month, channel, agent_id, new_participants, withdrawals)"

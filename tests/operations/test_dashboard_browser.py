@@ -5,68 +5,18 @@ from __future__ import annotations
 
 import csv
 import io
-import shutil
-import threading
 from pathlib import Path
 
 import psycopg
 import pytest
-import requests
-from werkzeug.serving import make_server
 
+from dashboard_browser import NEEDS_CHROMIUM, dashboard, en_percent, figures, served, table, vi_number, vi_percent
 from dashboard_seed import SA_DEC, WITHOUT_ANYTHING, WITHOUT_BHYT_KHAC, WITHOUT_DENOMINATORS, seed
 from service.adapters.postgres import tokens as token_store
-from service.entrypoints.api.app import create_app
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-PRIMARY_MEASURE = {"BHXH_BB": "in_scope_bhxh_bb", "BHTN": "in_scope_bhtn", "BHXH_TN": "labour_force",
-                   "BHXH": "labour_force", "BHYT_HGD": "population", "BHYT_KHAC": "population", "BHYT": "population"}
 
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="chromium is not installed (Debian package chromium; make test installs it)"),
-]
-
-
-def vi_number(n) -> str:
-    return f"{int(n):,}".replace(",", ".")
-
-
-def vi_percent(pct) -> str:
-    return f"{float(pct):.2f}".replace(".", ",") + "\u00a0%"
-
-
-def en_percent(pct) -> str:
-    return f"{float(pct):.2f}\u00a0%"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-class Site:
-    def __init__(self, base_url: str, token: str, period: str):
-        self.base_url, self.token, self.period = base_url, token, period
-
-    def api(self, path: str, **params) -> dict:
-        response = requests.get(f"{self.base_url}/v1/reports/{path}", params=params,
-                                headers={"Authorization": f"Bearer {self.token}"}, timeout=10)
-        response.raise_for_status()
-        return response.json()
-
-    def coverage(self, **params) -> dict[tuple[str, str], dict]:
-        items = self.api("coverage", period=self.period, page_size=10000, **params)["items"]
-        return {(i["locality_code"], i["scheme"]): i for i in items
-                if i["denominator_measure"] == PRIMARY_MEASURE[i["scheme"]]}
+pytestmark = [pytest.mark.integration, NEEDS_CHROMIUM]
 
 
 @pytest.fixture
@@ -74,38 +24,14 @@ def site(settings):
     last_month = seed(settings.database_url)
     with psycopg.connect(settings.database_url) as conn:
         _, token = token_store.issue(conn, token_store.REPORTING, None, "dashboard test")
-    app = create_app(settings)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="dashboard-server", daemon=True)
-    thread.start()
-    try:
-        yield Site(f"http://127.0.0.1:{server.server_port}", token, f"{last_month:%Y-%m}")
-    finally:
-        server.shutdown()
-        thread.join(10)
-        app.extensions["enrolment"].close()
+    with served(settings, token, f"{last_month:%Y-%m}") as site:
+        yield site
 
 
 @pytest.fixture
 def page(browser, site):
-    context = browser.new_context(viewport={"width": 1200, "height": 1000}, accept_downloads=True)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(f"{site.base_url}/dashboard/")
-    page.fill("#token-input", site.token)
-    page.click("#login-form button[type=submit]")
-    page.wait_for_selector(f'body[data-loaded="VN@{site.period}"]')
-    yield page
-    context.close()
-    assert not errors, errors
-
-
-def table(page) -> dict[tuple[str, str], dict[str, str]]:
-    rows = page.eval_on_selector_all("#figures-table tbody tr", """rows => rows.map(r => ({
-        code: r.dataset.code, scheme: r.dataset.scheme,
-        cells: Object.fromEntries([...r.cells].map(c => [c.dataset.col, c.textContent]))}))""")
-    return {(r["code"], r["scheme"]): r["cells"] for r in rows}
+    with dashboard(browser, site, site.token, f"VN@{site.period}", accept_downloads=True) as page:
+        yield page
 
 
 def test_figures_shown_equal_the_api(page, site):
@@ -140,13 +66,13 @@ def test_figures_shown_equal_the_api(page, site):
 
     # Outreach of the month, all campaigns.
     out = site.api("outreach", locality="VN", period=site.period, campaign="*")["items"][0]
-    figures = dict(page.eval_on_selector_all("#outreach div", "ds => ds.map(d => [d.dataset.figure, d.querySelector('dd').textContent])"))
+    outreach = figures(page, "#outreach")
     assert out["conferences"] > 0
-    assert figures["conferences"] == vi_number(out["conferences"])
-    assert figures["attendees"] == vi_number(out["attendees"])
-    assert figures["campaignEnrolments"] == vi_number(out["enrolments"])
-    assert figures["enrolmentsPerConference"] == vi_percent(out["enrolments_per_conference"]).removesuffix("\u00a0%")
-    assert figures["costVnd"] == vi_number(out["cost_vnd"])
+    assert outreach["conferences"] == vi_number(out["conferences"])
+    assert outreach["attendees"] == vi_number(out["attendees"])
+    assert outreach["campaignEnrolments"] == vi_number(out["enrolments"])
+    assert outreach["enrolmentsPerConference"] == vi_percent(out["enrolments_per_conference"]).removesuffix("\u00a0%")
+    assert outreach["costVnd"] == vi_number(out["cost_vnd"])
 
 
 def test_drill_down_to_communes_and_back(page, site):
@@ -214,6 +140,7 @@ def test_csv_download_holds_the_table(page, site):
     assert {(r["locality_code"], r["scheme"]) for r in rows} == set(expected)
     for r in rows:
         item = expected[(r["locality_code"], r["scheme"])]
+        assert (r["period_type"], r["period"]) == ("month", site.period)
         assert int(r["active"]) == item["active"] and float(r["coverage_rate"]) == pytest.approx(item["coverage_pct"] / 100)
 
 

@@ -161,10 +161,15 @@ def test_csv_pagination_and_auth(api):
 
 
 def test_post_denominators_dry_run_and_rejections(api, loaded):
-    client, token, _ = api
+    client, reporting, _ = api
+    with psycopg.connect(loaded) as conn:
+        _, token = token_store.issue(conn, token_store.REFERENCE, None, "statistics office")
     auth = {"Authorization": f"Bearer {token}"}
     rows = [{"locality_code": "82", "year": 2021, "measure": "labour_force", "value": 900_000},
             {"locality_code": "99999", "year": 2021, "measure": "labour_force", "value": 5}]
+    refused = client.post("/v1/reports/denominators", headers={"Authorization": f"Bearer {reporting}"},
+                          json={"rows": rows})
+    assert refused.status_code == 403 and refused.get_json()["errors"][0]["rule"] == "token_scope"
     dry = client.post("/v1/reports/denominators?dry_run=true", headers=auth, json={"rows": rows})
     assert dry.status_code == 207
     assert dry.get_json() | {"rejected": None} == {"added": 1, "changed": 0, "unchanged": 0, "rejected": None, "dry_run": True}

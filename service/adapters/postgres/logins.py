@@ -1,5 +1,7 @@
 """SQL logins for analysts: members of `reporting_reader` (migration 0021), which reads the
-`reporting` views and nothing else. The password travels as a SCRAM-SHA-256 verifier computed
+`reporting` views and nothing else. A login limited to localities is also a member of
+`reporting_scoped` and has its subtree roots in `reporting_internal.login_localities`
+(migration 0051): the views then show it only their rows. The password travels as a SCRAM-SHA-256 verifier computed
 client-side (libpq's PQencryptPasswordConn), so it never reaches the server or its log in the
 clear. The statement and idle-in-transaction timeouts come from the database's defaults
 (`migrations.READER_LIMITS`), which also reach a login created by hand.
@@ -7,6 +9,7 @@ clear. The statement and idle-in-transaction timeouts come from the database's d
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -16,6 +19,7 @@ from psycopg import sql
 from .rows import one_row
 
 READER_ROLE = "reporting_reader"
+SCOPED_ROLE = "reporting_scoped"
 # Lower-case, unquoted in a psql URL; the pg_ prefix is reserved by PostgreSQL.
 LOGIN_NAME = re.compile(r"(?!pg_)[a-z_][a-z0-9_]{0,62}")
 DEFAULT_CONNECTION_LIMIT = 5  # per login: analysts' sessions cannot use up max_connections
@@ -31,6 +35,7 @@ class Login:
     connection_limit: int
     valid_until: datetime | None
     sessions: int
+    localities: tuple[str, ...] = ()  # subtree roots it reads; empty = the nation
 
 
 def check_name(name: str) -> str:
@@ -40,30 +45,44 @@ def check_name(name: str) -> str:
 
 
 def create_login(conn: psycopg.Connection, name: str, password: str,
-                 connection_limit: int = DEFAULT_CONNECTION_LIMIT) -> None:
-    """CREATE ROLE name LOGIN … IN ROLE reporting_reader, in the caller's transaction."""
+                 connection_limit: int = DEFAULT_CONNECTION_LIMIT, localities: Iterable[str] = ()) -> None:
+    """CREATE ROLE name LOGIN … IN ROLE reporting_reader, in the caller's transaction; with
+    `localities`, also in reporting_scoped with those subtree roots (in the same transaction:
+    the login never exists unlimited)."""
     check_name(name)
+    localities = sorted(set(localities))
     if not password:
         raise LoginError("the password is empty")
     if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (name,)).fetchone():
         raise LoginError(f"role {name!r} exists already")
+    unknown = [c for (c,) in conn.execute(
+        "SELECT c FROM unnest(%s::text[]) AS c WHERE NOT EXISTS (SELECT 1 FROM localities WHERE code = c)",
+        (localities,))]
+    if unknown:
+        raise LoginError(f"not localities in the reference data: {', '.join(unknown)}")
     verifier = conn.pgconn.encrypt_password(password.encode(), name.encode(), b"scram-sha-256").decode()
     conn.execute(sql.SQL(
         "CREATE ROLE {} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE INHERIT NOREPLICATION NOBYPASSRLS"
         " CONNECTION LIMIT {} PASSWORD {} IN ROLE {}"
     ).format(sql.Identifier(name), sql.Literal(int(connection_limit)), sql.Literal(verifier),
              sql.Identifier(READER_ROLE)))
+    if localities:
+        conn.execute(sql.SQL("GRANT {} TO {}").format(sql.Identifier(SCOPED_ROLE), sql.Identifier(name)))
+        conn.execute("INSERT INTO reporting_internal.login_localities (role_name, locality_code)"
+                     " SELECT %s, unnest(%s::text[])", (name, localities))
 
 
 def list_logins(conn: psycopg.Connection) -> list[Login]:
     rows = conn.execute(
         "SELECT r.rolname, r.rolconnlimit, r.rolvaliduntil,"
-        " (SELECT count(*) FROM pg_stat_activity a WHERE a.usename = r.rolname)"
+        " (SELECT count(*) FROM pg_stat_activity a WHERE a.usename = r.rolname),"
+        " ARRAY(SELECT s.locality_code FROM reporting_internal.login_localities s"
+        "       WHERE s.role_name = r.rolname ORDER BY 1)"
         " FROM pg_roles r JOIN pg_auth_members m ON m.member = r.oid"
         " WHERE m.roleid = %s::regrole AND r.rolcanlogin ORDER BY r.rolname",
         (READER_ROLE,),
     ).fetchall()
-    return [Login(*row) for row in rows]
+    return [Login(name, limit, valid_until, sessions, tuple(roots)) for name, limit, valid_until, sessions, roots in rows]
 
 
 def drop_login(conn: psycopg.Connection, name: str) -> int:
@@ -75,4 +94,5 @@ def drop_login(conn: psycopg.Connection, name: str) -> int:
     (ended,) = one_row(conn.execute(
         "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE usename = %s", (name,)))
     conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(name)))
+    conn.execute("DELETE FROM reporting_internal.login_localities WHERE role_name = %s", (name,))
     return ended

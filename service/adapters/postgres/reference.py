@@ -339,7 +339,7 @@ _TARGETS = _Staged(
 
 def _load_staged(
     conn_or_url: psycopg.Connection | str, spec: _Staged, rows: Iterable[dict[str, str | None]],
-    dry_run: bool, progress: Progress | None,
+    dry_run: bool, progress: Progress | None, within: Iterable[str] = (),
 ) -> LoadReport:
     say = progress or (lambda _msg: None)
     report = LoadReport(dry_run=dry_run)
@@ -365,6 +365,12 @@ def _load_staged(
             conn.execute(
                 f"UPDATE ref_in s SET reason = %s WHERE reason IS NULL AND ({condition})", (reason,)
             )
+        roots = sorted(set(within))
+        if roots:  # a writer limited to localities (a reference token's) writes only inside them
+            conn.execute(
+                "UPDATE ref_in s SET reason = %s WHERE reason IS NULL AND NOT EXISTS (SELECT 1 FROM locality_closure c"
+                " WHERE c.ancestor_code = ANY(%s) AND c.descendant_code = s.locality_code)",
+                (f"outside this token's localities ({', '.join(roots)})", roots))
         key = ", ".join(spec.key)
         conn.execute(
             f"""UPDATE ref_in s SET reason = 'duplicate key (first occurrence on line ' || f.first || ' kept)'
@@ -403,36 +409,38 @@ def _read_csv(path: Path, columns: tuple[str, ...], required: tuple[str, ...]) -
 
 def load_denominators(
     conn_or_url: psycopg.Connection | str, rows: Iterable[dict[str, str | None]],
-    dry_run: bool = False, progress: Progress | None = None,
+    dry_run: bool = False, progress: Progress | None = None, within: Iterable[str] = (),
 ) -> LoadReport:
     """Merge denominator rows (locality_code, year, measure, value[, source]); idempotent."""
     rows = [{c: (None if r.get(c) is None else str(r[c])) for c in DENOMINATOR_COLUMNS} for r in rows]
-    return _load_staged(conn_or_url, _DENOMINATORS, rows, dry_run, progress)
+    return _load_staged(conn_or_url, _DENOMINATORS, rows, dry_run, progress, within)
 
 
 def load_denominators_csv(
     conn_or_url: psycopg.Connection | str, path: Path, dry_run: bool = False,
-    progress: Progress | None = None,
+    progress: Progress | None = None, within: Iterable[str] = (),
 ) -> LoadReport:
+    """`within`: the subtree roots the writer is limited to (rows elsewhere are rejected)."""
     rows = _read_csv(path, DENOMINATOR_COLUMNS, DENOMINATOR_COLUMNS[:4])
-    return _load_staged(conn_or_url, _DENOMINATORS, rows, dry_run, progress)
+    return _load_staged(conn_or_url, _DENOMINATORS, rows, dry_run, progress, within)
 
 
 def load_targets(
     conn_or_url: psycopg.Connection | str, rows: Iterable[dict[str, str | None]],
-    dry_run: bool = False, progress: Progress | None = None,
+    dry_run: bool = False, progress: Progress | None = None, within: Iterable[str] = (),
 ) -> LoadReport:
     """Merge target rows (see TARGET_COLUMNS); idempotent."""
     rows = [{c: (None if r.get(c) is None else str(r[c])) for c in TARGET_COLUMNS} for r in rows]
-    return _load_staged(conn_or_url, _TARGETS, rows, dry_run, progress)
+    return _load_staged(conn_or_url, _TARGETS, rows, dry_run, progress, within)
 
 
 def load_targets_csv(
     conn_or_url: psycopg.Connection | str, path: Path, dry_run: bool = False,
-    progress: Progress | None = None,
+    progress: Progress | None = None, within: Iterable[str] = (),
 ) -> LoadReport:
+    """`within`: the subtree roots the writer is limited to (rows elsewhere are rejected)."""
     rows = _read_csv(path, TARGET_COLUMNS, TARGET_COLUMNS[:4])
-    return _load_staged(conn_or_url, _TARGETS, rows, dry_run, progress)
+    return _load_staged(conn_or_url, _TARGETS, rows, dry_run, progress, within)
 
 
 # --------------------------------------------------------------------------- defaults

@@ -3,6 +3,11 @@
 Filters are whitelisted per report and always bound as parameters. Every view is filtered on
 (period_type, period) first so that PostgreSQL only reads that period's months (see the
 comment at the top of migration 0021).
+
+Access by locality is enforced here, for every read: each function takes the reader's `Scope`
+(the roots of the locality subtrees its token is limited to; none = the nation). A named
+locality outside them raises `OutOfScope` (the API answers 403), and every query keeps only
+rows inside them, so no answer (rows, totals, counts) says anything about other areas.
 """
 from __future__ import annotations
 
@@ -13,6 +18,9 @@ from typing import Any
 import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
+
+from ...domain.suppression import SUPPRESSED, Cells, suppress
+from .locality_scope import IN_SCOPE, Scope, check_in_scope, scope_condition
 
 LEVEL_ORDER = "CASE level WHEN 'nation' THEN 0 WHEN 'province' THEN 1 WHEN 'district' THEN 2 ELSE 3 END"
 
@@ -34,6 +42,7 @@ class Report:
     periodic: bool = True
     group_by: tuple[str, ...] = ()  # set: the view is aggregated to these columns + sums
     sums: tuple[str, ...] = ()
+    cells: Cells | None = None  # set: a breakdown that can single out a person (small cells withheld)
 
 
 PERIOD_COLUMNS = ("period_type", "period", "period_start", "period_end")
@@ -47,6 +56,17 @@ def _periodic(view: str, columns: tuple[str, ...], extra_filters: dict[str, str]
         filters["scheme"] = "scheme = %s"
     filters.update(extra_filters or {})
     return Report(view, PERIOD_COLUMNS + PLACE + columns, filters, (LEVEL_ORDER, "locality_code", *order), **kw)
+
+
+# Breakdowns that can single out a person: their cells of people (and money) under a minimum
+# cell size are withheld (domain/suppression.py). Other reports are totals per locality.
+_FLOW_COUNTS = ("new_participants", "reactivations", "renewals", "lapses", "withdrawals")
+_PAID = {"contribution_vnd": ("new_participants", "reactivations", "renewals")}  # registered or renewed
+_PERIOD_KEY = ("period_type", "period")
+
+
+def _cells(*keys: str, counts: tuple[str, ...] = _FLOW_COUNTS, money: dict | None = None) -> Cells:
+    return Cells(keys=_PERIOD_KEY + keys, counts=counts, money=_PAID if money is None else money)
 
 
 REPORTS: dict[str, Report] = {
@@ -83,25 +103,28 @@ REPORTS: dict[str, Report] = {
         "reporting.flows_by_channel",
         ("scheme", "channel", "agents", "new_participants", "reactivations", "renewals", "lapses",
          "withdrawals", "contribution_vnd"),
-        {"channel": "channel = %s"}, ("scheme", "channel"),
+        {"channel": "channel = %s"}, ("scheme", "channel"), cells=_cells("channel"),
     ),
     "breakdown:agent": _periodic(
         "reporting.flows_by_agent",
         ("scheme", "channel", "agent_id", "new_participants", "reactivations", "renewals", "lapses",
          "withdrawals", "contribution_vnd"),
         {"channel": "channel = %s", "agent": "agent_id = %s"}, ("scheme", "channel", "agent_id"),
+        cells=_cells("channel", "agent_id"),
     ),
     "breakdown:sex": _periodic(
         "reporting.active_by_sex_age", ("scheme", "sex", "active"), order=("scheme", "sex"),
         group_by=PERIOD_COLUMNS + PLACE + ("scheme", "sex"), sums=("active",),
+        cells=_cells("sex", counts=("active",), money={}),
     ),
     "breakdown:age_band": _periodic(
         "reporting.active_by_sex_age", ("scheme", "age_band", "active"), order=("scheme", "age_band"),
         group_by=PERIOD_COLUMNS + PLACE + ("scheme", "age_band"), sums=("active",),
+        cells=_cells("age_band", counts=("active",), money={}),
     ),
     "breakdown:sex_age_band": _periodic(
         "reporting.active_by_sex_age", ("scheme", "sex", "age_band", "active"),
-        order=("scheme", "sex", "age_band"),
+        order=("scheme", "sex", "age_band"), cells=_cells("sex", "age_band", counts=("active",), money={}),
     ),
     "plan": Report(
         "reporting.plan_attainment",
@@ -152,19 +175,22 @@ def period_exists(conn: psycopg.Connection, period_type: str, period: str) -> bo
 
 
 def fetch(
-    conn: psycopg.Connection, report: str, filters: dict[str, Any], *, limit: int, offset: int,
+    conn: psycopg.Connection, report: str, filters: dict[str, Any], *, scope: Scope, limit: int, offset: int,
+    min_cell_size: int | None = None,
 ) -> Page:
-    """One page of a report. `filters` holds period_type/period (periodic reports) and any of
-    the report's whitelisted filters; None values are ignored."""
+    """One page of a report within `scope`. `filters` holds period_type/period (periodic
+    reports) and any of the report's whitelisted filters; None values are ignored. With
+    `min_cell_size`, a breakdown's small cells are withheld (and listed in each row's
+    `suppressed`); the page is the answer they cannot be computed back from."""
     spec = REPORTS[report]
-    where: list[sql.Composable] = []
-    params: list[Any] = []
+    check_in_scope(conn, scope, {k: filters.get(k) for k in NAMED_PLACES})
+    where, params = scope_condition(scope)
     source: sql.Composable = sql.SQL(spec.view)
     if spec.view == "reporting.active_by_sex_age":
-        codes = _place_codes(conn, filters)
+        codes = _place_codes(conn, filters, scope)
         if codes is not None:
             source = sql.SQL(_BY_PERSON_FOR_LOCALITIES)
-            params += [codes, filters["period_type"], filters["period"]]
+            params = [codes, filters["period_type"], filters["period"], *params]
     if spec.periodic:
         where.append(sql.SQL("period_type = %s AND period = %s"))
         params += [filters["period_type"], filters["period"]]
@@ -196,7 +222,20 @@ def fetch(
     total = rows[0].pop("total__") if rows else _count(conn, source, where, params, group)
     for row in rows[1:]:
         row.pop("total__")
-    return Page([{c: row[c] for c in spec.columns} for row in rows], total, spec.columns)
+    page = Page([{c: row[c] for c in spec.columns} for row in rows], total, spec.columns)
+    if spec.cells is not None and min_cell_size is not None:
+        _withhold_small_cells(conn, page, spec.cells, min_cell_size)
+    return page
+
+
+def _withhold_small_cells(conn: psycopg.Connection, page: Page, cells: Cells, min_cell_size: int) -> None:
+    codes = sorted({item["locality_code"] for item in page.items})
+    parent_of = dict(conn.execute("SELECT code, parent_code FROM localities WHERE code = ANY(%s)", (codes,)).fetchall())
+    members_of = dict(conn.execute(
+        "SELECT scheme, array_agg(member) FROM report_scheme_members WHERE scheme <> member GROUP BY scheme").fetchall())
+    suppress(page.items, cells, min_cell_size, parent_of=parent_of, members_of=members_of)
+    page.columns = page.columns + (SUPPRESSED,)
+    page.meta["min_cell_size"] = min_cell_size
 
 
 def _count(conn, source: sql.Composable, where, params, group) -> int:
@@ -224,16 +263,20 @@ _BY_PERSON_FOR_LOCALITIES = """(
              sm.scheme, a.sex, age_band(a.birth_year, p.year)
 ) AS v"""
 MAX_NAMED_LOCALITIES = 200
+NAMED_PLACES = ("locality", "parent", "within")  # the filters that name a locality
 
 
-def _place_codes(conn: psycopg.Connection, filters: dict[str, Any]) -> list[str] | None:
-    """The localities a locality/parent/within filter names, when they are few enough for the
-    narrow by-person query; None otherwise."""
-    named = {k: filters[k] for k in ("locality", "parent", "within") if filters.get(k) is not None}
-    if not named:
+def _place_codes(conn: psycopg.Connection, filters: dict[str, Any], scope: Scope) -> list[str] | None:
+    """The localities a locality/parent/within filter (or a limited scope) names, when they are
+    few enough for the narrow by-person query; None otherwise."""
+    named = {k: filters[k] for k in NAMED_PLACES if filters.get(k) is not None}
+    if not named and scope.nation:
         return None
     where = [LOCALITY_FILTERS[k] for k in named]
-    params = list(named.values())
+    params: list[Any] = list(named.values())
+    if not scope.nation:
+        where.append(IN_SCOPE.format(column="locality_code"))
+        params.append(sorted(scope.roots))
     if filters.get("level") is not None:
         where.append(LOCALITY_FILTERS["level"])
         params.append(filters["level"])
@@ -268,9 +311,11 @@ def base_period_figure(
 TREND_COLUMNS = ("period", "active", "new_participants", "reactivations", "lapses", "withdrawals")
 
 
-def trend(conn: psycopg.Connection, locality: str, scheme: str, end: date, months: int) -> list[dict[str, Any]]:
+def trend(conn: psycopg.Connection, locality: str, scheme: str, end: date, months: int, *,
+          scope: Scope) -> list[dict[str, Any]]:
     """Monthly series ending with `end`: active at each month end (running sum of the stock
     changes of the locality's communes), and the month's flows."""
+    check_in_scope(conn, scope, {"locality": locality})
     query = """
     WITH communes AS (SELECT descendant_code AS code FROM locality_closure WHERE ancestor_code = %(locality)s),
     members AS (SELECT member FROM report_scheme_members WHERE scheme = %(scheme)s),
@@ -314,17 +359,25 @@ LOCALITY_COLUMNS = ("code", "name", "level", "parent_code", "children")
 
 
 def localities(conn: psycopg.Connection, *, parent: str | None, code: str | None, level: str | None,
-               limit: int, offset: int) -> Page:
-    """Localities for drill-down: the children of `parent`, one `code`, or the roots."""
+               scope: Scope, limit: int, offset: int) -> Page:
+    """Localities for drill-down within `scope`: the children of `parent`, one `code`, or the
+    roots (the scope's own roots for a limited reader)."""
+    check_in_scope(conn, scope, {"code": code, "parent": parent})
     where, params = [], []
+    if not scope.nation:
+        where.append(IN_SCOPE.format(column="l.code"))
+        params.append(sorted(scope.roots))
     if code is not None:
         where.append("l.code = %s")
         params.append(code)
     elif parent is not None:
         where.append("l.parent_code = %s")
         params.append(parent)
-    elif level is None:
+    elif level is None and scope.nation:
         where.append("l.parent_code IS NULL")
+    elif level is None:
+        where.append("l.code = ANY(%s::text[])")
+        params.append(sorted(scope.roots))
     if level is not None:
         where.append("l.level = %s")
         params.append(level)

@@ -44,6 +44,7 @@ class Principal:
     # Roots of the locality subtrees the token is limited to (api_token_localities); empty =
     # the whole nation. Reporting: what it may read; supervisor: whose events it may retract.
     localities: frozenset[str] = frozenset()
+    min_cell_size: int | None = None  # reporting: breakdown cells below it are withheld (None: off)
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,8 @@ class TokenRow:
     label: str
     created_at: datetime
     revoked_at: datetime | None
+    localities: tuple[str, ...] = ()  # subtree roots it is limited to; empty = the nation
+    min_cell_size: int | None = None
 
 
 def lookup(conn: psycopg.Connection, token_hash: bytes) -> Principal | None:
@@ -61,7 +64,8 @@ def lookup(conn: psycopg.Connection, token_hash: bytes) -> Principal | None:
         """
         SELECT t.token_id, t.scope, a.agent_id, a.channel,
                ARRAY(SELECT p.province_code FROM agent_provinces p WHERE p.agent_id = t.agent_id),
-               ARRAY(SELECT l.locality_code FROM api_token_localities l WHERE l.token_id = t.token_id)
+               ARRAY(SELECT l.locality_code FROM api_token_localities l WHERE l.token_id = t.token_id),
+               t.min_cell_size
         FROM api_tokens t
         LEFT JOIN agents a ON a.agent_id = t.agent_id
         WHERE t.token_hash = %s AND t.revoked_at IS NULL
@@ -70,10 +74,10 @@ def lookup(conn: psycopg.Connection, token_hash: bytes) -> Principal | None:
     ).fetchone()
     if row is None:
         return None
-    token_id, scope, agent_id, channel, provinces, localities = row
+    token_id, scope, agent_id, channel, provinces, localities, min_cell_size = row
     agent = Agent(agent_id=agent_id, channel=Channel(channel)) if agent_id else None
     return Principal(token_id=token_id, scope=scope, agent=agent, provinces=frozenset(provinces),
-                     localities=frozenset(localities))
+                     localities=frozenset(localities), min_cell_size=min_cell_size)
 
 
 def upsert_agent(
@@ -105,17 +109,18 @@ def unknown_provinces(conn: psycopg.Connection, codes: list[str]) -> list[str]:
 
 
 def issue(conn: psycopg.Connection, scope: str, agent_id: str | None, label: str = "",
-          localities: Iterable[str] = ()) -> tuple[int, str]:
+          localities: Iterable[str] = (), min_cell_size: int | None = None) -> tuple[int, str]:
     """A new token: returns (token_id, token). The token itself is never stored.
 
-    `localities` limits it to those subtrees (none: the whole nation)."""
+    `localities` limits it to those subtrees (none: the whole nation); `min_cell_size` makes
+    its breakdowns withhold smaller cells (reporting)."""
     if scope not in SCOPES:
         raise ValueError(f"scope must be one of {SCOPES}")
     token = TOKEN_PREFIX + secrets.token_urlsafe(TOKEN_BYTES)
     (token_id,) = one_row(conn.execute(
-        "INSERT INTO api_tokens (token_hash, scope, agent_id, label) VALUES (%s, %s, %s, %s)"
+        "INSERT INTO api_tokens (token_hash, scope, agent_id, label, min_cell_size) VALUES (%s, %s, %s, %s, %s)"
         " RETURNING token_id",
-        (hash_token(token), scope, agent_id, label),
+        (hash_token(token), scope, agent_id, label, min_cell_size),
     ))
     conn.execute(
         "INSERT INTO api_token_localities (token_id, locality_code) SELECT %s, unnest(%s::text[])",
@@ -144,6 +149,20 @@ def revoke(conn: psycopg.Connection, *, token_id: int | None = None, token: str 
 
 def list_tokens(conn: psycopg.Connection) -> list[TokenRow]:
     rows = conn.execute(
-        "SELECT token_id, scope, agent_id, label, created_at, revoked_at FROM api_tokens ORDER BY token_id"
+        "SELECT t.token_id, t.scope, t.agent_id, t.label, t.created_at, t.revoked_at,"
+        " ARRAY(SELECT l.locality_code FROM api_token_localities l WHERE l.token_id = t.token_id"
+        "       ORDER BY l.locality_code),"
+        " t.min_cell_size"
+        " FROM api_tokens t ORDER BY t.token_id"
     ).fetchall()
-    return [TokenRow(*r) for r in rows]
+    return [TokenRow(token_id, scope, agent_id, label, created_at, revoked_at, tuple(roots), min_cell_size)
+            for token_id, scope, agent_id, label, created_at, revoked_at, roots, min_cell_size in rows]
+
+
+def unknown_localities(conn: psycopg.Connection, codes: list[str]) -> list[str]:
+    """Codes that are not in the locality tree."""
+    rows = conn.execute(
+        "SELECT c FROM unnest(%s::text[]) AS c WHERE NOT EXISTS (SELECT 1 FROM localities WHERE code = c)",
+        (codes,),
+    ).fetchall()
+    return [c for (c,) in rows]

@@ -1,7 +1,9 @@
 """Bearer-token authentication for every blueprint.
 
 `@agent_required` (agent tokens; puts `g.agent` and `g.agent_provinces` on flask.g and applies
-the per-agent rate limit) and `@reporting_required` (reporting tokens). 401 for a missing,
+the per-agent rate limit), `@reporting_required` (reporting tokens: read reports) and
+`@reference_required` (reference tokens: write denominators and targets); both put the token's
+`Principal` on `g.principal` (its localities limit what it reads or writes). 401 for a missing,
 unknown or revoked token; 403 for a token of the wrong scope (`check_province` gives 403 for a
 province the agent is not assigned to).
 
@@ -161,10 +163,17 @@ def agent_required(view):
     return wrapper
 
 
-def reporting_required(view):
-    @functools.wraps(view)
-    def wrapper(*args, **kwargs):
-        _authenticate(token_store.REPORTING)
-        return view(*args, **kwargs)
+def _scope_required(scope: str):
+    def decorator(view):
+        @functools.wraps(view)
+        def wrapper(*args, **kwargs):
+            _authenticate(scope)
+            return view(*args, **kwargs)
 
-    return wrapper
+        return wrapper
+
+    return decorator
+
+
+reporting_required = _scope_required(token_store.REPORTING)
+reference_required = _scope_required(token_store.REFERENCE)

@@ -25,7 +25,7 @@ _TEXT = {
     400: "malformed request: JSON syntax, nesting too deep, NUL or a lone surrogate in a parameter",
     401: "missing, unknown or revoked token",
     409: "the event_id names another event, accepted before (rule event_id_conflict)",
-    403: "the token's scope does not allow this operation (or a province the agent is not assigned to)",
+    403: "the token's scope does not allow this operation (or a province the agent is not assigned to, or a locality outside the token's localities)",
     413: "body larger than MAX_BODY_BYTES (Content-Length or chunked)",
     415: "the body is not application/json",
     422: "parameters or body break the rules listed in errors",

@@ -1,6 +1,7 @@
 """`enrolment logins`: SQL logins for analysts, members of the read-only `reporting_reader`
-(the `reporting` views, nothing else), with the reporting timeouts of the database. A
-generated password is printed once; the database keeps only its SCRAM verifier."""
+(the `reporting` views, nothing else), with the reporting timeouts of the database; with
+`--locality`, limited by PostgreSQL to those subtrees. A generated password is printed once;
+the database keeps only its SCRAM verifier."""
 from __future__ import annotations
 
 import secrets
@@ -24,17 +25,21 @@ def logins() -> None:
 @click.option("--password-stdin", is_flag=True, help="read the password from stdin instead of generating one")
 @click.option("--connection-limit", type=click.IntRange(1, 100), default=store.DEFAULT_CONNECTION_LIMIT,
               show_default=True, help="sessions this login may have open at once")
-def create(database_url: str, name: str, password_stdin: bool, connection_limit: int) -> None:
-    """Create the login NAME, a member of reporting_reader."""
+@click.option("--locality", "localities", multiple=True, metavar="CODE",
+              help="limit the login to this locality and everything below it (repeat for several; none: the nation)")
+def create(database_url: str, name: str, password_stdin: bool, connection_limit: int,
+           localities: tuple[str, ...]) -> None:
+    """Create the login NAME, a member of reporting_reader (limited to --locality subtrees)."""
     password = sys.stdin.readline().rstrip("\r\n") if password_stdin else secrets.token_urlsafe(18)
     try:
         with psycopg.connect(database_url) as conn:
-            store.create_login(conn, name, password, connection_limit)
+            store.create_login(conn, name, password, connection_limit, localities)
             where = f"{conn.info.host}:{conn.info.port}/{conn.info.dbname}"
     except store.LoginError as exc:
         raise click.ClickException(str(exc)) from exc
-    click.echo(f"login {name} created (member of {store.READER_ROLE}, at most {connection_limit} sessions); "
-               f"connect with: psql \"postgresql://{name}:PASSWORD@{where}\"", err=True)
+    sees = ", ".join(sorted(set(localities))) or "the nation"
+    click.echo(f"login {name} created (member of {store.READER_ROLE}, sees {sees}, at most {connection_limit} "
+               f"sessions); connect with: psql \"postgresql://{name}:PASSWORD@{where}\"", err=True)
     if not password_stdin:
         click.echo("password (shown once, keep it now):", err=True)
         click.echo(password)
@@ -48,7 +53,8 @@ def list_command(database_url: str) -> None:
         found = store.list_logins(conn)
     for login in found:
         until = f" valid until {login.valid_until:%Y-%m-%d}" if login.valid_until else ""
-        click.echo(f"{login.name}  limit {login.connection_limit}  sessions {login.sessions}{until}")
+        sees = ",".join(login.localities) or "nation"
+        click.echo(f"{login.name}  {sees}  limit {login.connection_limit}  sessions {login.sessions}{until}")
     if not found:
         click.echo("no analyst logins", err=True)
 

@@ -1,13 +1,22 @@
-"""`enrolment reference …`: load localities, denominators and targets (with --dry-run)."""
+"""`enrolment reference …`: load localities, denominators and targets (with --dry-run).
+
+Denominators and targets change the coverage figures everybody reads: like the API, the
+commands that write them need a token of scope `reference` (`--token` or
+$ENROLMENT_REFERENCE_TOKEN; `enrolment tokens issue-reference`), and a token limited to
+localities writes rows only inside them. `defaults` (and `enrolment run`) load the locality
+tree and the national Resolution 28-NQ/TW targets every installation starts with, without one.
+"""
 from __future__ import annotations
 
 from pathlib import Path
 
 import click
+import psycopg
 from rich.console import Console
 from rich.table import Table
 
 from ...adapters.postgres import reference as ref
+from ...adapters.postgres import tokens as token_store
 from .migrate import database_url_option
 
 console = Console(stderr=True)
@@ -34,6 +43,23 @@ def run_with_status(what: str, load) -> ref.LoadReport:
         report = load(lambda step: status.update(f"{what}: {step}"))
     print_report(what, report)
     return report
+
+
+token_option = click.option(
+    "--token", envvar="ENROLMENT_REFERENCE_TOKEN", required=True, show_envvar=True,
+    help="a token of scope reference (enrolment tokens issue-reference); its localities limit the rows written")
+
+
+def writer_localities(database_url: str, token: str) -> frozenset[str]:
+    """The localities a reference token may write (empty: the nation); refuses any other token."""
+    with psycopg.connect(database_url) as conn:
+        found = token_store.lookup(conn, token_store.hash_token(token)) if token_store.well_formed(token) else None
+    if found is None:
+        raise click.ClickException("unknown or revoked token")
+    if found.scope != token_store.REFERENCE:
+        raise click.ClickException(f"writing reference data needs a token of scope '{token_store.REFERENCE}', "
+                                   f"not '{found.scope}'")
+    return found.localities
 
 
 @click.group("reference")
@@ -65,12 +91,14 @@ def localities(csv_path: Path | None, database_url: str, dry_run: bool) -> None:
 @reference.command("denominators")
 @click.argument("csv_path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @database_url_option
+@token_option
 @dry_run_option
-def denominators(csv_path: Path, database_url: str, dry_run: bool) -> None:
+def denominators(csv_path: Path, database_url: str, token: str, dry_run: bool) -> None:
     """Load denominators: CSV locality_code,year,measure,value[,source]."""
+    within = writer_localities(database_url, token)
     report = run_with_status(
         f"denominators from {csv_path}",
-        lambda say: ref.load_denominators_csv(database_url, csv_path, dry_run=dry_run, progress=say),
+        lambda say: ref.load_denominators_csv(database_url, csv_path, dry_run=dry_run, progress=say, within=within),
     )
     if report.rejected:
         raise SystemExit(1)
@@ -79,14 +107,16 @@ def denominators(csv_path: Path, database_url: str, dry_run: bool) -> None:
 @reference.command("targets")
 @click.argument("csv_path", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @database_url_option
+@token_option
 @dry_run_option
-def targets(csv_path: Path | None, database_url: str, dry_run: bool) -> None:
+def targets(csv_path: Path | None, database_url: str, token: str, dry_run: bool) -> None:
     """Load targets: CSV locality_code,year,subject,basis,target_count,target_rate_pct,
     denominator_measure[,source]; default: the national targets of Resolution 28-NQ/TW."""
+    within = writer_localities(database_url, token)
     path = csv_path or ref.RESOLUTION_28_TARGETS
     report = run_with_status(
         f"targets from {path}",
-        lambda say: ref.load_targets_csv(database_url, path, dry_run=dry_run, progress=say),
+        lambda say: ref.load_targets_csv(database_url, path, dry_run=dry_run, progress=say, within=within),
     )
     if report.rejected:
         raise SystemExit(1)

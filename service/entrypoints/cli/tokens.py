@@ -12,7 +12,7 @@ from .migrate import database_url_option
 
 @click.group("tokens")
 def tokens() -> None:
-    """Bearer tokens of agents (post events) and of analysts (read reports)."""
+    """Bearer tokens of agents (post events), analysts (read reports) and reference data writers."""
 
 
 @tokens.command("issue-agent")
@@ -35,15 +35,40 @@ def issue_agent(database_url: str, agent_id: str, name: str, channel: str, provi
     click.echo(token)
 
 
+locality_option = click.option(
+    "--locality", "localities", multiple=True, metavar="CODE",
+    help="limit the token to this locality and everything below it (repeat for several; none: the nation)")
+
+
+def _issue_limited(database_url: str, scope: str, label: str, localities: tuple[str, ...], **kw) -> None:
+    with psycopg.connect(database_url) as conn:
+        unknown = store.unknown_localities(conn, list(localities))
+        if unknown:
+            raise click.ClickException(f"not localities in the reference data: {', '.join(unknown)}")
+        token_id, token = store.issue(conn, scope, None, label, localities=localities, **kw)
+    where = ", ".join(sorted(set(localities))) or "the nation"
+    click.echo(f"{scope} token {token_id} for {where} (shown once, keep it now):", err=True)
+    click.echo(token)
+
+
 @tokens.command("issue-reporting")
 @database_url_option
 @click.option("--label", required=True, help="who the token is for")
-def issue_reporting(database_url: str, label: str) -> None:
-    """Issue a token for the report API and the dashboard."""
-    with psycopg.connect(database_url) as conn:
-        token_id, token = store.issue(conn, store.REPORTING, None, label)
-    click.echo(f"reporting token {token_id} (shown once, keep it now):", err=True)
-    click.echo(token)
+@locality_option
+@click.option("--min-cell-size", type=click.IntRange(2, 1000), default=None,
+              help="withhold breakdown cells below this many people (publication-safe; default: off)")
+def issue_reporting(database_url: str, label: str, localities: tuple[str, ...], min_cell_size: int | None) -> None:
+    """Issue a token for the report API and the dashboard (reads only)."""
+    _issue_limited(database_url, store.REPORTING, label, localities, min_cell_size=min_cell_size)
+
+
+@tokens.command("issue-reference")
+@database_url_option
+@click.option("--label", required=True, help="who the token is for")
+@locality_option
+def issue_reference(database_url: str, label: str, localities: tuple[str, ...]) -> None:
+    """Issue a token that writes reference data (denominators, targets) in its localities."""
+    _issue_limited(database_url, store.REFERENCE, label, localities)
 
 
 @tokens.command("revoke")
@@ -65,12 +90,15 @@ def revoke(database_url: str, token_id: int | None, token: str | None, agent_id:
 @tokens.command("list")
 @database_url_option
 def list_tokens(database_url: str) -> None:
-    """Every token: id, scope, agent, label, created, revoked (never the token itself)."""
+    """Every token: id, scope, agent, localities (or "nation"), minimum cell size, label,
+    created, revoked (never the token itself)."""
     with psycopg.connect(database_url) as conn:
         rows = store.list_tokens(conn)
     for r in rows:
         revoked = r.revoked_at.isoformat(timespec="seconds") if r.revoked_at else "active"
-        click.echo(f"{r.token_id}\t{r.scope}\t{r.agent_id or '-'}\t{r.label}\t"
+        where = ",".join(r.localities) or ("-" if r.scope == store.AGENT else "nation")
+        cells = f"min-cell-size {r.min_cell_size}" if r.min_cell_size else "-"
+        click.echo(f"{r.token_id}\t{r.scope}\t{r.agent_id or '-'}\t{where}\t{cells}\t{r.label}\t"
                    f"{r.created_at.isoformat(timespec='seconds')}\t{revoked}")
 
 

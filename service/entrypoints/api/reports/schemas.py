@@ -6,8 +6,10 @@ import re
 from marshmallow import Schema, ValidationError, fields, validate
 
 from ....adapters.postgres.reference import MEASURES, SUBJECTS
+from ....adapters.postgres.locality_scope import SCOPE_COLUMNS
 from ....adapters.postgres.reports import LOCALITY_COLUMNS, REPORTS, TREND_COLUMNS
 from ....contract.base import BaseSchema
+from ....domain.suppression import SUPPRESSED
 from ....contract.events import no_control_characters
 
 PERIOD_TYPES = ("month", "quarter", "year", "ytd")
@@ -66,6 +68,8 @@ class BreakdownArgs(SchemeArgs):
     by = fields.String(required=True, validate=validate.OneOf(BREAKDOWNS))
     channel = fields.String()
     agent = fields.String()
+    min_cell_size = fields.Integer(validate=validate.Range(min=2, max=1000), metadata={
+        "description": "withhold cells of fewer people than this; may raise the token's minimum, never lower it"})
 
 
 class PlanArgs(PlaceArgs):
@@ -86,7 +90,7 @@ class TargetArgs(PlaceArgs):
 
 
 class TrendArgs(BaseSchema):
-    locality = fields.String(load_default="VN")
+    locality = fields.String(metadata={"description": "default: the nation, or the token's first locality"})
     scheme = fields.String(load_default="BHXH", validate=validate.OneOf(SCHEMES))
     months = fields.Integer(load_default=12, validate=validate.Range(min=1, max=120))
     end = fields.String(validate=_month, metadata={
@@ -156,6 +160,9 @@ _DATES = {"period_start", "period_end"}
 
 
 def _field(column: str) -> fields.Field:
+    if column == SUPPRESSED:
+        return fields.List(fields.String(), metadata={
+            "description": "columns withheld (null) in this row: small cells, and cells they could be computed back from"})
     if column in _STRINGS:
         return fields.String(allow_none=True)
     if column in _DATES:
@@ -191,3 +198,11 @@ def report_page_schema(report: str, extra: tuple[str, ...] = ()) -> type[Schema]
 
 TREND_PAGE = page_schema("TrendPage", item_schema("TrendItem", TREND_COLUMNS))
 LOCALITY_PAGE = page_schema("LocalityPage", item_schema("LocalityItem", LOCALITY_COLUMNS))
+
+
+class ScopeSchema(Schema):
+    nation = fields.Boolean(metadata={"description": "true: the token sees the whole nation"})
+    localities = fields.List(fields.Nested(item_schema("ScopeLocality", SCOPE_COLUMNS)), metadata={
+        "description": "the roots of the subtrees the token sees (the nation's root when `nation`)"})
+    min_cell_size = fields.Integer(allow_none=True, metadata={
+        "description": "breakdown cells below this are withheld for this token (null: no suppression)"})

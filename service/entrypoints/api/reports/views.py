@@ -1,6 +1,9 @@
 """Report endpoints: JSON (default) or CSV (`Accept: text/csv` or `?format=csv`), paginated.
 
-Every endpoint needs a token of scope `reporting` (`enrolment tokens`), separate from agents'.
+Every read needs a token of scope `reporting` (`enrolment tokens`), separate from agents';
+writing denominators and targets needs one of scope `reference`. A token limited to localities
+reads (or writes) only inside them: `reports` enforces that for every query, a locality named
+outside them is 403 (`OutOfScope`).
 JSON: {"report", "filters", "page", "page_size", "total", "items": [...]}; CSV: the items with
 a header row, and the paging in `X-Total-Count`, `X-Page`, `X-Page-Size` headers.
 """
@@ -13,12 +16,13 @@ from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from flask import Response, request
+from flask import Response, g, request
 from flask_smorest import Blueprint
 
-from ....adapters.postgres import reference, reports
+from ....adapters.postgres import locality_scope, reference, reports
 from ....domain.model import reporting_month
-from ..auth import reporting_required
+from ....domain.suppression import SUPPRESSED
+from ..auth import reference_required, reporting_required
 from ..inputs import BodyParser
 from ..problems import Problem, violation
 from ..resources import current_resources
@@ -30,6 +34,17 @@ blp.ARGUMENTS_PARSER = BodyParser()  # bounded body, JSON nesting and syntax ans
 SECURITY = [{"bearerAuth": []}]
 CSV_NOTE = "JSON by default; CSV with `Accept: text/csv` or `format=csv`."
 _CSV_ANSWER = {200: {"content": {"text/csv": {"schema": {"type": "string"}}}}}
+
+
+def reader_scope() -> locality_scope.Scope:
+    """The signed-in token's localities (set by the auth decorators)."""
+    return locality_scope.Scope(frozenset(g.principal.localities))
+
+
+@blp.errorhandler(locality_scope.OutOfScope)
+def out_of_scope(error: locality_scope.OutOfScope) -> Response:
+    return Problem(403, "Forbidden", str(error), type_="outside-token-localities",
+                   errors=[violation(error.parameter, "token_localities", str(error))]).get_response()
 
 
 def _report_doc(description: str) -> dict:
@@ -54,6 +69,8 @@ def csv_cell(value: Any) -> Any:
     with = + - @ (or tab, CR) would run as a formula (OWASP CSV injection: prefix a quote)."""
     if value is None:
         return ""
+    if isinstance(value, list):  # the withheld columns of a row: suppressed = "active;lapses"
+        return ";".join(value)
     if isinstance(value, str) and value.startswith(_FORMULA_START):
         return "'" + value
     return value
@@ -100,6 +117,12 @@ def _resolve_period(conn, args: dict) -> dict:
     return {"period_type": period_type, "period": period}
 
 
+def min_cell_size(args: dict) -> int | None:
+    """The token's minimum cell size, raised (never lowered) by the request's."""
+    sizes = [n for n in (g.principal.min_cell_size, args.get("min_cell_size")) if n is not None]
+    return max(sizes, default=None)
+
+
 def _page(report: str, args: dict, extra: dict | None = None) -> tuple[reports.Page, dict]:
     spec = reports.REPORTS[report]
     filters = {k: v for k, v in args.items() if k in spec.filters and v is not None}
@@ -107,14 +130,26 @@ def _page(report: str, args: dict, extra: dict | None = None) -> tuple[reports.P
     with current_resources().pool.connection() as conn:
         if spec.periodic:
             filters = _resolve_period(conn, args) | filters
-        page = reports.fetch(conn, report, filters, limit=args["page_size"],
-                             offset=(args["page"] - 1) * args["page_size"])
-    return page, filters
+        page = reports.fetch(conn, report, filters, scope=reader_scope(), limit=args["page_size"],
+                             offset=(args["page"] - 1) * args["page_size"], min_cell_size=min_cell_size(args))
+    return page, filters | page.meta
 
 
 def _periodic_view(report: str, args: dict) -> Response:
     page, filters = _page(report, args)
     return render(report, page, args, filters, args["page"], args["page_size"])
+
+
+@blp.route("/scope")
+@blp.doc(security=SECURITY, description="What the token sees: the whole nation or the roots of its locality subtrees, and the minimum cell size of its breakdowns.")
+@reporting_required
+@blp.response(200, s.ScopeSchema)
+def scope() -> Response:
+    principal = g.principal
+    with current_resources().pool.connection() as conn:
+        roots = locality_scope.scope_localities(conn, reader_scope())
+    body = {"nation": not principal.localities, "localities": roots, "min_cell_size": principal.min_cell_size}
+    return Response(json.dumps(body, ensure_ascii=False), mimetype="application/json")
 
 
 @blp.route("/coverage")
@@ -193,10 +228,10 @@ def outreach(args: dict) -> Response:
 
 
 @blp.route("/breakdown")
-@blp.doc(**_report_doc("Flows by channel or agent; active participants by sex and/or age band."))
+@blp.doc(**_report_doc("Flows by channel or agent; active participants by sex and/or age band. With a minimum cell size (the token's, or `min_cell_size`), cells of fewer people are withheld: null, listed in the row's `suppressed`, and enough other cells with them that no sum in the answer gives them back."))
 @reporting_required
 @blp.arguments(s.BreakdownArgs, location="query", unknown=None)  # the schema raises on unknown parameters
-@blp.response(200, s.report_page_schema("breakdown:agent"))
+@blp.response(200, s.report_page_schema("breakdown:agent", (SUPPRESSED,)))
 def breakdown(args: dict) -> Response:
     report = f"breakdown:{args['by']}"
     page, filters = _page(report, args)
@@ -224,8 +259,10 @@ def trend(args: dict) -> Response:
             end = date.fromisoformat(args["end"] + "-01")
         else:
             end = reports.latest_month(conn) or reporting_month(datetime.now().astimezone())
-        items = reports.trend(conn, args["locality"], args["scheme"], end, args["months"])
-    filters = {"locality": args["locality"], "scheme": args["scheme"], "months": args["months"], "end": f"{end:%Y-%m}"}
+        scope = reader_scope()
+        locality = args.get("locality") or min(scope.roots, default=reference.NATION_CODE)
+        items = reports.trend(conn, locality, args["scheme"], end, args["months"], scope=scope)
+    filters = {"locality": locality, "scheme": args["scheme"], "months": args["months"], "end": f"{end:%Y-%m}"}
     page = reports.Page(items, len(items), reports.TREND_COLUMNS)
     return render("trend", page, args, filters, 1, len(items))
 
@@ -238,14 +275,15 @@ def trend(args: dict) -> Response:
 def localities(args: dict) -> Response:
     with current_resources().pool.connection() as conn:
         page = reports.localities(conn, parent=args.get("parent"), code=args.get("code"), level=args.get("level"),
-                                  limit=args["page_size"], offset=(args["page"] - 1) * args["page_size"])
+                                  scope=reader_scope(), limit=args["page_size"], offset=(args["page"] - 1) * args["page_size"])
     filters = {k: args[k] for k in ("parent", "code", "level") if args.get(k) is not None}
     return render("localities", page, args, filters, args["page"], args["page_size"])
 
 
 def _load(loader, rows: list[dict], dry_run: bool) -> Response:
+    """Rows outside the reference token's localities are rejected (207), the others loaded."""
     with current_resources().pool.connection() as conn:
-        report = loader(conn, rows, dry_run=dry_run)
+        report = loader(conn, rows, dry_run=dry_run, within=g.principal.localities)
     body = {"added": report.added, "changed": report.changed, "unchanged": report.unchanged,
             "rejected": [{"line": r.line, "locality_code": r.code, "reason": r.reason} for r in report.rejected],
             "dry_run": report.dry_run}
@@ -263,8 +301,8 @@ def list_denominators(args: dict) -> Response:
 
 
 @blp.route("/denominators", methods=["POST"])
-@blp.doc(security=SECURITY, description="Load denominators (merged by locality, year and measure). 207 lists rejected rows; the others are loaded. `dry_run=true` writes nothing.")
-@reporting_required
+@blp.doc(security=SECURITY, description="Load denominators (merged by locality, year and measure) with a token of scope `reference`. 207 lists rejected rows; the others are loaded. `dry_run=true` writes nothing.")
+@reference_required
 @blp.arguments(s.LoadArgs, location="query", unknown=None)  # the schema raises on unknown parameters
 @blp.arguments(s.DenominatorsBody, location="json")
 @blp.response(200, s.LoadReportSchema)
@@ -283,8 +321,8 @@ def list_targets(args: dict) -> Response:
 
 
 @blp.route("/targets", methods=["POST"])
-@blp.doc(security=SECURITY, description="Load targets (merged by locality, year, subject and basis). 207 lists rejected rows. `dry_run=true` writes nothing.")
-@reporting_required
+@blp.doc(security=SECURITY, description="Load targets (merged by locality, year, subject and basis) with a token of scope `reference`. 207 lists rejected rows. `dry_run=true` writes nothing.")
+@reference_required
 @blp.arguments(s.LoadArgs, location="query", unknown=None)  # the schema raises on unknown parameters
 @blp.arguments(s.TargetsBody, location="json")
 @blp.response(200, s.LoadReportSchema)

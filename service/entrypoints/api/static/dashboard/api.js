@@ -1,10 +1,11 @@
 // The reporting API, as the dashboard reads it (docs/reporting.md). Every request carries the
 // reporting token; responses are normalised here so that the rest of the page does not depend
-// on field names. Rates are returned as fractions (0.8828); the API gives percentages.
+// on field names. Rates are returned as fractions (0.8828); the API gives percentages. A cell
+// the API withheld (listed in the row's `suppressed`) becomes Format.WITHHELD, never 0.
 "use strict";
 
-// The denominator each scheme's coverage bar is measured against (DOMAIN.md: in-scope
-// population for BHXH_BB and BHTN, labour force for voluntary BHXH, population for BHYT).
+// The denominator each scheme's coverage bar is measured against: in-scope population for
+// BHXH_BB and BHTN, labour force for voluntary BHXH, population for BHYT.
 const PRIMARY_MEASURE = {
   BHXH_BB: "in_scope_bhxh_bb", BHTN: "in_scope_bhtn", BHXH_TN: "labour_force", BHXH: "labour_force",
   BHYT_HGD: "population", BHYT_KHAC: "population", BHYT: "population",
@@ -12,7 +13,7 @@ const PRIMARY_MEASURE = {
 const PAGE_SIZE = 10000;
 
 function Api(token) {
-  async function get(path, params) {
+  async function get(path, params = {}) {
     const query = new URLSearchParams(Object.entries(params).filter(([, v]) => v !== null && v !== undefined));
     const response = await fetch(`/v1/reports/${path}?${query}`, {
       headers: { Authorization: `Bearer ${token}`, Accept: "application/json" },
@@ -27,8 +28,16 @@ function Api(token) {
     return response.json();
   }
 
-  const num = v => (v === null || v === undefined || v === "" ? null : Number(v));
-  const frac = pct => (pct === null || pct === undefined ? null : Number(pct) / 100);
+  // A figure of a row: a number, null (none) or Format.WITHHELD.
+  function cell(row, key) {
+    if ((row.suppressed || []).includes(key)) return Format.WITHHELD;
+    const v = row[key];
+    return v === null || v === undefined || v === "" ? null : Number(v);
+  }
+  const frac = v => (typeof v === "number" ? v / 100 : v);
+  // A count where "no row" means none happened (flows, outreach): 0, unless withheld.
+  const count = (row, key) => (row ? cell(row, key) ?? 0 : 0);
+  const periodParams = sel => ({ period_type: sel.type, period: Periods.key(sel) });
 
   // coverage rows + plan rows of some localities -> {code: {scheme: figure}}
   function figures(coverage, plan) {
@@ -36,47 +45,46 @@ function Api(token) {
     for (const r of coverage) {
       if (r.denominator_measure && r.denominator_measure !== PRIMARY_MEASURE[r.scheme]) continue;
       (out[r.locality_code] ||= {})[r.scheme] = {
-        active: num(r.active), denominator: num(r.denominator), measure: r.denominator_measure,
-        rate: frac(r.coverage_pct), target: null, attainment: null,
+        active: cell(r, "active"), denominator: cell(r, "denominator"), measure: r.denominator_measure,
+        rate: frac(cell(r, "coverage_pct")), target: null, attainment: null,
       };
     }
     for (const p of plan) {
       const f = out[p.locality_code]?.[p.subject];
       if (!f || p.basis !== "active") continue;
-      f.attainment = frac(p.attainment_pct);
-      if (p.target_rate_pct !== null && p.denominator_measure === f.measure) f.target = frac(p.target_rate_pct);
-      else if (p.target_value !== null && f.denominator) f.target = Number(p.target_value) / f.denominator;
+      f.attainment = frac(cell(p, "attainment_pct"));
+      const rate = cell(p, "target_rate_pct"), value = cell(p, "target_value");
+      if (rate !== null && p.denominator_measure === f.measure) f.target = frac(rate);
+      else if (typeof value === "number" && typeof f.denominator === "number" && f.denominator) f.target = value / f.denominator;
     }
     return out;
   }
 
   return {
-    // The root of the tree (the nation) and the latest month with figures.
-    async root() {
-      const roots = await get("localities", {});
-      const nation = roots.items[0];
-      // The trend's default end is the latest month with data.
-      const latest = await get("trend", { locality: nation.code, months: 1 });
-      return { code: nation.code, name: nation.name, latestPeriod: latest.items[0].period };
+    // What the token may see: its subtree roots (the nation root for a nation-wide token) and
+    // the minimum cell size in force; plus the latest month with figures (the default period).
+    async scope() {
+      const body = await get("scope");
+      const roots = body.localities.map(l => ({ code: l.code, name: l.name, level: l.level }));
+      const latest = await get("trend", { locality: roots[0].code, months: 1 });
+      return { nation: body.nation, roots, minCellSize: body.min_cell_size, latestPeriod: latest.items[0].period };
     },
 
-    // {scheme: figure} of one locality in one month.
-    async coverage(code, period) {
-      const year = period.slice(0, 4);
+    // {scheme: figure} of one locality in one period.
+    async coverage(code, sel) {
       const [coverage, plan] = await Promise.all([
-        get("coverage", { locality: code, period, page_size: PAGE_SIZE }),
-        get("plan", { locality: code, year, basis: "active", page_size: PAGE_SIZE }),
+        get("coverage", { locality: code, ...periodParams(sel), page_size: PAGE_SIZE }),
+        get("plan", { locality: code, year: sel.year, basis: "active", page_size: PAGE_SIZE }),
       ]);
       return figures(coverage.items, plan.items)[code] || {};
     },
 
     // {localities: [{code, name, hasChildren}], figures: {code: {scheme: figure}}}
-    async children(code, period) {
-      const year = period.slice(0, 4);
+    async children(code, sel) {
       const [kids, coverage, plan] = await Promise.all([
         get("localities", { parent: code, page_size: PAGE_SIZE }),
-        get("coverage", { parent: code, period, page_size: PAGE_SIZE }),
-        get("plan", { parent: code, year, basis: "active", page_size: PAGE_SIZE }),
+        get("coverage", { parent: code, ...periodParams(sel), page_size: PAGE_SIZE }),
+        get("plan", { parent: code, year: sel.year, basis: "active", page_size: PAGE_SIZE }),
       ]);
       return {
         localities: kids.items.map(l => ({ code: l.code, name: l.name, hasChildren: Number(l.children) > 0 })),
@@ -84,25 +92,41 @@ function Api(token) {
       };
     },
 
-    // [{period, active, new, withdrawals}] of `scheme` for `months` months ending with `period`.
-    async trend(code, scheme, period, months) {
-      const body = await get("trend", { locality: code, scheme, end: period, months });
+    // [{period, active, new, withdrawals}] of `scheme` for `months` months ending with `end` (YYYY-MM).
+    async trend(code, scheme, end, months) {
+      const body = await get("trend", { locality: code, scheme, end, months });
       return body.items.map(r => ({
-        period: r.period, active: num(r.active), new: num(r.new_participants), withdrawals: num(r.withdrawals),
+        period: r.period, active: cell(r, "active"), new: cell(r, "new_participants"), withdrawals: cell(r, "withdrawals"),
       }));
     },
 
-    // Outreach in the month, all campaigns together.
-    async outreach(code, period) {
-      const body = await get("outreach", { locality: code, period, campaign: "*" });
-      const r = body.items[0] || {};
+    // Flows of `scheme` summed over the period.
+    async flows(code, scheme, sel) {
+      const body = await get("flows", { locality: code, scheme, ...periodParams(sel) });
+      const r = body.items[0];
       return {
-        conferences: num(r.conferences) ?? 0,
-        attendees: num(r.attendees) ?? 0,
-        campaignEnrolments: num(r.enrolments) ?? 0,
-        enrolmentsPerConference: num(r.enrolments_per_conference),
-        costVnd: num(r.cost_vnd) ?? 0,
+        newParticipants: count(r, "new_participants"), reactivations: count(r, "reactivations"),
+        withdrawals: count(r, "withdrawals"),
       };
+    },
+
+    // Outreach over the period, all campaigns together.
+    async outreach(code, sel) {
+      const body = await get("outreach", { locality: code, ...periodParams(sel), campaign: "*" });
+      const r = body.items[0];
+      return {
+        conferences: count(r, "conferences"),
+        attendees: count(r, "attendees"),
+        campaignEnrolments: count(r, "enrolments"),
+        enrolmentsPerConference: r ? cell(r, "enrolments_per_conference") : null,
+        costVnd: count(r, "cost_vnd"),
+      };
+    },
+
+    // Active participants at the period's end by sex and age band: [{sex, ageBand, active}].
+    async bySexAge(code, scheme, sel) {
+      const body = await get("breakdown", { by: "sex_age_band", locality: code, scheme, ...periodParams(sel), page_size: PAGE_SIZE });
+      return body.items.map(r => ({ sex: r.sex, ageBand: r.age_band, active: cell(r, "active") }));
     },
   };
 }

@@ -1,22 +1,30 @@
-// The dashboard: state, rendering and events. Data comes only from the reporting API (api.js).
+// The dashboard: state, loading and events. Data comes only from the reporting API (api.js);
+// the sections are drawn by render.js.
 "use strict";
 
 const TOKEN_KEY = "enrolment.reportingToken";
 const LANG_KEY = "enrolment.lang";
 const SCHEMES = ["BHXH_BB", "BHXH_TN", "BHTN", "BHYT_HGD", "BHYT_KHAC", "BHXH", "BHYT"];
+const FIRST_YEAR = 2000;  // the reports' period calendar starts here
+const TREND_MONTHS = 24;
 
 const state = {
   lang: localStorage.getItem(LANG_KEY) || "vi",
   token: sessionStorage.getItem(TOKEN_KEY),
-  path: [],          // [{code, name}] from the nation down to the chosen locality
-  period: null,      // "YYYY-MM"
+  roots: [],         // the token's subtree roots [{code, name, level}]: nothing above them is offered
+  minCellSize: null, // small-cell suppression in force for the token (null: off)
+  path: [],          // [{code, name}] from the chosen root down to the chosen locality
+  latest: null,      // "YYYY-MM": the latest month with figures
+  sel: null,         // the chosen period {type, year, month} (periods.js)
   scheme: SCHEMES[0],
-  data: null,        // {own, children, trend, outreach} of the chosen locality and period
+  data: null,        // {own, children, trend, flows, outreach, bySexAge} of the locality and period
 };
 
 const $ = sel => document.querySelector(sel);
 
 function tr(key) { return t(state.lang, key); }
+
+function current() { return state.path[state.path.length - 1]; }
 
 // ---------------------------------------------------------------- language
 
@@ -25,6 +33,7 @@ function applyLanguage() {
   document.title = tr("title");
   for (const node of document.querySelectorAll("[data-i18n]")) node.textContent = tr(node.dataset.i18n);
   for (const b of document.querySelectorAll(".lang button")) b.setAttribute("aria-pressed", String(b.dataset.lang === state.lang));
+  if (state.sel) renderPicker();
   if (state.data) render();
 }
 
@@ -43,13 +52,15 @@ async function start() {
   $("#login").hidden = true;
   $("#app").hidden = false;
   $("#forget-token").hidden = false;
-  const api = Api(state.token);
   try {
     if (!state.path.length) {
-      const root = await api.root();
-      state.path = [root];
-      state.period = state.period || root.latestPeriod;
-      $("#period").value = state.period;
+      const scope = await Api(state.token).scope();
+      state.roots = scope.roots;
+      state.minCellSize = scope.minCellSize;
+      state.latest = scope.latestPeriod;
+      state.path = [state.roots[0]];
+      state.sel = state.sel || Periods.fromMonth("month", state.latest);
+      renderPicker();
     }
     await load();
   } catch (err) {
@@ -61,6 +72,7 @@ function handleError(err) {
   if (err && err.status === 401) {
     sessionStorage.removeItem(TOKEN_KEY);
     state.token = null;
+    state.path = [];
     return showLogin(tr("badToken"));
   }
   $("#status").textContent = tr("loadError") + (err && err.message ? err.message : String(err));
@@ -69,199 +81,120 @@ function handleError(err) {
 
 // ---------------------------------------------------------------- data
 
-async function load() {
-  const api = Api(state.token);
-  const locality = state.path[state.path.length - 1];
-  $("#status").textContent = tr("loading");
-  const [own, children, trend, outreach] = await Promise.all([
-    api.coverage(locality.code, state.period),
-    api.children(locality.code, state.period),
-    api.trend(locality.code, state.scheme, state.period, 24),
-    api.outreach(locality.code, state.period),
-  ]);
-  state.data = { own, children, trend, outreach };
-  $("#status").textContent = "";
-  document.body.dataset.loaded = `${locality.code}@${state.period}`;
-  render();
+// The trend ends with the period's last month, or the latest month with figures if earlier.
+function trendEnd() {
+  const last = Periods.lastMonth(state.sel);
+  return last < state.latest ? last : state.latest;
 }
 
-async function drill(code) {
+// Each load takes a ticket; only the newest one's answers are shown (a quick second pick must
+// not be overwritten by the slower answers of the first).
+let ticket = 0;
+
+async function load() {
+  const mine = ++ticket;
+  const api = Api(state.token);
+  const { code } = current();
+  const sel = { ...state.sel }, scheme = state.scheme;
+  $("#status").textContent = tr("loading");
+  const [own, children, trend, flows, outreach] = await Promise.all([
+    api.coverage(code, sel),
+    api.children(code, sel),
+    api.trend(code, scheme, trendEnd(), TREND_MONTHS),
+    api.flows(code, scheme, sel),
+    api.outreach(code, sel),
+  ]);
+  if (mine !== ticket) return;
+  state.data = { own, children, trend, flows, outreach, bySexAge: null, sel };
+  $("#status").textContent = "";
+  render();
+  // The by-person breakdown of a large area takes seconds (every commune's sex x birth-year
+  // rows): it is asked for after the other figures are shown, and drawn when it comes.
+  const bySexAge = await api.bySexAge(code, scheme, sel);
+  if (mine !== ticket) return;
+  state.data.bySexAge = bySexAge;
+  renderBySexAge();
+  document.body.dataset.loaded = `${code}@${Periods.key(sel)}`;
+  document.body.dataset.loadedScheme = scheme;
+}
+
+function reload() { load().catch(handleError); }
+
+function drill(code) {
   const child = state.data.children.localities.find(c => c.code === code);
   if (!child) return;
   state.path.push({ code: child.code, name: child.name });
-  try { await load(); } catch (err) { handleError(err); }
+  reload();
 }
 
-// The trend follows the chosen scheme; the other figures are already loaded.
-async function selectScheme(scheme) {
-  state.scheme = scheme;
-  const locality = state.path[state.path.length - 1];
-  try {
-    state.data.trend = await Api(state.token).trend(locality.code, scheme, state.period, 24);
-    render();
-  } catch (err) { handleError(err); }
-}
-
-async function goUp(index) {
+function goUp(index) {
   state.path = state.path.slice(0, index + 1);
-  try { await load(); } catch (err) { handleError(err); }
+  reload();
 }
 
-// ---------------------------------------------------------------- rendering
+// A scheme tab reloads everything (not only the figures that follow the scheme): a period or
+// locality picked just before may still be loading, and the page must show one consistent state.
+function selectScheme(scheme) {
+  state.scheme = scheme;
+  reload();
+}
 
-function render() {
-  const { own, children, trend, outreach } = state.data;
-  const lang = state.lang;
-  renderCrumbs();
-  for (const n of document.querySelectorAll(".locality-name")) n.textContent = state.path[state.path.length - 1].name;
+// ---------------------------------------------------------------- period picker and area
 
-  Charts.coverageBars($("#coverage-own"), SCHEMES.filter(s => own[s]).map(s => ({
-    key: s, label: schemeName(lang, s), rate: own[s].rate, target: own[s].target, active: own[s].active, drill: false,
-  })), { lang, emptyText: tr("noData"), activeLabel: tr("participants") });
+function option(value, text, selected) {
+  const o = document.createElement("option");
+  o.value = String(value);
+  o.textContent = text;
+  o.selected = selected;
+  return o;
+}
 
-  const tabs = $("#scheme-tabs");
-  tabs.textContent = "";
-  for (const scheme of SCHEMES) {
-    const b = document.createElement("button");
-    b.type = "button";
-    b.setAttribute("role", "tab");
-    b.dataset.scheme = scheme;
-    b.setAttribute("aria-selected", String(scheme === state.scheme));
-    b.textContent = schemeName(lang, scheme);
-    b.addEventListener("click", () => selectScheme(scheme));
-    tabs.appendChild(b);
+function renderPicker() {
+  const sel = state.sel;
+  $("#period-type").replaceChildren(...Periods.TYPES.map(type => option(type, codeName(state.lang, "periodTypes", type), type === sel.type)));
+  const lastYear = Math.max(Number(state.latest.slice(0, 4)), sel.year);
+  const years = [];
+  for (let y = lastYear; y >= FIRST_YEAR; y--) years.push(option(y, String(y), y === sel.year));
+  $("#period-year").replaceChildren(...years);
+  const sub = $("#period-sub");
+  if (sel.type === "quarter") {
+    sub.replaceChildren(...[1, 2, 3, 4].map(q => option(3 * q, `${tr("quarter")} ${q}`, q === Periods.quarterOf(sel.month))));
+  } else {
+    sub.replaceChildren(...Array.from({ length: 12 }, (_, i) => option(i + 1, Format.monthName(i + 1, state.lang), i + 1 === sel.month)));
   }
-  for (const n of document.querySelectorAll(".scheme-name")) n.textContent = schemeName(lang, state.scheme);
-  // Children without any figure for the scheme are left out of the chart (34 provinces, ~100
-  // communes each: mostly empty in a young system); the hint says how many.
-  const withData = children.localities.filter(c => children.figures[c.code]?.[state.scheme]);
-  const rows = withData.map(c => {
-    const f = children.figures[c.code][state.scheme];
-    return { key: c.code, label: c.name, rate: f.rate, target: f.target, active: f.active, drill: c.hasChildren };
-  });
-  Charts.coverageBars($("#coverage-children"), rows, {
-    lang, onDrill: drill, emptyText: children.localities.length ? tr("noData") : tr("noChildren"), activeLabel: tr("participants"),
-  });
-  const hidden = children.localities.length - withData.length;
-  $("#children-without-data").textContent = hidden ? tr("withoutData").replace("{n}", Format.number(hidden, lang)) : "";
+  $("#period-sub-label").hidden = sel.type === "year";
+  $("#period-sub-name").textContent = tr(sel.type === "quarter" ? "quarter" : "month");
 
-  Charts.trend($("#trend-chart"), trend, {
-    lang, emptyText: tr("noData"),
-    labels: { active: tr("active"), new: tr("newParticipants"), withdrawals: tr("withdrawals") },
-  });
-
-  const dl = $("#outreach");
-  dl.textContent = "";
-  for (const [key, value, decimals] of [
-    ["conferences", outreach.conferences, 0], ["attendees", outreach.attendees, 0],
-    ["campaignEnrolments", outreach.campaignEnrolments, 0],
-    ["enrolmentsPerConference", outreach.enrolmentsPerConference, 2], ["costVnd", outreach.costVnd, 0],
-  ]) {
-    const div = document.createElement("div");
-    div.dataset.figure = key;
-    const dt = document.createElement("dt");
-    dt.textContent = tr(key);
-    const dd = document.createElement("dd");
-    dd.textContent = Format.number(value, lang, value == null ? 0 : decimals);
-    div.append(dt, dd);
-    dl.appendChild(div);
-  }
-  renderTable();
+  const area = $("#area");
+  $("#area-label").hidden = state.roots.length < 2;
+  area.replaceChildren(...state.roots.map(r => option(r.code, r.name, r.code === state.path[0].code)));
 }
 
-function renderCrumbs() {
-  const nav = $("#crumbs");
-  nav.textContent = "";
-  state.path.forEach((p, i) => {
-    if (i) nav.append(" › ");
-    if (i < state.path.length - 1) {
-      const a = document.createElement("a");
-      a.textContent = p.name;
-      a.dataset.code = p.code;
-      a.tabIndex = 0;
-      a.addEventListener("click", () => goUp(i));
-      nav.appendChild(a);
-    } else {
-      const s = document.createElement("span");
-      s.textContent = p.name;
-      s.dataset.code = p.code;
-      s.setAttribute("aria-current", "page");
-      nav.appendChild(s);
-    }
-  });
-}
-
-// The table holds exactly the figures the charts show: the chosen locality, then its children.
-function tableRows() {
-  const { own, children } = state.data;
-  const me = state.path[state.path.length - 1];
-  const rows = SCHEMES.filter(s => own[s]).map(s => ({ code: me.code, name: me.name, scheme: s, ...own[s] }));
-  for (const c of children.localities) {
-    for (const scheme of SCHEMES) {
-      const f = children.figures[c.code]?.[scheme];
-      if (f) rows.push({ code: c.code, name: c.name, scheme, ...f });
-    }
-  }
-  return rows;
-}
-
-const COLUMNS = [
-  ["locality", r => r.name, r => r.name],
-  ["scheme", r => schemeName(state.lang, r.scheme), r => r.scheme],
-  ["active", r => Format.number(r.active, state.lang), r => r.active],
-  ["denominator", r => Format.number(r.denominator, state.lang), r => r.denominator],
-  ["coverage", r => Format.percent(r.rate, state.lang), r => r.rate],
-  ["target", r => Format.percent(r.target, state.lang), r => r.target],
-  ["attainment", r => Format.percent(r.attainment, state.lang), r => r.attainment],
-];
-
-function renderTable() {
-  const table = $("#figures-table");
-  const head = document.createElement("tr");
-  for (const [key] of COLUMNS) {
-    const th = document.createElement("th");
-    th.textContent = tr(key);
-    head.appendChild(th);
-  }
-  table.tHead.replaceChildren(head);
-  const body = table.tBodies[0];
-  body.replaceChildren(...tableRows().map(r => {
-    const row = document.createElement("tr");
-    row.dataset.code = r.code;
-    row.dataset.scheme = r.scheme;
-    for (const [key, show] of COLUMNS) {
-      const td = document.createElement("td");
-      td.dataset.col = key;
-      td.textContent = show(r);
-      row.appendChild(td);
-    }
-    return row;
-  }));
-}
-
-// CSV of the table: machine-readable values (codes, plain numbers, fractions), UTF-8 with BOM
-// so that spreadsheet programs read Vietnamese names correctly.
-function downloadCsv() {
-  const quote = v => {
-    const s = v === null || v === undefined ? "" : String(v);
-    return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+function changePeriod() {
+  state.sel = {
+    type: $("#period-type").value,
+    year: Number($("#period-year").value),
+    month: Number($("#period-sub").value),
   };
-  const header = ["locality_code", "locality_name", "scheme", "period", "active", "denominator", "coverage_rate", "target_rate", "attainment"];
-  const lines = [header.join(",")];
-  for (const r of tableRows()) {
-    lines.push([r.code, r.name, r.scheme, state.period, r.active, r.denominator, r.rate, r.target, r.attainment].map(quote).join(","));
-  }
-  const blob = new Blob(["\ufeff" + lines.join("\r\n") + "\r\n"], { type: "text/csv;charset=utf-8" });
-  const a = document.createElement("a");
-  a.href = URL.createObjectURL(blob);
-  a.download = `coverage-${state.path[state.path.length - 1].code}-${state.period}.csv`;
-  document.body.appendChild(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+  renderPicker();
+  reload();
+}
+
+function changeArea() {
+  const root = state.roots.find(r => r.code === $("#area").value);
+  if (!root) return;
+  state.path = [root];
+  reload();
 }
 
 // ---------------------------------------------------------------- wiring
+
+let redrawPending = false;
+function redrawOnResize() {
+  if (redrawPending || !state.data) return;
+  redrawPending = true;
+  requestAnimationFrame(() => { redrawPending = false; render(); });
+}
 
 document.addEventListener("DOMContentLoaded", () => {
   for (const b of document.querySelectorAll(".lang button")) {
@@ -280,17 +213,13 @@ document.addEventListener("DOMContentLoaded", () => {
   });
   $("#forget-token").addEventListener("click", () => {
     sessionStorage.removeItem(TOKEN_KEY);
-    state.token = null;
-    state.path = [];
-    state.data = null;
+    Object.assign(state, { token: null, roots: [], path: [], data: null, sel: null });
     showLogin();
   });
-  $("#period").addEventListener("change", e => {
-    if (!e.target.value) return;
-    state.period = e.target.value;
-    load().catch(handleError);
-  });
+  for (const id of ["#period-type", "#period-year", "#period-sub"]) $(id).addEventListener("change", changePeriod);
+  $("#area").addEventListener("change", changeArea);
   $("#csv-download").addEventListener("click", downloadCsv);
+  window.addEventListener("resize", redrawOnResize);
   applyLanguage();
   start();
 });

@@ -1,0 +1,69 @@
+"""Access by locality: a reader's scope (the roots of the locality subtrees it may see; none =
+the nation) and the SQL that keeps a query inside it. Used by every report query (reports.py)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from psycopg import sql
+from psycopg.rows import dict_row
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a reader may see: the subtrees under `roots` (none: the whole nation)."""
+
+    roots: frozenset[str] = frozenset()
+
+    @property
+    def nation(self) -> bool:
+        return not self.roots
+
+
+NATION = Scope()
+
+
+class OutOfScope(LookupError):
+    """A parameter names a locality outside the reader's subtrees (or none that exists)."""
+
+    def __init__(self, parameter: str, code: str, scope: Scope):
+        self.parameter, self.code = parameter, code
+        super().__init__(f"locality {code!r} is outside this token's localities ({', '.join(sorted(scope.roots))})")
+
+
+# The condition that keeps a reader's rows: the locality is in one of its subtrees.
+IN_SCOPE = "{column} IN (SELECT descendant_code FROM locality_closure WHERE ancestor_code = ANY(%s::text[]))"
+
+
+def check_in_scope(conn: psycopg.Connection, scope: Scope, named: dict[str, str | None]) -> None:
+    """Raise OutOfScope for the first named locality (parameter -> code) outside `scope`."""
+    given = {k: v for k, v in named.items() if v is not None}
+    if scope.nation or not given:
+        return
+    outside = {code for (code,) in conn.execute(
+        "SELECT n.code FROM unnest(%s::text[]) AS n(code) WHERE NOT EXISTS ("
+        " SELECT 1 FROM locality_closure WHERE ancestor_code = ANY(%s::text[]) AND descendant_code = n.code)",
+        (list(given.values()), sorted(scope.roots)))}
+    for parameter, code in given.items():
+        if code in outside:
+            raise OutOfScope(parameter, code, scope)
+
+
+def scope_condition(scope: Scope, column: str = "locality_code") -> tuple[list[sql.Composable], list[Any]]:
+    if scope.nation:
+        return [], []
+    return [sql.SQL(IN_SCOPE.format(column=column))], [sorted(scope.roots)]
+
+
+SCOPE_COLUMNS = ("code", "name", "level", "parent_code")
+
+
+def scope_localities(conn: psycopg.Connection, scope: Scope) -> list[dict[str, Any]]:
+    """The roots a reader sees: its subtree roots, or the nation's root(s)."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(
+            "SELECT code, name, level, parent_code FROM localities"
+            " WHERE CASE WHEN %(nation)s THEN parent_code IS NULL ELSE code = ANY(%(roots)s::text[]) END"
+            " ORDER BY code",
+            {"nation": scope.nation, "roots": sorted(scope.roots)}).fetchall()
