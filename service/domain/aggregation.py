@@ -40,6 +40,7 @@ def participant_links(event: EnrolmentEvent) -> tuple[tuple[str, str], tuple[str
     p = event.participant
     if p.personal_id:
         return ("pid", p.personal_id), (("sin", p.si_number) if p.si_number else None)
+    assert p.si_number, "an enrolment names a personal id or an SI number (the contract)"
     return ("sin", p.si_number), None
 
 
@@ -51,7 +52,7 @@ def aggregate(events: Iterable[Event]) -> Tables:
     for e in enrolments:
         per_participant[participant_of[participant_links(e)[0]]].append(TimelineEvent.from_event(e))
 
-    sums: dict[str, dict[tuple, list[int]]] = {t: defaultdict(lambda t=t: [0] * len(TABLE_VALUES[t])) for t in TABLE_KEYS}
+    sums: dict[str, dict[tuple, list[int]]] = {t: defaultdict(lambda t=t: [0] * len(TABLE_VALUES[t])) for t in TABLE_KEYS}  # type: ignore[misc]
     for timeline in per_participant.values():
         facts = derive(timeline)
         for (scheme, locality, month, sex, birth_year), delta in facts.stock.items():

@@ -261,7 +261,7 @@ class TrafficPlan:
         si_number = f"{rng.randrange(10**10):010d}"
         roll = rng.random()
         if roll < 0.15:  # an older record known only by its SI number
-            ids = (None, si_number)
+            ids: tuple[str | None, str | None] = (None, si_number)
         elif roll < 0.45:  # both numbers: the event links them
             ids = (personal_id, si_number)
         else:

@@ -80,7 +80,8 @@ def _equations(rows: Sequence[dict[str, Any]], keys: tuple[str, ...], measures: 
     for rest, found in by_key.items():
         children: dict[tuple[str | None, Any], list[int]] = defaultdict(list)
         for i in found:
-            place, scheme = rows[i].get(PLACE), rows[i].get(SCHEME)
+            place: Any = rows[i].get(PLACE)
+            scheme: Any = rows[i].get(SCHEME)
             children[(parent_of.get(place), scheme)].append(i)
             parts = [index[(rest, place, m)] for m in members_of.get(scheme, ()) if (rest, place, m) in index]
             if parts:

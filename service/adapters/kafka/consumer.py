@@ -18,6 +18,8 @@ from kafka.consumer.fetcher import ConsumerRecord
 from kafka.net.compat import KafkaNetClient
 
 from ...config import Settings
+from .access import client_options
+from .clients import make_producer
 
 log = logging.getLogger(__name__)
 
@@ -50,20 +52,14 @@ def make_consumer(settings: Settings, *, group_id: str | None, client_id: str = 
         fetch_max_wait_ms=max(10, settings.consumer_max_wait_ms),
         reconnect_backoff_max_ms=5000,
         kafka_client=partial(KafkaNetClient, slow_task_threshold_secs=IO_STALL_WARNING_S),
+        **client_options(settings),
     )
 
 
-def make_producer(settings: Settings, client_id: str) -> KafkaProducer:
+def make_dead_letter_producer(settings: Settings, client_id: str) -> KafkaProducer:
     """A producer that can send any record the topics take, with a dead letter's headers."""
-    return KafkaProducer(
-        max_request_size=settings.max_record_bytes + DEAD_LETTER_HEADROOM_BYTES,
-        bootstrap_servers=settings.kafka_bootstrap_servers,
-        client_id=client_id,
-        acks="all",
-        enable_idempotence=True,
-        linger_ms=5,
-        batch_size=64 * 1024,
-    )
+    return make_producer(settings, client_id, max_request_size=settings.max_record_bytes + DEAD_LETTER_HEADROOM_BYTES,
+                         linger_ms=5, batch_size=64 * 1024)
 
 
 @dataclass(frozen=True)
@@ -95,8 +91,8 @@ class DeadLetterWriter:
 
     def __init__(self, settings: Settings, producer: KafkaProducer | None = None):
         self.topic = settings.dead_letter_topic
-        self._producer = producer or make_producer(settings, "enrolment-dead-letters")
-        self._pending = []
+        self._producer = producer or make_dead_letter_producer(settings, "enrolment-dead-letters")
+        self._pending: list[tuple] = []  # (letter, the send's future)
 
     def send(self, record: ConsumerRecord, error: str) -> None:
         headers = [

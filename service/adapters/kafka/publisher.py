@@ -25,7 +25,7 @@ from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
 from ...config import Settings
-from .access import client_options
+from .clients import make_producer
 from ...contract.events import SCHEMA_VERSION, encode_record
 from ...domain.identity import Pseudonymiser
 from ...domain.model import EVENT_KINDS, ConferenceEvent, Event
@@ -57,6 +57,7 @@ def record_key(event: Event, pseudonymiser: Pseudonymiser) -> bytes:
     p = event.participant
     if p.personal_id:
         return pseudonymiser.personal_id(p.personal_id).hex().encode()
+    assert p.si_number, "an enrolment names a personal id or an SI number (the contract)"
     return pseudonymiser.si_number(p.si_number).hex().encode()
 
 
@@ -87,11 +88,9 @@ class KafkaPublisher:
 
     def _make_producer(self) -> KafkaProducer:
         s = self._settings
-        return KafkaProducer(
-            bootstrap_servers=s.kafka_bootstrap_servers.split(","),
-            client_id=f"enrolment-api-{os.getpid()}",
-            acks="all",
-            enable_idempotence=True,
+        return make_producer(
+            s,
+            f"enrolment-api-{os.getpid()}",
             linger_ms=s.producer_linger_ms,
             # A partition's share of a 1,000-event request fits one batch: while a partition has
             # a second batch queued, kafka-python wakes its sender thread on every send().
@@ -102,7 +101,6 @@ class KafkaPublisher:
             max_block_ms=self._timeout_ms,
             request_timeout_ms=self._timeout_ms,
             delivery_timeout_ms=self._timeout_ms + s.producer_linger_ms + 1000,
-            **client_options(s),
         )
 
     def _get(self) -> KafkaProducer:
@@ -144,7 +142,7 @@ class KafkaPublisher:
                 return  # another request replaced it already
             self._producer = None
         try:
-            producer.close(timeout=0)  # its unsent records fail; they are in the outbox
+            producer.close(timeout=0)  # type: ignore[union-attr]  # not None: it is self._producer
         except KafkaError as exc:
             log.warning("discarded producer did not close cleanly", extra={"error": type(exc).__name__})
 

@@ -19,11 +19,13 @@ def high_watermarks(
     *,
     near: Mapping[tuple[str, int], int] | None = None,
     timeout_s: float = 5.0,
+    **options,
 ) -> dict[tuple[str, int], int]:
     """{(topic, partition): high watermark} for every partition of `topics`.
 
     `near` gives a known offset per partition (e.g. the consumer's position) to fetch from,
     so that only the tail is read. Raises TimeoutError when a partition does not answer.
+    `options` go to the consumer (the caller's `client_options`, to authenticate).
     """
     consumer = KafkaConsumer(
         bootstrap_servers=bootstrap_servers,
@@ -34,6 +36,7 @@ def high_watermarks(
         max_partition_fetch_bytes=64 * 1024,
         request_timeout_ms=int(timeout_s * 1000) + 1000,
         bootstrap_timeout_ms=int(timeout_s * 1000),
+        **options,
     )
     try:
         partitions = []

@@ -6,11 +6,12 @@ from decimal import Decimal
 from pathlib import Path
 
 import psycopg
+import seeds
 
 from ...domain.contribution import ContributionRule
 from ...domain.model import SupportGroup
 
-SEED_FILE = Path(__file__).resolve().parents[3] / "seeds" / "contribution_rules.csv"
+SEED_FILE = seeds.path("contribution_rules.csv")
 COLUMNS = (
     "effective_from", "effective_to", "poverty_line_vnd", "reference_level_vnd", "income_cap_multiple",
     "contribution_rate", "allowed_months", "max_advance_months", "max_advance_discount", "support_poor",

@@ -38,14 +38,14 @@ IN_SCOPE = "{column} IN (SELECT descendant_code FROM locality_closure WHERE ance
 
 def check_in_scope(conn: psycopg.Connection, scope: Scope, named: dict[str, str | None]) -> None:
     """Raise OutOfScope for the first named locality (parameter -> code) outside `scope`."""
-    named = {k: v for k, v in named.items() if v is not None}
-    if scope.nation or not named:
+    given = {k: v for k, v in named.items() if v is not None}
+    if scope.nation or not given:
         return
     outside = {code for (code,) in conn.execute(
         "SELECT n.code FROM unnest(%s::text[]) AS n(code) WHERE NOT EXISTS ("
         " SELECT 1 FROM locality_closure WHERE ancestor_code = ANY(%s::text[]) AND descendant_code = n.code)",
-        (list(named.values()), sorted(scope.roots)))}
-    for parameter, code in named.items():
+        (list(given.values()), sorted(scope.roots)))}
+    for parameter, code in given.items():
         if code in outside:
             raise OutOfScope(parameter, code, scope)
 

@@ -16,6 +16,8 @@ from datetime import datetime
 import psycopg
 from psycopg import sql
 
+from .rows import one_row
+
 READER_ROLE = "reporting_reader"
 SCOPED_ROLE = "reporting_scoped"
 # Lower-case, unquoted in a psql URL; the pg_ prefix is reserved by PostgreSQL.
@@ -80,7 +82,7 @@ def list_logins(conn: psycopg.Connection) -> list[Login]:
         " WHERE m.roleid = %s::regrole AND r.rolcanlogin ORDER BY r.rolname",
         (READER_ROLE,),
     ).fetchall()
-    return [Login(*row[:4], tuple(row[4])) for row in rows]
+    return [Login(name, limit, valid_until, sessions, tuple(roots)) for name, limit, valid_until, sessions, roots in rows]
 
 
 def drop_login(conn: psycopg.Connection, name: str) -> int:
@@ -89,8 +91,8 @@ def drop_login(conn: psycopg.Connection, name: str) -> int:
     check_name(name)
     if name not in {login.name for login in list_logins(conn)}:
         raise LoginError(f"{name!r} is not an analyst login (a LOGIN member of {READER_ROLE})")
-    (ended,) = conn.execute(
-        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE usename = %s", (name,)).fetchone()
+    (ended,) = one_row(conn.execute(
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE usename = %s", (name,)))
     conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(name)))
     conn.execute("DELETE FROM reporting_internal.login_localities WHERE role_name = %s", (name,))
     return ended

@@ -1,17 +1,29 @@
 """Versioned migrations: `service/migrations/NNNN_name.sql`, applied once each, in order.
 
-Each file runs in its own transaction together with its row in `schema_migrations`, under a
-lock on that table (no grant to anyone else: unlike an advisory lock, no reporting login can
-take it and hold up a start) so that concurrent starts (API, worker, migration job) apply it once.
+Each file runs in its own transaction together with its row in `schema_migrations` (version,
+name, sha256 of the file), under a lock on that table (no grant to anyone else: unlike an
+advisory lock, no reporting login can take it and hold up a start) so that concurrent starts
+(API, worker, migration job) apply it once.
+
+Before applying anything, and again before each file, the runner refuses (`MigrationError`,
+naming the file) what would otherwise go wrong silently:
+- an applied migration whose file now has another checksum or name (edited after it ran);
+- an applied migration with no file (the database was migrated by a newer version);
+- a pending migration numbered below the highest applied one (it would run out of order);
+- two files with one number, or a `.sql` file whose name is not `NNNN_name.sql`.
+A database migrated before checksums were recorded gets them, from the files as they are, on
+its first run (the `checksum` column is added by the runner, which owns the table).
 
 After the files, `migrate` sets the reporting logins' timeouts (`READER_LIMITS`) on every run.
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 from dataclasses import dataclass
 from importlib import resources
+from importlib.resources.abc import Traversable
 
 import psycopg
 from psycopg import sql
@@ -25,7 +37,11 @@ log = logging.getLogger(__name__)
 # them itself; what keeps a reader from stalling an apply is that it can take no lock an
 # apply needs (locks.py), the timeouts bound the load and the snapshots a reader holds.
 READER_LIMITS = {"statement_timeout": "60s", "idle_in_transaction_session_timeout": "5min"}
-NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+NAME = re.compile(r"(\d{4})_([a-z0-9_]+)\.sql")
+
+
+class MigrationError(RuntimeError):
+    """The migration files and the database's record of them disagree; nothing was applied."""
 
 
 @dataclass(frozen=True)
@@ -33,43 +49,125 @@ class Migration:
     version: int
     name: str
     sql: str
+    checksum: str  # sha256 of the file's bytes, hex
+
+    @property
+    def file(self) -> str:
+        return f"{self.version:04d}_{self.name}.sql"
 
 
-def available() -> list[Migration]:
+@dataclass(frozen=True)
+class Applied:
+    version: int
+    name: str
+    checksum: str | None  # None: recorded before the runner kept checksums
+
+
+def available(directory: Traversable | None = None) -> list[Migration]:
+    """The migration files, in order; refuses misnamed files and shared numbers."""
+    directory = directory or resources.files("service.migrations")
     found = []
-    for entry in resources.files("service.migrations").iterdir():
-        m = NAME.match(entry.name)
-        if m:
-            found.append(Migration(int(m.group(1)), m.group(2), entry.read_text(encoding="utf-8")))
-    found.sort(key=lambda mig: mig.version)
-    versions = [mig.version for mig in found]
-    if len(set(versions)) != len(versions):
-        raise RuntimeError(f"two migrations share a version: {versions}")
+    for entry in directory.iterdir():
+        if not entry.name.endswith(".sql"):
+            continue
+        m = NAME.fullmatch(entry.name)
+        if not m:
+            raise MigrationError(f"{entry.name}: a migration file must be named NNNN_name.sql (lower case)")
+        data = entry.read_bytes()
+        found.append(Migration(int(m.group(1)), m.group(2), data.decode("utf-8"), hashlib.sha256(data).hexdigest()))
+    found.sort(key=lambda mig: (mig.version, mig.name))
+    for before, after in zip(found, found[1:]):
+        if before.version == after.version:
+            raise MigrationError(f"{before.file} and {after.file} share the number {after.version:04d}")
     return found
 
 
-def migrate(url: str) -> list[Migration]:
-    """Apply pending migrations; return those applied now."""
-    applied_now = []
-    with psycopg.connect(url, autocommit=True) as conn:
+def check(files: list[Migration], applied: list[Applied]) -> list[Migration]:
+    """The pending migrations, in order, if the files agree with what the database has applied;
+    else MigrationError. Rows without a checksum are not compared (see `record_checksums`)."""
+    by_version = {mig.version: mig for mig in files}
+    for row in applied:
+        mig = by_version.get(row.version)
+        if mig is None:
+            raise MigrationError(
+                f"{row.version:04d}_{row.name}.sql is applied to the database but is not among this "
+                "version's migrations (was the database migrated by a newer version?)")
+        if mig.name != row.name:
+            raise MigrationError(f"{mig.file}: migration {row.version:04d} was applied as "
+                                 f"{row.version:04d}_{row.name}.sql; an applied migration must not be renamed")
+        if row.checksum is not None and row.checksum != mig.checksum:
+            raise MigrationError(f"{mig.file} was edited after it was applied (sha256 {row.checksum} when "
+                                 f"applied, {mig.checksum} now); add a new migration instead")
+    done = {row.version for row in applied}
+    pending = [mig for mig in files if mig.version not in done]
+    highest = max(done, default=0)
+    late = [mig.file for mig in pending if mig.version < highest]
+    if late:
+        raise MigrationError(f"{', '.join(late)}: numbered below {highest:04d}, the highest applied migration; "
+                             "a new migration takes a number above it")
+    return pending
+
+
+def _ensure_table(conn: psycopg.Connection) -> None:
+    try:
         conn.execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations ("
             " version integer PRIMARY KEY, name text NOT NULL,"
-            " applied_at timestamptz NOT NULL DEFAULT now())"
+            " applied_at timestamptz NOT NULL DEFAULT now(), checksum text)"
         )
-        for mig in available():
+    except psycopg.errors.UniqueViolation:
+        # Two first starts at once: IF NOT EXISTS does not serialise them, the loser trips over
+        # the winner's row in the catalogue. The table is there; anything else is raised.
+        if conn.execute("SELECT to_regclass('schema_migrations')").fetchone() == (None,):
+            raise
+    has_checksum = conn.execute(
+        "SELECT 1 FROM pg_attribute WHERE attrelid = 'schema_migrations'::regclass"
+        " AND attname = 'checksum' AND NOT attisdropped"
+    ).fetchone()
+    if not has_checksum:
+        # A table from before checksums were kept. ALTER waits for the table's lock, then sees
+        # the column a concurrent start may have just added.
+        conn.execute("ALTER TABLE schema_migrations ADD COLUMN IF NOT EXISTS checksum text")
+
+
+def _applied(conn: psycopg.Connection) -> list[Applied]:
+    rows = conn.execute("SELECT version, name, checksum FROM schema_migrations ORDER BY version").fetchall()
+    return [Applied(*row) for row in rows]
+
+
+def record_checksums(conn: psycopg.Connection, files: list[Migration], applied: list[Applied]) -> None:
+    """Rows applied before checksums were kept get the checksum of their file as it is now
+    (the runner cannot know an earlier edit; from here on, any edit is refused)."""
+    by_version = {mig.version: mig for mig in files}
+    for row in applied:
+        if row.checksum is None:
+            checksum = by_version[row.version].checksum  # check() refused rows without a file
+            conn.execute("UPDATE schema_migrations SET checksum = %s WHERE version = %s", (checksum, row.version))
+            log.info("recorded checksum of an earlier migration", extra={"version": row.version, "migration": row.name})
+
+
+def migrate(url: str, directory: Traversable | None = None) -> list[Migration]:
+    """Apply pending migrations; return those applied now. MigrationError, before anything is
+    applied, when the files and the database's record disagree (see the module's docstring)."""
+    files = available(directory)
+    applied_now = []
+    with psycopg.connect(url, autocommit=True) as conn:
+        _ensure_table(conn)
+        while True:
             with conn.transaction():
                 conn.execute("LOCK TABLE schema_migrations IN EXCLUSIVE MODE")
-                done = conn.execute(
-                    "SELECT 1 FROM schema_migrations WHERE version = %s", (mig.version,)
-                ).fetchone()
-                if done:
-                    continue
+                # Checked again for every file: a concurrent start may have applied some meanwhile.
+                applied = _applied(conn)
+                pending = check(files, applied)
+                record_checksums(conn, files, applied)
+                if not pending:
+                    break
+                mig = pending[0]
                 log.info("applying migration", extra={"version": mig.version, "migration": mig.name})
                 conn.execute(mig.sql)
                 conn.execute(
-                    "INSERT INTO schema_migrations (version, name) VALUES (%s, %s)",
-                    (mig.version, mig.name),
+                    "INSERT INTO schema_migrations (version, name, checksum) VALUES (%s, %s, %s)",
+                    (mig.version, mig.name, mig.checksum),
                 )
                 applied_now.append(mig)
         set_reader_limits(conn)

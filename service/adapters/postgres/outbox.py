@@ -15,12 +15,12 @@ import queue
 import threading
 import uuid
 from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 import psycopg
 
 from .pool import LazyConnection
+from .rows import one_row
 
 @dataclass(frozen=True)
 class OutboxEntry:
@@ -122,8 +122,8 @@ def record_reset(conn: psycopg.Connection, reason: str) -> None:
 
 def pending(conn: psycopg.Connection) -> tuple[int, int]:
     """(rows in the outbox, rows never acknowledged by the broker)."""
-    total, unpublished = conn.execute(
-        "SELECT count(*), count(*) FILTER (WHERE published_at IS NULL) FROM event_outbox").fetchone()
+    total, unpublished = one_row(conn.execute(
+        "SELECT count(*), count(*) FILTER (WHERE published_at IS NULL) FROM event_outbox"))
     conn.commit()
     return total, unpublished
 
@@ -153,6 +153,7 @@ class GroupedOutbox:
             raise psycopg.OperationalError(f"the outbox did not answer within {self._timeout_s} s")
         if request.error is not None:
             raise request.error
+        assert request.admission is not None  # answered: an admission or an error
         return request.admission
 
     def mark_published(self, event_ids: Sequence[uuid.UUID]) -> None:

@@ -22,6 +22,7 @@ import psycopg
 from psycopg import sql
 
 from .locks import TAKE_APPLY_LOCK, TAKE_SWAP_LOCK_EXCLUSIVE
+from .rows import one_row
 
 # Everything the consumer derives; consumer_offsets stays live (it says what the live
 # consumer has read, which the rebuild has caught up to).
@@ -133,6 +134,6 @@ def stored_event_rows(url: str, table: str, columns: Sequence[str], batch: int,
 def stored_event_count(conn: psycopg.Connection, schema: str = "public") -> int:
     """Events (enrolments and conferences) in the event store of `schema`."""
     s = sql.Identifier(schema)
-    (n,) = conn.execute(sql.SQL("SELECT (SELECT count(*) FROM {}.enrolment_events) + "
-                                "(SELECT count(*) FROM {}.conference_events)").format(s, s)).fetchone()
+    (n,) = one_row(conn.execute(sql.SQL("SELECT (SELECT count(*) FROM {}.enrolment_events) + "
+                                        "(SELECT count(*) FROM {}.conference_events)").format(s, s)))
     return n

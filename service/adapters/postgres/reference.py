@@ -14,6 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
+import seeds
+
+from .rows import one_row
 
 NATION_CODE = "VN"
 NATION_NAME = "Việt Nam"
@@ -241,8 +244,8 @@ def load_localities(
             )
         ]
         say("merging")
-        report.added, report.changed = conn.execute(_MERGE_LOCALITIES).fetchone()
-        valid = conn.execute("SELECT count(*) FROM loc_in WHERE reason IS NULL").fetchone()[0]
+        report.added, report.changed = one_row(conn.execute(_MERGE_LOCALITIES))
+        (valid,) = one_row(conn.execute("SELECT count(*) FROM loc_in WHERE reason IS NULL"))
         report.unchanged = valid - report.added - report.changed
         say("rebuilding the closure")
         for statement in _REBUILD_CLOSURE:
@@ -382,15 +385,15 @@ def _load_staged(
             )
         ]
         say("merging")
-        report.added, report.changed = conn.execute(
+        report.added, report.changed = one_row(conn.execute(
             f"""WITH merged AS (
                     INSERT INTO {spec.table} AS t ({cols})
                     SELECT {typed} FROM ref_in WHERE reason IS NULL
                     ON CONFLICT ({key}) DO UPDATE SET {updates}, loaded_at = now() WHERE {changed}
                     RETURNING (xmax = 0) AS inserted)
                 SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM merged"""
-        ).fetchone()
-        valid = conn.execute("SELECT count(*) FROM ref_in WHERE reason IS NULL").fetchone()[0]
+        ))
+        (valid,) = one_row(conn.execute("SELECT count(*) FROM ref_in WHERE reason IS NULL"))
         report.unchanged = valid - report.added - report.changed
     return report
 
@@ -442,8 +445,7 @@ def load_targets_csv(
 
 # --------------------------------------------------------------------------- defaults
 
-SEEDS_DIR = Path(__file__).resolve().parents[3] / "seeds"
-RESOLUTION_28_TARGETS = SEEDS_DIR / "targets_resolution_28.csv"
+RESOLUTION_28_TARGETS = seeds.path("targets_resolution_28.csv")
 
 
 def load_default_reference(

@@ -11,6 +11,7 @@ from datetime import datetime
 import psycopg
 
 from ...domain.model import Agent, Channel
+from .rows import one_row
 
 AGENT = "agent"  # posts events for its provinces
 REPORTING = "reporting"  # reads reports within its localities (none: the nation)
@@ -116,11 +117,11 @@ def issue(conn: psycopg.Connection, scope: str, agent_id: str | None, label: str
     if scope not in SCOPES:
         raise ValueError(f"scope must be one of {SCOPES}")
     token = TOKEN_PREFIX + secrets.token_urlsafe(TOKEN_BYTES)
-    (token_id,) = conn.execute(
+    (token_id,) = one_row(conn.execute(
         "INSERT INTO api_tokens (token_hash, scope, agent_id, label, min_cell_size) VALUES (%s, %s, %s, %s, %s)"
         " RETURNING token_id",
         (hash_token(token), scope, agent_id, label, min_cell_size),
-    ).fetchone()
+    ))
     conn.execute(
         "INSERT INTO api_token_localities (token_id, locality_code) SELECT %s, unnest(%s::text[])",
         (token_id, sorted(set(localities))),
@@ -131,6 +132,7 @@ def issue(conn: psycopg.Connection, scope: str, agent_id: str | None, label: str
 def revoke(conn: psycopg.Connection, *, token_id: int | None = None, token: str | None = None,
            agent_id: str | None = None) -> int:
     """Revoke by id, by the token itself, or every token of an agent. Returns how many."""
+    arg: bytes | int | str
     if token is not None:
         where, arg = "token_hash = %s", hash_token(token)
     elif token_id is not None:
@@ -153,7 +155,8 @@ def list_tokens(conn: psycopg.Connection) -> list[TokenRow]:
         " t.min_cell_size"
         " FROM api_tokens t ORDER BY t.token_id"
     ).fetchall()
-    return [TokenRow(*r[:6], tuple(r[6]), r[7]) for r in rows]
+    return [TokenRow(token_id, scope, agent_id, label, created_at, revoked_at, tuple(roots), min_cell_size)
+            for token_id, scope, agent_id, label, created_at, revoked_at, roots, min_cell_size in rows]
 
 
 def unknown_localities(conn: psycopg.Connection, codes: list[str]) -> list[str]:

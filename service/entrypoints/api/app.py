@@ -112,7 +112,7 @@ def _observe_requests(app: Flask) -> None:
         environ[STARTED] = time.perf_counter()
         return wsgi_app(environ, start_response)
 
-    app.wsgi_app = timed
+    app.wsgi_app = timed  # type: ignore[method-assign]  # Flask's documented way to wrap the WSGI app
 
     @app.after_request
     def _finish(response: Response) -> Response:

@@ -52,7 +52,7 @@ class Authenticator:
         self._lookup = lookup
         self._ttl = ttl_s
         self._cache: dict[bytes, tuple[float, Principal | None]] = {}
-        self._refused: dict[bytes, tuple[float, None]] = {}
+        self._refused: dict[bytes, tuple[float, Principal | None]] = {}  # the value always None
         self._lock = threading.Lock()
         self._lookups_in_flight: dict[bytes, threading.Lock] = {}
 

@@ -95,7 +95,7 @@ class Problem(HTTPException):
                  errors: list[dict[str, str]] | None = None, headers: Mapping[str, str] | None = None,
                  type_: str | None = None):
         super().__init__(description=detail)
-        self.code = status
+        self.code: int = status
         self.title = title
         self.detail = detail
         self.errors = errors

@@ -5,6 +5,9 @@ import importlib
 
 import click
 
+from ...adapters.embedded import EmbeddedUnavailable
+from ...adapters.postgres import MigrationError
+
 # Each module defines `commands: list[click.Command]`.
 COMMAND_MODULES = (
     "run",  # the whole service on the embedded default stack
@@ -22,7 +25,15 @@ COMMAND_MODULES = (
 )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class EnrolmentGroup(click.Group):
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except (MigrationError, EmbeddedUnavailable) as exc:  # the message, not a traceback
+            raise click.ClickException(str(exc)) from exc
+
+
+@click.group(cls=EnrolmentGroup, context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
     """Enrolment reporting service for Vietnam's social insurance."""
 

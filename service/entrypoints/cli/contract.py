@@ -7,7 +7,7 @@ import click
 
 from ...contract.jsonschema import documents, render
 
-DEFAULT_DIR = Path(__file__).resolve().parents[3] / "schemas"
+DEFAULT_DIR = Path("schemas")  # the repository's, run from its root (a developer's command)
 
 
 @click.group("contract")

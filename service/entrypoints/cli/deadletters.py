@@ -88,7 +88,7 @@ def export_command(path: Path) -> None:
               help="publish the `value` of each line of a (fixed) export instead")
 def replay_command(offsets: tuple[int, ...], from_file: Path | None) -> None:
     """Publish dead letters again to the events topic, as they are or from a fixed export."""
-    from ...adapters.kafka.consumer import make_producer
+    from ...adapters.kafka.consumer import make_dead_letter_producer
 
     settings = Settings.from_env()
     if from_file:
@@ -98,7 +98,7 @@ def replay_command(offsets: tuple[int, ...], from_file: Path | None) -> None:
     else:
         chosen = [(d.key, d.value) for d in _dead_letters(settings)
                   if not offsets or d.dead_letter_offset in offsets]
-    producer = make_producer(settings, "enrolment-deadletters-replay")
+    producer = make_dead_letter_producer(settings, "enrolment-deadletters-replay")
     try:
         futures = [producer.send(settings.events_topic, key=key, value=value) for key, value in chosen]
         producer.flush(60)

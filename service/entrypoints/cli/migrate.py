@@ -9,7 +9,7 @@ from ...adapters.kafka.access import create_acls
 from ...adapters.kafka.topics import ensure_topics
 from ...adapters.postgres import migrate as apply_migrations
 from ...adapters.postgres.contribution_rules import SEED_FILE, load_seed
-from ...config import Settings
+from ...config import Settings, env_name
 
 
 def prepare_database(url: str, rules_file: Path = SEED_FILE) -> tuple[int, int]:
@@ -25,7 +25,7 @@ def _running_stack_database_url() -> str | None:
 
 def database_url_option(f):
     """--database-url, else $DATABASE_URL, else the running stack's (DATA_DIR/stack.env)."""
-    return click.option("--database-url", envvar="DATABASE_URL", required=True, show_envvar=True,
+    return click.option("--database-url", envvar=env_name("database_url"), required=True, show_envvar=True,
                         default=_running_stack_database_url, show_default="the running stack's",
                         help="PostgreSQL URL")(f)
 

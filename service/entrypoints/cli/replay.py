@@ -49,7 +49,8 @@ class Rebuild:
         from ...adapters.postgres.aggregates import apply_batch
         from ..worker import POISON, record_row
 
-        enrolments, conferences = [], []
+        enrolments: list[tuple] = []
+        conferences: list[tuple] = []
         for value in values:
             try:
                 is_enrolment, row = record_row(value, self.pseudonymiser, self.digest_key)

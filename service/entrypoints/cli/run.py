@@ -17,6 +17,7 @@ import time
 import urllib.request
 from contextlib import ExitStack
 from pathlib import Path
+from typing import cast
 
 import click
 
@@ -43,7 +44,7 @@ def _wait_http_ok(url: str, timeout_s: float, children: list[subprocess.Popen]) 
     while time.monotonic() < deadline:
         for child in children:
             if child.poll() is not None:
-                raise click.ClickException(f"{child.args[2:4]} exited with {child.returncode} during start-up")
+                raise click.ClickException(f"{cast('list[str]', child.args)[2:4]} exited with {child.returncode} during start-up")
         try:
             with urllib.request.urlopen(url, timeout=1) as response:
                 if response.status == 200:
@@ -114,12 +115,13 @@ def _fresh_broker_note(settings: Settings) -> str:
     import psycopg
 
     from ...adapters.postgres import outbox
+    from ...adapters.postgres.rows import one_row
 
     with psycopg.connect(settings.database_url) as conn:
         outbox.record_reset(conn, "enrolment run started an empty embedded broker")
         pending, _ = outbox.pending(conn)
-        (stored,) = conn.execute("SELECT (SELECT count(*) FROM enrolment_events) + "
-                                 "(SELECT count(*) FROM conference_events)").fetchone()
+        (stored,) = one_row(conn.execute("SELECT (SELECT count(*) FROM enrolment_events) + "
+                                         "(SELECT count(*) FROM conference_events)"))
     return (f"the embedded broker starts empty (memory only): the {stored:,} events in the event store keep "
             f"their figures, and the {pending:,} accepted events not yet stored are published again from the outbox")
 
@@ -152,7 +154,12 @@ def run_command(consumers: int, demo: bool, simulate_rate: float) -> None:
         relay = WorkerSupervisor(1, lambda _: _spawn(["service.entrypoints.cli", "relay"], env), settings.data_dir,
                                  status_file=RELAY_STATUS_FILE)
         stack.callback(lambda: _stop([*workers.running(), *relay.running()]))
-        stack.callback(_drain, settings, lambda: (workers.check(), relay.check()))
+
+        def keep_running() -> None:
+            workers.check()
+            relay.check()
+
+        stack.callback(_drain, settings, keep_running)
         api = _spawn(
             ["gunicorn", "-c", "python:service.entrypoints.api.gunicorn_conf", "service.entrypoints.api.wsgi:app"],
             env,
@@ -269,7 +276,7 @@ def _supervise(api: subprocess.Popen, *supervisors: WorkerSupervisor) -> None:
         while True:
             code = api.poll()
             if code is not None:
-                raise click.ClickException(f"the API {api.args[2:4]} exited with {code}; stopping")
+                raise click.ClickException(f"the API {cast('list[str]', api.args)[2:4]} exited with {code}; stopping")
             for supervisor in supervisors:
                 supervisor.check()
             time.sleep(0.5)

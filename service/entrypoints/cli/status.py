@@ -54,11 +54,12 @@ def _read_database(status: PipelineStatus, settings: Settings) -> dict[tuple[str
 def _read_broker(status: PipelineStatus, settings: Settings, offsets: dict) -> None:
     from kafka.errors import KafkaError
 
+    from ...adapters.kafka.access import client_options
     from ...adapters.kafka.watermarks import high_watermarks
 
     try:
         marks = high_watermarks(settings.kafka_bootstrap_servers, [settings.events_topic, settings.dead_letter_topic],
-                                near=offsets, timeout_s=TIMEOUT_S)
+                                near=offsets, timeout_s=TIMEOUT_S, **client_options(settings))
     except (KafkaError, TimeoutError, LookupError) as exc:
         status.broker_reachable = False
         status.problems.append(f"broker {settings.kafka_bootstrap_servers}: {type(exc).__name__}: {exc}")
