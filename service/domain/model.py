@@ -5,6 +5,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
+from collections.abc import Iterable
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
@@ -150,11 +151,14 @@ class RetractionEvent:
 Event = EnrolmentEvent | ConferenceEvent | RetractionEvent
 
 
-def may_retract(retractor: Retractor, target_agent_id: str, target_province: str | None) -> bool:
-    """The rule of corrections: the agent that sent an event, or a supervisor of its province."""
+def may_retract(retractor: Retractor, target: Event, places: Iterable[str]) -> bool:
+    """The rule of corrections: the agent that sent `target`, or a supervisor of one of `places`
+    (the target's locality and its ancestors). A retraction is never retracted."""
+    if isinstance(target, RetractionEvent):
+        return False
     if retractor.agent is not None:
-        return retractor.agent.agent_id == target_agent_id
-    return target_province is not None and target_province in retractor.provinces
+        return retractor.agent.agent_id == target.agent.agent_id
+    return not retractor.provinces.isdisjoint(places)
 
 
 class PlainEnrolment(NamedTuple):

@@ -573,6 +573,8 @@ def apply_batch(
                 new_conferences, newest_conference = cur.execute(_COUNT_CONFERENCES, prepare=False).fetchone()
             identifiers = sorted({i for pair in links for i in pair if i is not None})
             applied, newest, rederived, statements = _apply_enrolments(cur, links, identifiers)
+            if retracted.rederived and not applied:  # the retractions' changes, summed up alone
+                statements += [(s, None) for s in _UPSERT_DIFFS]
         newest = max((t for t in (newest, newest_conference) if t is not None), default=None)
         duplicates = len(enrolments) + len(conferences) + len(retraction_rows) - sum(stored)
         if offsets:
@@ -611,6 +613,10 @@ def _store(cur: psycopg.Cursor, staging: str, store: str, columns: Sequence[str]
     if inserted < len(rows):
         conflicts.update(_conflicts(cur, staging, store))
     return inserted
+
+
+# stock_diff and flow_diff, netted, into the agg_* tables.
+_UPSERT_DIFFS = (_UPSERT_ACTIVE, _UPSERT_ACTIVE_BY_PERSON, _UPSERT_FLOWS, _UPSERT_CAMPAIGNS)
 
 
 def _conflicts(cur: psycopg.Cursor, staging: str, store: str) -> list[tuple]:
@@ -675,8 +681,7 @@ def _apply_enrolments(
         statements += [(_REDERIVE_STOCK, None), (_REDERIVE_FLOWS, None)]
     if losers:
         statements.append((_FORGET_MERGED, (losers,)))
-    statements += [(s, None) for s in (_APPEND_STOCK, _APPEND_FLOWS, _UPSERT_ACTIVE,
-                                       _UPSERT_ACTIVE_BY_PERSON, _UPSERT_FLOWS, _UPSERT_CAMPAIGNS)]
+    statements += [(s, None) for s in (_APPEND_STOCK, _APPEND_FLOWS, *_UPSERT_DIFFS)]
     return applied, newest, len(rederive), statements
 
 
