@@ -153,10 +153,18 @@ class AgentSchema(BaseSchema):
     channel = fields.Enum(Channel, by_value=True, required=True)
 
 
+def retraction_reason() -> fields.Enum:
+    return fields.Enum(RetractionReason, by_value=True, required=True)
+
+
+def retraction_note() -> fields.String:
+    return _text(rules.RETRACTION_NOTE_LENGTH, metadata={"description": "why, in words (no personal ids)"})
+
+
 class RetractionSchema(BaseSchema):
     event_id = CanonicalUUID(required=True, metadata={"description": "the event_id of the event retracted"})
-    reason = fields.Enum(RetractionReason, by_value=True, required=True)
-    note = _text(rules.RETRACTION_NOTE_LENGTH, metadata={"description": "why, in words (no personal ids)"})
+    reason = retraction_reason()
+    note = retraction_note()
 
 
 class SupervisorSchema(BaseSchema):

@@ -57,7 +57,9 @@ def counted(events: Iterable[Event], places: Places = _only_itself) -> list[Even
     unique = {e.event_id: e for e in events}
     retracted = {r.retracts for r in unique.values() if isinstance(r, RetractionEvent)
                  and r.retracts in unique
-                 and may_retract(r.retractor, unique[r.retracts], places(unique[r.retracts].locality_code))}
+                 and not isinstance(unique[r.retracts], RetractionEvent)
+                 and may_retract(r.retractor, unique[r.retracts].agent.agent_id,
+                                 places(unique[r.retracts].locality_code))}
     return [e for e in unique.values() if not isinstance(e, RetractionEvent) and e.event_id not in retracted]
 
 

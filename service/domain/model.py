@@ -151,13 +151,12 @@ class RetractionEvent:
 Event = EnrolmentEvent | ConferenceEvent | RetractionEvent
 
 
-def may_retract(retractor: Retractor, target: Event, places: Iterable[str]) -> bool:
-    """The rule of corrections: the agent that sent `target`, or a supervisor of one of `places`
-    (the target's locality and its ancestors). A retraction is never retracted."""
-    if isinstance(target, RetractionEvent):
-        return False
+def may_retract(retractor: Retractor, target_agent_id: str | None, places: Iterable[str]) -> bool:
+    """The rule of corrections: the agent that sent the event (`target_agent_id`), or a
+    supervisor of one of `places` (the event's locality and its ancestors). A retraction itself
+    is never retracted: its callers say so first."""
     if retractor.agent is not None:
-        return retractor.agent.agent_id == target.agent.agent_id
+        return retractor.agent.agent_id == target_agent_id
     return not retractor.provinces.isdisjoint(places)
 
 
