@@ -175,3 +175,30 @@ def test_a_single_posted_retraction_of_a_foreign_event_is_403(client, tokens):
     r = client.post("/v1/events", data=json.dumps(body), headers={**auth(tokens.agent),
                                                                   "Content-Type": "application/json"})
     assert r.status_code == 403 and errors(r) == [("retraction.event_id", "retraction_forbidden")]
+
+
+def test_the_retractions_report_per_agent_month_and_reason_in_json_and_csv(settings, client, tokens, supervisors):
+    hanoi, _ = supervisors
+    events = [enrolment(participant={"personal_id": f"00118801234{i}"}) for i in range(3)]
+    for event in events:
+        assert client.post("/v1/events", json=event, headers=auth(tokens.agent)).status_code == 202
+    assert retract(client, tokens.agent, events[0]["event_id"], reason="wrong_person").status_code == 202
+    assert retract(client, tokens.agent, events[0]["event_id"], reason="wrong_person").status_code == 202
+    assert retract(client, hanoi, events[1]["event_id"], reason="did_not_happen").status_code == 202
+    apply_topic(settings, read_topic(settings, 6))
+    reporting = auth(tokens.reporting)
+    r = client.get("/v1/reports/retractions", headers=reporting,
+                   query_string={"period": "2025-08", "locality": "01"})
+    assert r.status_code == 200, r.json
+    rows = {(i["agent_id"], i["reason"]): (i["retractions"], i["retracted_events"], i["by_supervisor"])
+            for i in r.json["items"]}
+    assert rows == {("agent-1", "wrong_person"): (2, 1, 0), ("agent-1", "did_not_happen"): (1, 1, 1)}
+    csv = client.get("/v1/reports/retractions", headers=reporting,
+                     query_string={"period": "2025-08", "locality": "00004", "reason": "did_not_happen", "format": "csv"})
+    assert csv.status_code == 200 and csv.mimetype == "text/csv"
+    header, line = csv.text.strip().splitlines()
+    assert header.split(",")[-8:] == ["channel", "agent_id", "reason", "retractions", "retracted_events",
+                                      "retracted_conferences", "by_supervisor", "refused"]
+    assert line.endswith("post_office,agent-1,did_not_happen,1,1,0,1,0")
+    bad = client.get("/v1/reports/retractions", headers=reporting, query_string={"reason": "typo"})
+    assert bad.status_code == 422 and bad.json["errors"][0]["field"] == "reason"

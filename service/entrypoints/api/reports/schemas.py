@@ -9,6 +9,7 @@ from ....adapters.postgres.reference import MEASURES, SUBJECTS
 from ....adapters.postgres.reports import LOCALITY_COLUMNS, REPORTS, TREND_COLUMNS
 from ....contract.base import BaseSchema
 from ....contract.events import no_control_characters
+from ....domain.model import RetractionReason
 
 PERIOD_TYPES = ("month", "quarter", "year", "ytd")
 SCHEMES = ("BHXH_BB", "BHXH_TN", "BHTN", "BHYT_HGD", "BHYT_KHAC", "BHXH", "BHYT")
@@ -66,6 +67,12 @@ class BreakdownArgs(SchemeArgs):
     by = fields.String(required=True, validate=validate.OneOf(BREAKDOWNS))
     channel = fields.String()
     agent = fields.String()
+
+
+class RetractionArgs(PeriodArgs):
+    channel = fields.String()
+    agent = fields.String(metadata={"description": "the agent that sent the retracted events"})
+    reason = fields.String(validate=validate.OneOf([r.value for r in RetractionReason]))
 
 
 class PlanArgs(PlaceArgs):
@@ -151,7 +158,7 @@ class LoadReportSchema(Schema):
 
 _STRINGS = {"period_type", "period", "locality_code", "locality_name", "level", "scheme", "denominator_measure",
             "denominator_flag", "campaign", "channel", "agent_id", "sex", "age_band", "subject", "basis",
-            "measure", "source", "flag", "code", "name", "parent_code", "base_period"}
+            "measure", "source", "flag", "code", "name", "parent_code", "base_period", "reason"}
 _DATES = {"period_start", "period_end"}
 
 
