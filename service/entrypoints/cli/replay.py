@@ -59,8 +59,9 @@ class Rebuild:
                                 forget_outbox=False))
 
     def _count(self, result) -> None:
-        # Retractions count as events applied; refused ones were dead-lettered by the live worker.
-        self.applied += result.applied + result.conferences + result.retractions
+        # Every event stored counts as applied: retractions (refused ones were dead-lettered by the
+        # live worker) and the events they took out before they were counted.
+        self.applied += result.applied + result.conferences + result.retractions + result.retracted_on_arrival
         self.duplicates += result.duplicates
 
 
