@@ -21,6 +21,15 @@ GROUP BY p.period_type, p.period, p.year, p.period_start, p.period_end, lc.ances
          r.target_channel, r.target_agent_id, r.reason;
 
 COMMENT ON VIEW reporting.retractions IS 'Data quality: retractions (corrections) of each agent''s events, by the period the retracted event occurred in, its locality (any level) and the reason. Filter on period_type and period.';
+COMMENT ON COLUMN reporting.retractions.period_type IS 'month, quarter, year or ytd (year to date)';
+COMMENT ON COLUMN reporting.retractions.period IS 'period label: 2024-02, 2024-Q1, 2024 or 2024-02-YTD';
+COMMENT ON COLUMN reporting.retractions.year IS 'calendar year the period ends in';
+COMMENT ON COLUMN reporting.retractions.period_start IS 'first day of the period''s first month (Asia/Ho_Chi_Minh)';
+COMMENT ON COLUMN reporting.retractions.period_end IS 'first day of the period''s last month';
+COMMENT ON COLUMN reporting.retractions.locality_code IS 'locality of any level of the retracted events; figures include all its descendants';
+COMMENT ON COLUMN reporting.retractions.locality_name IS 'locality name';
+COMMENT ON COLUMN reporting.retractions.level IS 'nation, province, district or commune';
+COMMENT ON COLUMN reporting.retractions.channel IS 'channel of the agent that sent the retracted events';
 COMMENT ON COLUMN reporting.retractions.agent_id IS 'the agent that sent the retracted events';
 COMMENT ON COLUMN reporting.retractions.reason IS 'reason code of the retraction: wrong_person, wrong_locality, wrong_details, duplicate_entry, did_not_happen, other';
 COMMENT ON COLUMN reporting.retractions.retractions IS 'retractions applied (a second retraction of one event counts here, not in the figures)';
