@@ -2,7 +2,9 @@
 statements, whatever the batch size.
 
 Per batch: binary COPY into a temp staging table -> INSERT … ON CONFLICT DO NOTHING into the
-event store (dedupe by event_id) -> the apply lock -> identity resolution (pure domain, on
+event store (dedupe by event_id; conferences and retractions likewise) -> the apply lock ->
+the retractions that can be judged now are judged and applied (`retractions.py`: one statement
+when there are none) -> identity resolution (pure domain, on
 the batch's identifiers and their known participant numbers) -> the new events tagged with
 their participant, the touched participants' state rows (participant_scheme_state) read ->
 participants whose new events are all later than their last stored event, with no merge and
