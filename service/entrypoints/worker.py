@@ -38,7 +38,7 @@ from kafka.structs import OffsetAndMetadata
 from marshmallow import ValidationError
 
 from ..adapters.kafka.consumer import DeadLetterWriter, StoredRecord, make_consumer
-from ..adapters.postgres.aggregates import CONFERENCE, ENROLMENT, RETRACTION, BatchResult, event_row
+from ..adapters.postgres.aggregates import CONFERENCE, ENROLMENT, BatchResult, event_row
 from ..adapters.postgres.isolating import Refused, apply_isolating
 from ..config import Settings
 from ..contract.digest import content_digest, digest_key
@@ -171,11 +171,15 @@ class Worker:
             self._dead_letter(record, describe(exc))
             batch.dead_letters += 1
             return
-        if table == RETRACTION:  # where it was read: a refusal known only later names it
-            row = row[:-3] + (record.partition, record.offset, row[-1])
-        rows, records = batch.lists()[_LIST_OF[table]]
-        rows.append(row)
-        records.append(record)
+        if table == ENROLMENT:
+            batch.enrolments.append(row)
+            batch.enrolment_records.append(record)
+        elif table == CONFERENCE:
+            batch.conferences.append(row)
+            batch.conference_records.append(record)
+        else:  # a retraction, with where it was read: a refusal known only later names it
+            batch.retractions.append(row[:-3] + (record.partition, record.offset, row[-1]))
+            batch.retraction_records.append(record)
 
     def _dead_letter(self, record: ConsumerRecord, error: str) -> None:
         self._dead.send(record, error)
@@ -358,9 +362,6 @@ POISON = (Exception,)
 # handles those that come from one record's content before they get here).
 RETRIED = (psycopg.Error, KafkaError)
 EVENT_ID_CONFLICT = "event_id_conflict: this event_id is stored with other content (a different event under a taken id)"
-
-
-_LIST_OF = {ENROLMENT: 0, CONFERENCE: 1, RETRACTION: 2}  # aggregates.event_row's tables -> Batch.lists()
 
 
 def record_row(value: bytes, pseudonymiser: Pseudonymiser, key: bytes | None = None,

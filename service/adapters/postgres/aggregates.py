@@ -113,8 +113,14 @@ WITH inserted AS (
 INSERT INTO inserted_conferences SELECT * FROM inserted
 """
 
-# The links of the batch's events that are new to the store (when some were not).
-_NEW_LINKS = "SELECT DISTINCT ident, linked_ident FROM inserted_events"
+# The batch's enrolments stored before (run only when some rows were not inserted): those whose
+# content differs (conflicts) and those retracted (their links count for nothing), in the one
+# join the conflict check makes anyway.
+_STORED_BEFORE = """
+SELECT DISTINCT s.event_id, s.content_digest, s.content_digest <> e.content_digest
+FROM staging_events s JOIN enrolment_events e USING (event_id)
+WHERE s.content_digest <> e.content_digest OR e.retracted
+"""
 
 # One event id, two contents: the batch's rows whose stored event (stored before, or by the
 # other copy in this batch) has another content digest. A NULL digest (stored before digests
@@ -182,11 +188,12 @@ WITH history AS (
     SELECT i.participant_id AS old_id, coalesce(m.winner, i.participant_id) AS new_id, e.*
     FROM participant_identifiers i
     -- OFFSET 0: not flattened, so always an index lookup per identifier (never a scan of the store)
-    CROSS JOIN LATERAL (SELECT * FROM enrolment_events e WHERE e.ident = i.identifier AND e.retracted IS NULL
-                        OFFSET 0) e
+    CROSS JOIN LATERAL (SELECT * FROM enrolment_events e WHERE e.ident = i.identifier OFFSET 0) e
     LEFT JOIN unnest(%(losers)s::bigint[], %(winners)s::bigint[]) AS m(loser, winner) ON m.loser = i.participant_id
-    WHERE i.participant_id = ANY(%(old)s)
-      AND NOT EXISTS (SELECT 1 FROM new_events n WHERE n.event_id = e.event_id)
+    -- NOT IN: a hashed subplan, whatever the estimate of the rows around it (a NOT EXISTS became a
+    -- nested loop over new_events when `retracted IS NULL`, never analysed, looked selective)
+    WHERE i.participant_id = ANY(%(old)s) AND e.retracted IS NULL
+      AND e.event_id NOT IN (SELECT event_id FROM new_events)
 )
 INSERT INTO timeline
 SELECT -1, old_id, {_COLUMNS} FROM history
@@ -543,6 +550,7 @@ def apply_batch(
     sent: a caller can keep its other threads off the GIL during that serialised stretch."""
     # The batch's identifiers, before the lock: less Python while other workers wait.
     links = {(row[1], row[2]) for row in enrolments}
+    retracted_before: set = set()  # ids of the batch's enrolments that were retracted before it
     nested = conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
     with conn.transaction(), conn.cursor() as cur:
         cur.execute(_SESSION)
@@ -556,10 +564,9 @@ def apply_batch(
                   _store(cur, "staging_retractions", "event_retractions", RETRACTION_COLUMNS, retraction_rows,
                          retractions.STORE, conflicts),
                   _store(cur, "staging_events", "enrolment_events", EVENT_COLUMNS, enrolments, _STORE_EVENTS,
-                         conflicts, EVENT_TYPES)]
-        if stored[2] < len(enrolments):  # re-sent events: only the new ones' links count
-            links = {(bytes(i), bytes(j) if j is not None else None)
-                     for i, j in cur.execute(_NEW_LINKS, prepare=False)}
+                         conflicts, EVENT_TYPES, with_retracted=retracted_before)]
+        if retracted_before or conflicts:  # copies of retracted events, other content under a taken id:
+            links = _links(enrolments, retracted_before, conflicts)  # their links count for nothing
         waiting = time.monotonic()
         cur.execute(TAKE_APPLY_LOCK)
         locked = time.monotonic()
@@ -567,9 +574,8 @@ def apply_batch(
             verdicts = retractions.judge(cur)
             retracted = retractions.apply(cur, verdicts, _COLUMNS, [_REDERIVE_STOCK, _REDERIVE_FLOWS]) \
                 if verdicts.any else retractions.Retracted(0, 0, 0)
-            if retracted.new_enrolments:  # their links count for nothing
-                links = {(bytes(i), bytes(j) if j is not None else None)
-                         for i, j in cur.execute(_NEW_LINKS, prepare=False)}
+            if verdicts.retracted_enrolments:  # their links (re-sent copies' too) count for nothing
+                links = _links(enrolments, retracted_before | set(verdicts.retracted_enrolments), conflicts)
             new_conferences, newest_conference = 0, None
             if conferences:
                 new_conferences, newest_conference = cur.execute(_COUNT_CONFERENCES, prepare=False).fetchone()
@@ -604,17 +610,31 @@ def apply_batch(
 
 
 def _store(cur: psycopg.Cursor, staging: str, store: str, columns: Sequence[str], rows: Sequence[tuple],
-           statement: str, conflicts: set[tuple], types: Sequence[str] | None = None) -> int:
+           statement: str, conflicts: set[tuple], types: Sequence[str] | None = None,
+           with_retracted: set | None = None) -> int:
     """Stage `rows` and store those new to `store` (dedupe by event_id); returns how many were
-    new, and adds the rows that reuse a stored id with other content to `conflicts`."""
+    new, and adds the rows that reuse a stored id with other content to `conflicts` (and, for
+    enrolments, the ids of those stored and retracted before to `with_retracted`)."""
     if not rows:
         return 0
     _copy(cur, staging, columns, rows, types)
     cur.execute(statement, prepare=False)
     inserted = cur.rowcount
     if inserted < len(rows):
-        conflicts.update(_conflicts(cur, staging, store))
+        if with_retracted is None:
+            conflicts.update(_conflicts(cur, staging, store))
+        else:
+            for event_id, digest, conflict in cur.execute(_STORED_BEFORE, prepare=False):
+                if conflict:
+                    conflicts.add((event_id, digest))
+                else:
+                    with_retracted.add(event_id)
     return inserted
+
+
+def _links(enrolments: Sequence[tuple], retracted: set, conflicts: set[tuple]) -> set[tuple[bytes, bytes | None]]:
+    """(ident, linked_ident) of the rows of events that count (not retracted, not a conflicting copy)."""
+    return {(row[1], row[2]) for row in enrolments if row[0] not in retracted and (row[0], row[-1]) not in conflicts}
 
 
 # stock_diff and flow_diff, netted, into the agg_* tables.

@@ -138,7 +138,7 @@ SELECT DISTINCT i.participant_id, e.ident, e.linked_ident
 FROM participant_identifiers i
 CROSS JOIN LATERAL (SELECT ident, linked_ident FROM enrolment_events e
                     WHERE e.ident = i.identifier AND e.retracted IS NULL
-                      AND NOT EXISTS (SELECT FROM inserted_events n WHERE n.event_id = e.event_id) OFFSET 0) e
+                      AND e.event_id NOT IN (SELECT event_id FROM inserted_events) OFFSET 0) e
 WHERE i.participant_id = ANY(%s)
 """
 
@@ -160,12 +160,12 @@ INSERT INTO timeline
 SELECT -1, i.participant_id, {columns} FROM participant_identifiers i
 CROSS JOIN LATERAL (SELECT * FROM enrolment_events e WHERE e.ident = i.identifier OFFSET 0) e
 WHERE i.participant_id = ANY(%(old)s) AND (e.retracted IS NULL OR e.event_id = ANY(%(retracted)s))
-  AND NOT EXISTS (SELECT 1 FROM inserted_events n WHERE n.event_id = e.event_id)
+  AND e.event_id NOT IN (SELECT event_id FROM inserted_events)
 UNION ALL
 SELECT 1, m.participant_id, {columns}
 FROM unnest(%(identifiers)s::bytea[], %(numbers)s::bigint[]) AS m(identifier, participant_id)
 CROSS JOIN LATERAL (SELECT * FROM enrolment_events e WHERE e.ident = m.identifier OFFSET 0) e
-WHERE e.retracted IS NULL AND NOT EXISTS (SELECT 1 FROM inserted_events n WHERE n.event_id = e.event_id)
+WHERE e.retracted IS NULL AND e.event_id NOT IN (SELECT event_id FROM inserted_events)
 """
 
 
