@@ -202,3 +202,21 @@ def test_the_retractions_report_per_agent_month_and_reason_in_json_and_csv(setti
     assert line.endswith("post_office,agent-1,did_not_happen,1,1,0,1,0")
     bad = client.get("/v1/reports/retractions", headers=reporting, query_string={"reason": "typo"})
     assert bad.status_code == 422 and bad.json["errors"][0]["field"] == "reason"
+
+
+def test_cli_issues_supervisor_tokens_for_provinces_only(settings, client, tokens, supervisors):
+    from click.testing import CliRunner
+
+    from service.entrypoints.cli import main
+
+    url = ["--database-url", settings.database_url]
+    refused = CliRunner().invoke(main, ["tokens", "issue-supervisor", *url, "--label", "x", "--province", "00004"])
+    assert refused.exit_code != 0 and "00004" in refused.output  # a commune, not a province
+    issued = CliRunner().invoke(main, ["tokens", "issue-supervisor", *url, "--label", "BHXH Đồng Tháp",
+                                       "--province", "87", "--province", "01"])
+    assert issued.exit_code == 0, issued.output
+    token = issued.stdout.strip().splitlines()[-1]
+    event = conference()  # Sa Đéc (87), sent by agent-1
+    assert client.post("/v1/events", json=event, headers=auth(tokens.agent)).status_code == 202
+    assert retract(client, token, event["event_id"], reason="did_not_happen").status_code == 202
+    assert client.post("/v1/events", json=enrolment(), headers=auth(token)).status_code == 403  # retracts only
