@@ -60,7 +60,7 @@ def test_a_batch_failing_on_one_records_content_is_split_and_the_rest_applied_on
         result, refused = apply_isolating(conn, enrolments, conferences, offsets={(settings.events_topic, 0): 77},
                                            consumer_group="g")
         assert sorted(r.index for r in refused) == [13, 32]
-        assert all(r.is_enrolment and r.error.startswith("CheckViolation") for r in refused)
+        assert all(r.list_index == 0 and r.error.startswith("CheckViolation") for r in refused)
         assert result.applied == 40 and result.conferences == 1 and not result.conflicts
         assert stored_offsets(conn, "g") == {(settings.events_topic, 0): 77}
         again, refused_again = apply_isolating(conn, enrolments, conferences)

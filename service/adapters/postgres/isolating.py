@@ -33,10 +33,6 @@ class Refused:
     index: int  # the row's position in it
     error: str
 
-    @property
-    def is_enrolment(self) -> bool:
-        return self.list_index == 0
-
 
 def apply_isolating(conn: psycopg.Connection, enrolments: Sequence[tuple], conferences: Sequence[tuple],
                     retractions: Sequence[tuple] = (), **options) -> tuple[BatchResult, list[Refused]]:

@@ -11,6 +11,7 @@ before the event they name has arrived.
 from __future__ import annotations
 
 import uuid
+
 from flask import Response, g
 from marshmallow import ValidationError
 
@@ -22,8 +23,8 @@ from ..auth import retractor_required
 from ..problems import flatten, problem_response, violation
 from ..resources import current_resources
 from .schemas import RetractionAcceptedSchema, RetractionRequestSchema
-from .views import EVENT_ID_CONFLICT, _CONFLICT, _accept, _count_rejections, _ingestion, _json_body, _json_response, \
-    _openapi, blp, TITLES
+from .views import EVENT_ID_CONFLICT, TITLES, _CONFLICT, _accept, _count_rejections, _ingestion, _json_body, \
+    _json_response, _openapi, blp
 
 _REQUEST = RetractionRequestSchema()
 PATH_EVENT_ID = "path.event_id"  # the retracted event, named in the path

@@ -112,10 +112,11 @@ def _validate(item: Any, ing: Ingestion, provinces: frozenset[str], now: datetim
 TITLES = {403: "Forbidden", 404: "Not Found", 422: "Unprocessable Content"}  # of a retraction's refusals
 
 
-def retraction_refusals(res: Resources, retractor: Retractor, retractions: list[tuple[int, dict]],
-                        must_be_known: bool = False) -> dict[int, Refusal]:
+def retraction_refusals(res: Resources, retractor: Retractor, retractions: list[tuple[int, dict]]
+                        ) -> dict[int, Refusal]:
     """Position -> why the retraction there is refused now, for loaded retraction bodies (one
-    query, only when a request retracts something)."""
+    query, only when a request retracts something). An event not known yet is no refusal: an
+    offline agent's queue may hold the retraction before the event."""
     if not retractions:
         return {}
     with res.pool.connection() as conn:
@@ -123,7 +124,7 @@ def retraction_refusals(res: Resources, retractor: Retractor, retractions: list[
     out = {}
     for position, data in retractions:
         found = refusal(retractor, known.get(data["retraction"]["event_id"]), target_field="retraction.event_id",
-                        must_be_known=must_be_known, locality_code=data["locality_code"])
+                        must_be_known=False, locality_code=data["locality_code"])
         if found is not None:
             out[position] = found
     return out
