@@ -91,7 +91,7 @@ def main() -> None:
 
     events = consumer_throughput.generate(args.events)
     started = time.perf_counter()
-    rows, conferences = aggregates.rows_for(events, Pseudonymiser(secrets.token_hex(16)))
+    rows, conferences, _ = aggregates.rows_for(events, Pseudonymiser(secrets.token_hex(16)))
     print(f"building rows (decoded events -> pseudonymised rows): {1e6 * (time.perf_counter() - started) / len(events):.1f} µs/event")
     with fresh_database() as url:
         prepare_database(url)

@@ -135,7 +135,7 @@ def produce(settings: Settings, events: list[EnrolmentEvent]) -> float:
 
 def ceiling(url: str, events: list[EnrolmentEvent], pseudonymiser: Pseudonymiser) -> float:
     """Events/s of a bare COPY of the same rows into a table with a uuid primary key."""
-    rows, _ = rows_for({e.event_id: e for e in events}.values(), pseudonymiser)
+    rows, _, _ = rows_for({e.event_id: e for e in events}.values(), pseudonymiser)
     with psycopg.connect(url) as conn:
         conn.execute("CREATE TABLE IF NOT EXISTS ceiling_events (LIKE enrolment_events INCLUDING ALL)")
         conn.execute("TRUNCATE ceiling_events")

@@ -24,6 +24,7 @@ from ..domain.identity import decode_personal_id
 from ..domain.model import (
     CONFERENCE_HELD,
     EVENT_KINDS,
+    RETRACTED,
     Agent,
     Channel,
     ConferenceEvent,
@@ -32,6 +33,9 @@ from ..domain.model import (
     EnrolmentKind,
     Event,
     Participant,
+    RetractionEvent,
+    RetractionReason,
+    Retractor,
     Scheme,
     Sex,
     SupportGroup,
@@ -149,7 +153,30 @@ class AgentSchema(BaseSchema):
     channel = fields.Enum(Channel, by_value=True, required=True)
 
 
+def retraction_reason() -> fields.Enum:
+    return fields.Enum(RetractionReason, by_value=True, required=True)
+
+
+def retraction_note() -> fields.String:
+    return _text(rules.RETRACTION_NOTE_LENGTH, metadata={"description": "why, in words (no personal ids)"})
+
+
+class RetractionSchema(BaseSchema):
+    event_id = CanonicalUUID(required=True, metadata={"description": "the event_id of the event retracted"})
+    reason = retraction_reason()
+    note = retraction_note()
+
+
+class SupervisorSchema(BaseSchema):
+    supervisor_id = _text(rules.AGENT_ID_LENGTH, required=True, metadata={"description": "the supervisor token"})
+    provinces = fields.List(fields.String(validate=rules.PROVINCE_CODE.validator()), required=True,
+                            validate=validate.Length(*rules.SUPERVISOR_PROVINCES),
+                            metadata={"description": "the provinces whose events the supervisor may retract"})
+
+
 ENROLMENT_ONLY = ("scheme", "participant", "contribution")
+# What each kind must not carry (`retraction` is allowed, and required, only for retracted).
+NOT_FOR_RETRACTED = ("scheme", "participant", "contribution", "conference", "campaign")
 
 
 class EventBodySchema(BaseSchema):
@@ -164,6 +191,8 @@ class EventBodySchema(BaseSchema):
     contribution = fields.Nested(ContributionSchema)
     conference = fields.Nested(ConferenceSchema)
     campaign = _text(rules.CAMPAIGN_LENGTH)
+    retraction = fields.Nested(RetractionSchema, metadata={
+        "description": "kind retracted only: the event this one retracts, and why"})
 
     @validates_schema
     def _fields_fit_kind(self, data: dict, **_: Any) -> None:
@@ -171,7 +200,17 @@ class EventBodySchema(BaseSchema):
         if kind is None:
             return
         errors: dict[str, list[str]] = {}
-        if kind == CONFERENCE_HELD:
+        if kind != RETRACTED and "retraction" in data:
+            errors["retraction"] = [f"not allowed for {kind}: only retracted names an event to retract"]
+        if kind == RETRACTED:
+            if "retraction" not in data:
+                errors["retraction"] = ["required for retracted"]
+            elif data["retraction"]["event_id"] == data.get("event_id"):
+                errors["retraction.event_id"] = ["an event cannot retract itself"]
+            for name in NOT_FOR_RETRACTED:
+                if name in data:
+                    errors[name] = ["not allowed for retracted"]
+        elif kind == CONFERENCE_HELD:
             if "conference" not in data:
                 errors["conference"] = ["required for conference_held"]
             for name in ENROLMENT_ONLY:
@@ -190,23 +229,50 @@ class EventBodySchema(BaseSchema):
 
 
 class TopicRecordSchema(EventBodySchema):
-    """One record on the events topic: the posted body plus the API's envelope."""
+    """One record on the events topic: the posted body plus the API's envelope. Who sent it:
+    `agent`, except a retraction made by a supervisor, which carries `supervisor` instead."""
 
     schema_version = fields.Integer(required=True, validate=validate.Equal(SCHEMA_VERSION))
-    agent = fields.Nested(AgentSchema, required=True)
+    agent = fields.Nested(AgentSchema, metadata={"description": "the agent who sent the event (every kind "
+                                                                "but a supervisor's retraction)"})
+    supervisor = fields.Nested(SupervisorSchema, metadata={"description": "kind retracted only, instead of "
+                                                                          "agent: the supervisor who retracted"})
     received_at = DateTime(required=True)
+
+    @validates_schema
+    def _sender(self, data: dict, **_: Any) -> None:
+        if data.get("kind") == RETRACTED:
+            if ("agent" in data) == ("supervisor" in data):
+                raise ValidationError("a retraction carries exactly one of agent and supervisor", "agent")
+        elif "agent" not in data:
+            raise ValidationError("Missing data for required field.", "agent")
+        elif "supervisor" in data:
+            raise ValidationError("only a retraction is made by a supervisor", "supervisor")
 
     @post_load
     def _make(self, data: dict, **_: Any) -> Event:
-        agent = data["agent"]
+        agent = data.get("agent")
+        if "supervisor" in data:
+            sup = data["supervisor"]
+            return build_retraction(data, Retractor(supervisor_id=sup["supervisor_id"],
+                                                    provinces=frozenset(sup["provinces"])))
         return build_event(data, Agent(agent_id=agent["agent_id"], channel=agent["channel"]))
 
 
 _ENROLMENT_KINDS = {k.value: k for k in EnrolmentKind}  # a dict lookup: EnrolmentKind(value) is ~5x slower
 
 
+def build_retraction(data: dict, retractor: Retractor) -> RetractionEvent:
+    r = data["retraction"]
+    return RetractionEvent(event_id=data["event_id"], occurred_at=data["occurred_at"],
+                           locality_code=data["locality_code"], retractor=retractor, retracts=r["event_id"],
+                           reason=r["reason"], note=r.get("note"))
+
+
 def build_event(data: dict, agent: Agent) -> Event:
     """A domain event from a loaded body (EventBodySchema) and the agent who sent it."""
+    if data["kind"] == RETRACTED:
+        return build_retraction(data, Retractor(agent=agent))
     common = dict(
         event_id=data["event_id"],
         occurred_at=data["occurred_at"],
@@ -240,9 +306,17 @@ def record_dict(event: Event, received_at: datetime) -> dict:
         "kind": str(event.kind),
         "occurred_at": event.occurred_at.isoformat(),
         "locality_code": event.locality_code,
-        "agent": {"agent_id": event.agent.agent_id, "channel": event.agent.channel.value},
-        "received_at": received_at.isoformat(),
     }
+    if event.agent is not None:
+        out["agent"] = {"agent_id": event.agent.agent_id, "channel": event.agent.channel.value}
+    out["received_at"] = received_at.isoformat()
+    if isinstance(event, RetractionEvent):
+        if event.agent is None:
+            out["supervisor"] = {"supervisor_id": event.retractor.supervisor_id,
+                                 "provinces": sorted(event.retractor.provinces)}
+        out["retraction"] = _drop_none({"event_id": str(event.retracts), "reason": event.reason.value,
+                                        "note": event.note})
+        return out
     if event.campaign is not None:
         out["campaign"] = event.campaign
     if isinstance(event, ConferenceEvent):

@@ -51,6 +51,7 @@ def _digits(n: int) -> Pattern:
 PERSONAL_ID = _digits(12)
 SI_NUMBER = _digits(10)
 LOCALITY_CODE = Pattern(r"^[0-9]{5}$", "must be a 5-digit commune/ward code")
+PROVINCE_CODE = Pattern(r"^[0-9]{2}$", "must be a 2-digit province code")
 # Free text: no C0 control characters and no DEL. (Lone surrogates cannot be UTF-8 at all:
 # `is_unicode_text` refuses them; JSON Schema validators never see them.)
 PLAIN_TEXT = Pattern(r"^[^\x00-\x1f\x7f]*$", "must not contain control characters")
@@ -105,6 +106,8 @@ BIRTH_YEAR = Bounds(1900, 2100)
 AGENT_ID_LENGTH = (1, 64)
 ORGANISER_LENGTH = (1, 200)
 CAMPAIGN_LENGTH = (1, 100)
+RETRACTION_NOTE_LENGTH = (1, 500)  # why, in words: never a personal id (the topic and the store keep it)
+SUPERVISOR_PROVINCES = (1, 100)
 
 
 def is_unicode_text(text: str) -> bool:

@@ -8,9 +8,9 @@ column order of the agg_* tables (migration 0003), rows whose values are all zer
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
-from .model import ConferenceEvent, EnrolmentEvent, Event, reporting_month
+from .model import ConferenceEvent, EnrolmentEvent, Event, RetractionEvent, may_retract, reporting_month
 from .participants import group_participants
 from .timeline import TimelineEvent, derive
 
@@ -44,8 +44,28 @@ def participant_links(event: EnrolmentEvent) -> tuple[tuple[str, str], tuple[str
     return ("sin", p.si_number), None
 
 
-def aggregate(events: Iterable[Event]) -> Tables:
-    unique = {e.event_id: e for e in events}.values()
+# A locality -> the codes of it and its ancestors (the locality tree); none known by default.
+Places = Callable[[str], Iterable[str]]
+
+
+def _only_itself(code: str) -> Iterable[str]:
+    return (code,)
+
+
+def counted(events: Iterable[Event], places: Places = _only_itself) -> list[Event]:
+    """The events that count: the set (duplicates once) minus the retractions and the events a
+    retraction takes out, where its sender may retract them (`model.may_retract`)."""
+    unique = {e.event_id: e for e in events}
+    retracted = {r.retracts for r in unique.values() if isinstance(r, RetractionEvent)
+                 and r.retracts in unique
+                 and not isinstance(unique[r.retracts], RetractionEvent)
+                 and may_retract(r.retractor, unique[r.retracts].agent.agent_id,
+                                 places(unique[r.retracts].locality_code))}
+    return [e for e in unique.values() if not isinstance(e, RetractionEvent) and e.event_id not in retracted]
+
+
+def aggregate(events: Iterable[Event], places: Places = _only_itself) -> Tables:
+    unique = counted(events, places)
     enrolments = [e for e in unique if isinstance(e, EnrolmentEvent)]
     participant_of = group_participants(participant_links(e) for e in enrolments)
     per_participant: dict[int, list[TimelineEvent]] = defaultdict(list)

@@ -5,6 +5,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
+from collections.abc import Iterable
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
@@ -33,7 +34,19 @@ class EnrolmentKind(StrEnum):
 
 
 CONFERENCE_HELD = "conference_held"
-EVENT_KINDS = tuple(k.value for k in EnrolmentKind) + (CONFERENCE_HELD,)
+RETRACTED = "retracted"  # a correction: names an earlier event that must not count
+EVENT_KINDS = tuple(k.value for k in EnrolmentKind) + (CONFERENCE_HELD, RETRACTED)
+
+
+class RetractionReason(StrEnum):
+    """Why an event is retracted (the data-quality report counts by these)."""
+
+    WRONG_PERSON = "wrong_person"  # the event names someone else
+    WRONG_LOCALITY = "wrong_locality"  # recorded in the wrong commune
+    WRONG_DETAILS = "wrong_details"  # wrong scheme, kind, date, amount or attendance
+    DUPLICATE_ENTRY = "duplicate_entry"  # the same happening entered twice under two event ids
+    DID_NOT_HAPPEN = "did_not_happen"
+    OTHER = "other"
 
 
 class Channel(StrEnum):
@@ -106,7 +119,45 @@ class ConferenceEvent:
     kind = CONFERENCE_HELD
 
 
-Event = EnrolmentEvent | ConferenceEvent
+@dataclass(frozen=True)
+class Retractor:
+    """Who retracts: an agent (its own events) or a supervisor (events in its provinces)."""
+
+    agent: Agent | None = None
+    supervisor_id: str | None = None
+    provinces: frozenset[str] = frozenset()  # a supervisor's
+
+
+@dataclass(frozen=True)
+class RetractionEvent:
+    """A correction: the event `retracts` names does not count, whatever the arrival order.
+    `locality_code` is the commune of the retracted event as the sender recorded it."""
+
+    event_id: uuid.UUID
+    occurred_at: datetime
+    locality_code: str
+    retractor: Retractor
+    retracts: uuid.UUID
+    reason: RetractionReason
+    note: str | None = None
+
+    kind = RETRACTED
+
+    @property
+    def agent(self) -> Agent | None:
+        return self.retractor.agent
+
+
+Event = EnrolmentEvent | ConferenceEvent | RetractionEvent
+
+
+def may_retract(retractor: Retractor, target_agent_id: str | None, places: Iterable[str]) -> bool:
+    """The rule of corrections: the agent that sent the event (`target_agent_id`), or a
+    supervisor of one of `places` (the event's locality and its ancestors). A retraction itself
+    is never retracted: its callers say so first."""
+    if retractor.agent is not None:
+        return retractor.agent.agent_id == target_agent_id
+    return not retractor.provinces.isdisjoint(places)
 
 
 class PlainEnrolment(NamedTuple):

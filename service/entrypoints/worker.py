@@ -37,8 +37,8 @@ from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata
 from marshmallow import ValidationError
 
-from ..adapters.kafka.consumer import DeadLetterWriter, make_consumer
-from ..adapters.postgres.aggregates import BatchResult, event_row
+from ..adapters.kafka.consumer import DeadLetterWriter, StoredRecord, make_consumer
+from ..adapters.postgres.aggregates import CONFERENCE, ENROLMENT, BatchResult, event_row
 from ..adapters.postgres.isolating import Refused, apply_isolating
 from ..config import Settings
 from ..contract.digest import content_digest, digest_key
@@ -71,6 +71,7 @@ class StopRequested(Exception):
 class Batch:
     enrolments: list[tuple] = field(default_factory=list)
     conferences: list[tuple] = field(default_factory=list)
+    retractions: list[tuple] = field(default_factory=list)
     offsets: dict[TopicPartition, int] = field(default_factory=dict)  # next offset to read
     records: int = 0
     dead_letters: int = 0
@@ -79,7 +80,13 @@ class Batch:
     # records the apply refuses (their content fails in the database, or an event_id conflict).
     enrolment_records: list[ConsumerRecord] = field(default_factory=list)
     conference_records: list[ConsumerRecord] = field(default_factory=list)
+    retraction_records: list[ConsumerRecord] = field(default_factory=list)
     refused: list[Refused] = field(default_factory=list)  # set by the apply
+
+    def lists(self) -> tuple[tuple[list[tuple], list[ConsumerRecord]], ...]:
+        """(rows, their records) by store, in the order apply_batch takes them."""
+        return ((self.enrolments, self.enrolment_records), (self.conferences, self.conference_records),
+                (self.retractions, self.retraction_records))
 
 
 class Worker:
@@ -159,17 +166,20 @@ class Worker:
             batch.started = time.monotonic()
         batch.records += 1
         try:
-            is_enrolment, row = record_row(record.value, self._pseudonymiser, self._digest_key)
+            table, row = record_row(record.value, self._pseudonymiser, self._digest_key)
         except POISON as exc:
             self._dead_letter(record, describe(exc))
             batch.dead_letters += 1
             return
-        if is_enrolment:
+        if table == ENROLMENT:
             batch.enrolments.append(row)
             batch.enrolment_records.append(record)
-        else:
+        elif table == CONFERENCE:
             batch.conferences.append(row)
             batch.conference_records.append(record)
+        else:  # a retraction, with where it was read: a refusal known only later names it
+            batch.retractions.append(row[:-3] + (record.partition, record.offset, row[-1]))
+            batch.retraction_records.append(record)
 
     def _dead_letter(self, record: ConsumerRecord, error: str) -> None:
         self._dead.send(record, error)
@@ -180,14 +190,18 @@ class Worker:
     def _dead_letter_refused(self, batch: Batch, result: BatchResult) -> None:
         """After the database commit, before the Kafka commit: the records the apply refused.
         (A crash in between re-reads them; they are refused, and dead-lettered, again.)"""
-        letters = [((batch.enrolment_records if r.is_enrolment else batch.conference_records)[r.index], r.error)
-                   for r in batch.refused]
+        letters = [(batch.lists()[r.list_index][1][r.index], r.error) for r in batch.refused]
         if result.conflicts:
-            for rows, records in ((batch.enrolments, batch.enrolment_records),
-                                  (batch.conferences, batch.conference_records)):
+            for rows, records in batch.lists():
                 letters += [(record, EVENT_ID_CONFLICT) for row, record in zip(rows, records)
                             if (row[0], row[-1]) in result.conflicts]
             self.metrics.event_id_conflicts.inc(len(letters) - len(batch.refused))
+        # Retractions the sender may not make: this batch's by their record, earlier ones (whose
+        # event arrived now) from the record stored with them.
+        in_batch = {row[0]: record for row, record in zip(batch.retractions, batch.retraction_records)}
+        for refused in result.refused_retractions:
+            record = in_batch.get(refused.event_id) or StoredRecord.of(self.settings.events_topic, refused)
+            letters.append((record, refused.error))
         for record, error in letters:
             self._dead_letter(record, error)
         if letters:
@@ -222,7 +236,8 @@ class Worker:
             self._conn = psycopg.connect(self.settings.database_url, connect_timeout=5,
                                          application_name="enrolment-worker")
         offsets = {(tp.topic, tp.partition): o for tp, o in batch.offsets.items()}
-        result, batch.refused = apply_isolating(self._conn, batch.enrolments, batch.conferences, offsets=offsets,
+        result, batch.refused = apply_isolating(self._conn, batch.enrolments, batch.conferences, batch.retractions,
+                                                offsets=offsets,
                                                 consumer_group=self.settings.consumer_group,
                                                 locked_python=self._decoding_paused())
         return result
@@ -350,8 +365,9 @@ EVENT_ID_CONFLICT = "event_id_conflict: this event_id is stored with other conte
 
 
 def record_row(value: bytes, pseudonymiser: Pseudonymiser, key: bytes | None = None,
-               fast: bool = True) -> tuple[bool, tuple]:
-    """(is an enrolment, staging row) of one topic record; raises one of POISON if the record
+               fast: bool = True) -> tuple[str, tuple]:
+    """(its store: aggregates.ENROLMENT, CONFERENCE or RETRACTION, staging row) of one topic
+    record; raises one of POISON if the record
     is not a valid event under the contract. Plainly valid records take the fast path
     (`contract.fast_body.fast_record`); marshmallow decides about the rest. With `key`, the
     row carries the record's content digest (contract.digest), else None."""
@@ -364,7 +380,7 @@ def record_row(value: bytes, pseudonymiser: Pseudonymiser, key: bytes | None = N
     event = fast_record(record) if fast and is_object else None  # after the digest: it pops the envelope
     if event is not None:
         return event_row(event, pseudonymiser, digest)
-    row = event_row(decode_record(value), pseudonymiser, digest)
+    row = event_row(decode_record(value), pseudonymiser, digest, value)
     # Valid under the contract but not storable: PostgreSQL text cannot hold NUL, bigint stops
     # at 2**63 - 1. Refused here, as poison, rather than failing the whole batch's transaction.
     # (The fast path's own rules already refuse both.)

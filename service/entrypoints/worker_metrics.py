@@ -21,6 +21,12 @@ class ConsumerMetrics:
         self.partition_resets = Counter(
             "enrolment_consumer_partition_resets", "Partitions found behind the worker's position (topic recreated) "
             "and read again from their start", ["topic", "partition"], registry=r)
+        self.retractions = Counter("enrolment_consumer_retractions", "New retraction events stored", registry=r)
+        self.events_retracted = Counter("enrolment_consumer_events_retracted",
+                                        "Events taken out of the figures by a retraction", registry=r)
+        self.retractions_refused = Counter(
+            "enrolment_consumer_retractions_refused", "Retractions dead-lettered: the sender may not retract the event",
+            registry=r)
         self.retries = Counter("enrolment_consumer_retries", "Database or broker operations retried after an error", registry=r)
         self.batch_size = Histogram("enrolment_consumer_batch_size", "Records per applied batch", registry=r,
                                     buckets=(1, 10, 50, 100, 250, 500, 1000, 2000, 5000, 10000))
@@ -45,6 +51,9 @@ class ConsumerMetrics:
         self.batch_seconds.observe(seconds)
         self.events_applied.inc(result.applied + result.conferences)
         self.duplicates.inc(result.duplicates)
+        self.retractions.inc(result.retractions)
+        self.events_retracted.inc(result.retracted)
+        self.retractions_refused.inc(len(result.refused_retractions))
         self.lock_wait_seconds.inc(result.lock_wait_s)
         self.lock_held_seconds.inc(result.lock_held_s)
         if result.newest_occurred_at is not None:

@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import strategies as st
 
 from service.domain.model import (
-    Agent, Channel, ConferenceEvent, Contribution, EnrolmentEvent, EnrolmentKind, Event, Participant, Scheme, Sex,
+    Agent, Channel, ConferenceEvent, Contribution, EnrolmentEvent, EnrolmentKind, Event, Participant,
+    RetractionEvent, RetractionReason, Retractor, Scheme, Sex,
 )
 
 AGENTS = [Agent("agent-1", Channel.POST_OFFICE), Agent("agent-2", Channel.COLLECTION_ORGANISATION)]
@@ -42,6 +43,23 @@ def personal_id(n: int) -> str:
 
 def si_number(n: int) -> str:
     return f"{n:010d}"
+
+
+def retraction(target, *, by: Agent | None = None, provinces: frozenset[str] = frozenset(),
+               event_id: uuid.UUID | None = None, reason: str = "wrong_person",
+               locality: str | None = None) -> RetractionEvent:
+    """A retraction of `target` (an event, or an event id) by the agent `by`, else by a
+    supervisor of `provinces`."""
+    target_id = target if isinstance(target, uuid.UUID) else target.event_id
+    when = datetime(2021, 6, 1, tzinfo=UTC) if isinstance(target, uuid.UUID) else target.occurred_at + timedelta(days=3)
+    retractor = Retractor(agent=by) if by is not None else Retractor(supervisor_id="token-1", provinces=provinces)
+    return RetractionEvent(event_id or uuid.uuid4(), when,
+                           locality or (target.locality_code if not isinstance(target, uuid.UUID) else "87001"),
+                           retractor, target_id, RetractionReason(reason))
+
+
+# The test localities' tree: communes 87001-87003 in province 87, 79001 in province 79.
+PARENTS = {"87001": "87", "87002": "87", "87003": "87", "79001": "79", "87": "VN", "79": "VN"}
 
 
 # Moments near month ends in Vietnam time (UTC+7): 16:00–18:00 UTC on the last day crosses
@@ -130,3 +148,25 @@ def random_history(rng, *, people: int, communes: list[str], start: datetime, mo
                                  attendees=rng.randrange(1, 400), cost=rng.randrange(1, 50_000_000),
                                  campaign=rng.choice(CAMPAIGNS)))
     return events
+
+
+@st.composite
+def with_retractions(draw, events: list):
+    """`events` plus retractions: of some of them by their own agent, by another agent
+    (refused), by a supervisor of their province or of another one (refused), twice, of
+    unknown ids and of retractions (refused)."""
+    out = list(events)
+    for _ in range(draw(st.integers(1, 6))):
+        target = draw(st.sampled_from(events))
+        who = draw(st.sampled_from(["own", "own", "own", "other", "supervisor", "wrong_supervisor", "unknown"]))
+        if who == "unknown":
+            out.append(retraction(draw(st.uuids()), by=AGENTS[0], event_id=draw(st.uuids())))
+            continue
+        by = {"own": target.agent, "other": next(a for a in AGENTS if a != target.agent)}.get(who)
+        provinces = frozenset({"87"} if who == "supervisor" else {"79"})
+        r = retraction(target, by=by, provinces=provinces, event_id=draw(st.uuids()),
+                       reason=draw(st.sampled_from(["wrong_person", "did_not_happen", "duplicate_entry"])))
+        out.append(r)
+        if draw(st.integers(0, 4)) == 0:  # retracted twice, or the retraction itself retracted
+            out.append(retraction(draw(st.sampled_from([target, r])), by=AGENTS[0], event_id=draw(st.uuids())))
+    return list({e.event_id: e for e in out}.values())

@@ -18,7 +18,7 @@ from service.domain.identity import Pseudonymiser
 pytestmark = pytest.mark.integration
 
 STORE_TABLES = (
-    "participant_identifiers", "enrolment_events", "conference_events", "participant_scheme_state",
+    "participant_identifiers", "enrolment_events", "conference_events", "event_retractions", "participant_scheme_state",
     "consumer_offsets", "agg_active_changes", "agg_active_changes_by_person",
     "agg_flows", "agg_campaign_enrolments", "agg_outreach",
 )

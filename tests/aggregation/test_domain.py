@@ -2,10 +2,10 @@
 import random
 from datetime import UTC, datetime
 
-from hypothesis import given, settings as hsettings
+from hypothesis import given, settings as hsettings, strategies as st
 
-from eventgen import enrolment, event_sets, personal_id
-from reference import assert_matches_reference
+from eventgen import AGENTS, PARENTS, enrolment, event_sets, personal_id, retraction, with_retractions
+from reference import assert_matches_reference, without_retracted
 from service.domain.aggregation import aggregate
 from service.domain.participants import resolve
 from service.domain.timeline import TimelineEvent, derive
@@ -73,3 +73,31 @@ def test_domain_matches_simple_reference_in_any_order(events):
     shuffled = events + random.sample(events, k=len(events) // 3)
     random.shuffle(shuffled)
     assert aggregate(shuffled) == tables
+
+
+def _places(code):
+    while code is not None:
+        yield code
+        code = PARENTS.get(code)
+
+
+@hsettings(max_examples=150, deadline=None)
+@given(st.data())
+def test_with_retractions_the_figures_are_those_of_the_set_without_the_retracted(data):
+    events = data.draw(with_retractions(data.draw(event_sets())))
+    tables = aggregate(events, _places)
+    assert_matches_reference(tables, events, PARENTS)
+    assert tables == aggregate(without_retracted(events, PARENTS))
+    shuffled = events + data.draw(st.lists(st.sampled_from(events), max_size=len(events)))
+    assert aggregate(data.draw(st.permutations(shuffled)), _places) == tables
+
+
+def test_only_the_sender_or_a_supervisor_of_the_province_retracts():
+    event = enrolment("registered", JAN, pid=personal_id(1), locality="87002", agent=AGENTS[0])
+    kept = aggregate([event])
+    assert aggregate([event, retraction(event, by=AGENTS[1])], _places) == kept
+    assert aggregate([event, retraction(event, provinces=frozenset({"79"}))], _places) == kept
+    assert aggregate([retraction(event, provinces=frozenset({"87"})), event], _places) == aggregate([])
+    assert aggregate([event, retraction(event, by=AGENTS[0])]) == aggregate([])
+    of_retraction = retraction(event, by=AGENTS[1])
+    assert aggregate([event, of_retraction, retraction(of_retraction, by=AGENTS[1])], _places) == kept

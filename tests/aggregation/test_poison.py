@@ -19,6 +19,7 @@ from service.contract.digest import content_digest, digest_key
 from service.contract.events import encode_record, record_dict
 from service.domain.aggregation import aggregate
 from service.domain.identity import Pseudonymiser
+from service.adapters.postgres.aggregates import CONFERENCE, ENROLMENT
 from service.entrypoints.worker import record_row
 from service.entrypoints.worker_metrics import ConsumerMetrics
 from test_worker import in_process_worker
@@ -39,7 +40,7 @@ def refuse_campaign_in_database(url: str) -> None:
 def rows(events, key: str):
     pseudonymiser = Pseudonymiser(key)
     out = [record_row(encode_record(e, NOW), pseudonymiser, digest_key(key)) for e in events]
-    return [r for is_e, r in out if is_e], [r for is_e, r in out if not is_e]
+    return [r for t, r in out if t == ENROLMENT], [r for t, r in out if t == CONFERENCE]
 
 
 def some_events(n: int):
@@ -59,7 +60,7 @@ def test_a_batch_failing_on_one_records_content_is_split_and_the_rest_applied_on
         result, refused = apply_isolating(conn, enrolments, conferences, offsets={(settings.events_topic, 0): 77},
                                            consumer_group="g")
         assert sorted(r.index for r in refused) == [13, 32]
-        assert all(r.is_enrolment and r.error.startswith("CheckViolation") for r in refused)
+        assert all(r.list_index == 0 and r.error.startswith("CheckViolation") for r in refused)
         assert result.applied == 40 and result.conferences == 1 and not result.conflicts
         assert stored_offsets(conn, "g") == {(settings.events_topic, 0): 77}
         again, refused_again = apply_isolating(conn, enrolments, conferences)

@@ -14,6 +14,7 @@ from service.contract.jsonschema import RECORD_FILE
 from service.adapters.postgres.isolating import apply_isolating
 from service.contract.digest import digest_key
 from service.domain.identity import Pseudonymiser
+from service.adapters.postgres.aggregates import CONFERENCE, ENROLMENT, RETRACTION
 from service.entrypoints.worker import POISON, describe, record_row
 
 pytestmark = pytest.mark.integration
@@ -55,22 +56,24 @@ def conn(database_url):
 @given(batch=st.lists(records, min_size=1, max_size=4))
 def test_every_record_is_applied_or_refused_with_its_error(conn, batch):
     pseudonymiser, key = Pseudonymiser(KEY), digest_key(KEY)
-    enrolments, conferences, refused = [], [], []
+    lists, refused = {ENROLMENT: [], CONFERENCE: [], RETRACTION: []}, []
     for value in batch:
         try:
-            is_enrolment, row = record_row(value, pseudonymiser, key)
+            table, row = record_row(value, pseudonymiser, key)
         except POISON as exc:
             refused.append(describe(exc))
             continue
-        (enrolments if is_enrolment else conferences).append(row)
-    result, in_database = apply_isolating(conn, enrolments, conferences)
+        lists[table].append(row)
+    rows = (lists[ENROLMENT], lists[CONFERENCE], lists[RETRACTION])
+    result, in_database = apply_isolating(conn, *rows)
     refused += [r.error for r in in_database]
     assert all(refused)  # every refusal carries its error
-    decoded = len(enrolments) + len(conferences)
-    assert result.applied + result.conferences + result.duplicates + len(in_database) == decoded
+    decoded = sum(map(len, rows))
+    assert result.applied + result.conferences + result.retractions + result.duplicates + len(in_database) \
+        + result.retracted_on_arrival == decoded
     assert decoded + len(refused) - len(in_database) == len(batch)
-    stored = {r[0] for r in enrolments + conferences} - {(enrolments if r.is_enrolment else conferences)[r.index][0]
-                                                         for r in in_database}
+    stored = {r[0] for rs in rows for r in rs} - {rows[r.list_index][r.index][0] for r in in_database}
     found = conn.execute("SELECT count(*) FROM (SELECT event_id FROM enrolment_events UNION ALL "
-                         "SELECT event_id FROM conference_events) e WHERE event_id = ANY(%s)", (list(stored),)).fetchone()
+                         "SELECT event_id FROM conference_events UNION ALL SELECT event_id FROM event_retractions) e "
+                         "WHERE event_id = ANY(%s)", (list(stored),)).fetchone()
     assert found[0] == len(stored)

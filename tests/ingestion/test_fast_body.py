@@ -9,7 +9,7 @@ from marshmallow import ValidationError
 from contract_mutations import BODY_PATHS, FULL_CONFERENCE, FULL_ENROLMENT, ODD_VALUES, mutate, single_mutations
 from service.contract.events import EventBodySchema
 from service.contract.fast_body import fast_body
-from service.domain.model import EVENT_KINDS, EnrolmentKind, Scheme, Sex, SupportGroup
+from service.domain.model import EVENT_KINDS, RETRACTED, EnrolmentKind, RetractionReason, Scheme, Sex, SupportGroup
 
 SCHEMA = EventBodySchema()
 
@@ -58,7 +58,7 @@ def participants(draw):
 
 @st.composite
 def bodies(draw):
-    kind = draw(st.sampled_from(EVENT_KINDS))
+    kind = draw(st.sampled_from([k for k in EVENT_KINDS if k != RETRACTED]))  # retractions: marshmallow's
     body = {"event_id": str(draw(st.uuids())), "kind": kind, "occurred_at": draw(MOMENTS).isoformat(),
             "locality_code": f"{draw(st.integers(0, 99_999)):05d}"}
     if draw(st.booleans()):
@@ -108,6 +108,17 @@ def test_every_odd_value_at_every_path_of_full_bodies():
             fast = fast_body(body)
             if fast is not None:
                 assert contract(body) == fast, mutation
+
+
+@given(st.uuids(), st.uuids(), MOMENTS, st.sampled_from(list(RetractionReason)), st.one_of(st.none(), TEXT))
+def test_retractions_are_left_to_the_contract_which_accepts_them(event_id, target, moment, reason, note):
+    body = {"event_id": str(event_id), "kind": RETRACTED, "occurred_at": moment.isoformat(), "locality_code": "87001",
+            "retraction": {"event_id": str(target), "reason": reason.value, **({"note": note} if note else {})}}
+    assert fast_body(body) is None
+    loaded = contract(body)
+    assert (loaded is None) == (event_id == target)
+    if loaded is not None:
+        assert loaded["retraction"] == {"event_id": target, "reason": reason, **({"note": note} if note else {})}
 
 
 @given(st.one_of(st.none(), st.integers(), st.text(), st.lists(st.integers())))

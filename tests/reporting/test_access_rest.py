@@ -86,7 +86,7 @@ def _subtree(url: str, roots: list[str]) -> set[str]:
 REPORT_PATHS = [("coverage", {}), ("flows", {}), ("growth", {}), ("withdrawals", {}), ("outreach", {}),
                 ("breakdown", {"by": "channel"}), ("breakdown", {"by": "agent"}), ("breakdown", {"by": "sex"}),
                 ("breakdown", {"by": "age_band"}), ("breakdown", {"by": "sex_age_band"}),
-                ("plan", {"year": 2025}), ("denominators", {}), ("targets", {})]
+                ("plan", {"year": 2025}), ("denominators", {}), ("targets", {}), ("retractions", {})]
 
 
 def _query(path: str, extra: dict) -> dict:

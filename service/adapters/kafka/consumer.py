@@ -86,6 +86,24 @@ class DeadLetter:
         )
 
 
+@dataclass(frozen=True)
+class StoredRecord:
+    """A topic record known from the database, not in hand: a retraction refused when its event
+    arrives, batches after it was read (a partition or offset of -1: not known)."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+
+    @classmethod
+    def of(cls, topic: str, refused) -> "StoredRecord":
+        """From a `postgres.retractions.RefusedRetraction`."""
+        return cls(topic, -1 if refused.source_partition is None else refused.source_partition,
+                   -1 if refused.source_offset is None else refused.source_offset, None, refused.record_value)
+
+
 class DeadLetterWriter:
     """Sends refused records, unchanged, to the dead-letter topic with headers that say why."""
 

@@ -28,7 +28,7 @@ from ...config import Settings
 from .clients import make_producer
 from ...contract.events import SCHEMA_VERSION, encode_record
 from ...domain.identity import Pseudonymiser
-from ...domain.model import EVENT_KINDS, ConferenceEvent, Event
+from ...domain.model import EVENT_KINDS, ConferenceEvent, Event, RetractionEvent
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +54,8 @@ class OutgoingRecord:
 def record_key(event: Event, pseudonymiser: Pseudonymiser) -> bytes:
     if isinstance(event, ConferenceEvent):
         return event.locality_code.encode()
+    if isinstance(event, RetractionEvent):  # the retractions of one event share a partition
+        return str(event.retracts).encode()
     p = event.participant
     if p.personal_id:
         return pseudonymiser.personal_id(p.personal_id).hex().encode()

@@ -2,7 +2,9 @@
 statements, whatever the batch size.
 
 Per batch: binary COPY into a temp staging table -> INSERT … ON CONFLICT DO NOTHING into the
-event store (dedupe by event_id) -> the apply lock -> identity resolution (pure domain, on
+event store (dedupe by event_id; conferences and retractions likewise) -> the apply lock ->
+the retractions that can be judged now are judged and applied (`retractions.py`: one statement
+when there are none) -> identity resolution (pure domain, on
 the batch's identifiers and their known participant numbers) -> the new events tagged with
 their participant, the touched participants' state rows (participant_scheme_state) read ->
 participants whose new events are all later than their last stored event, with no merge and
@@ -34,9 +36,10 @@ import psycopg
 
 from ...domain.aggregation import TABLE_KEYS, TABLE_VALUES, Tables
 from ...domain.identity import Pseudonymiser, decode_personal_id
-from ...domain.model import ConferenceEvent, Event, PlainEnrolment, reporting_month
+from ...domain.model import ConferenceEvent, Event, PlainEnrolment, RetractionEvent, reporting_month
 from ...domain.participants import resolve
-from . import outbox
+from . import outbox, retractions
+from .retractions import RETRACTION_COLUMNS, RefusedRetraction
 from .locks import TAKE_APPLY_LOCK, TAKE_SWAP_LOCK_SHARED
 
 
@@ -65,6 +68,8 @@ SET LOCAL jit = off;
 CREATE TEMP TABLE IF NOT EXISTS staging_events (LIKE enrolment_events) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS staging_conferences (LIKE conference_events) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS inserted_events (LIKE enrolment_events) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS inserted_conferences (LIKE conference_events) ON COMMIT DELETE ROWS;
+{retractions.TEMP_TABLES}
 CREATE TEMP TABLE IF NOT EXISTS new_events (participant_id bigint, LIKE enrolment_events) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS prior_state (LIKE participant_scheme_state) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS rederived (participant_id bigint) ON COMMIT DELETE ROWS;
@@ -82,8 +87,8 @@ CREATE TEMP TABLE IF NOT EXISTS flow_diff (
 # ON COMMIT DELETE ROWS empties them after each batch; an apply inside a caller's open
 # transaction (the replay's catch-up under the swap lock) must empty them itself.
 _CLEAR_TEMP = "; ".join(f"DELETE FROM {t}" for t in (
-    "staging_events", "staging_conferences", "inserted_events", "new_events", "prior_state",
-    "rederived", "timeline", "stock_diff", "flow_diff"))
+    "staging_events", "staging_conferences", "inserted_events", "inserted_conferences", "new_events", "prior_state",
+    "rederived", "timeline", "stock_diff", "flow_diff", *retractions.TEMP_TABLE_NAMES))
 
 # Dedupe by event_id, before the apply lock: storing the events needs no shared state, so
 # another worker's apply runs meanwhile. A duplicate of an event that another transaction
@@ -97,6 +102,24 @@ WITH inserted AS (
     RETURNING *
 )
 INSERT INTO inserted_events SELECT * FROM inserted
+"""
+
+_STORE_CONFERENCES = """
+WITH inserted AS (
+    INSERT INTO conference_events SELECT * FROM staging_conferences
+    ON CONFLICT (event_id) DO NOTHING
+    RETURNING *
+)
+INSERT INTO inserted_conferences SELECT * FROM inserted
+"""
+
+# The batch's enrolments stored before (run only when some rows were not inserted): those whose
+# content differs (conflicts) and those retracted (their links count for nothing), in the one
+# join the conflict check makes anyway.
+_STORED_BEFORE = """
+SELECT DISTINCT s.event_id, s.content_digest, s.content_digest <> e.content_digest
+FROM staging_events s JOIN enrolment_events e USING (event_id)
+WHERE s.content_digest <> e.content_digest OR e.retracted
 """
 
 # One event id, two contents: the batch's rows whose stored event (stored before, or by the
@@ -167,8 +190,10 @@ WITH history AS (
     -- OFFSET 0: not flattened, so always an index lookup per identifier (never a scan of the store)
     CROSS JOIN LATERAL (SELECT * FROM enrolment_events e WHERE e.ident = i.identifier OFFSET 0) e
     LEFT JOIN unnest(%(losers)s::bigint[], %(winners)s::bigint[]) AS m(loser, winner) ON m.loser = i.participant_id
-    WHERE i.participant_id = ANY(%(old)s)
-      AND NOT EXISTS (SELECT 1 FROM new_events n WHERE n.event_id = e.event_id)
+    -- NOT IN: a hashed subplan, whatever the estimate of the rows around it (a NOT EXISTS became a
+    -- nested loop over new_events when `retracted IS NULL`, never analysed, looked selective)
+    WHERE i.participant_id = ANY(%(old)s) AND e.retracted IS NULL
+      AND e.event_id NOT IN (SELECT event_id FROM new_events)
 )
 INSERT INTO timeline
 SELECT -1, old_id, {_COLUMNS} FROM history
@@ -379,21 +404,18 @@ ON CONFLICT (month, locality_code, scheme, campaign) DO UPDATE SET
     reactivations = agg_campaign_enrolments.reactivations + EXCLUDED.reactivations
 """
 
-_APPLY_CONFERENCES = """
-WITH new AS (
-    INSERT INTO conference_events SELECT * FROM staging_conferences
-    ON CONFLICT (event_id) DO NOTHING
-    RETURNING locality_code, month, campaign, attendees, cost_vnd, occurred_at
-), summed AS (
+# The batch's new conferences that no retraction took out (retractions.apply deletes those).
+_COUNT_CONFERENCES = """
+WITH summed AS (
     INSERT INTO agg_outreach (locality_code, month, campaign, conferences, attendees, cost_vnd)
     SELECT locality_code, month, campaign, count(*), sum(attendees), sum(cost_vnd)
-    FROM new GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+    FROM inserted_conferences GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
     ON CONFLICT (locality_code, month, campaign) DO UPDATE SET
         conferences = agg_outreach.conferences + EXCLUDED.conferences,
         attendees = agg_outreach.attendees + EXCLUDED.attendees,
         cost_vnd = agg_outreach.cost_vnd + EXCLUDED.cost_vnd
 )
-SELECT count(*), max(occurred_at) FROM new
+SELECT count(*), max(occurred_at) FROM inserted_conferences
 """
 
 _STORE_OFFSETS = """
@@ -411,7 +433,9 @@ UPDATE aggregation_status SET
                               ELSE greatest(newest_occurred_at, %(newest)s::timestamptz) END,
     events_applied = events_applied + %(applied)s,
     duplicates_skipped = duplicates_skipped + %(duplicates)s,
-    conferences_applied = conferences_applied + %(conferences)s
+    conferences_applied = conferences_applied + %(conferences)s,
+    retractions_received = retractions_received + %(retractions)s,
+    events_retracted = events_retracted + %(retracted)s
 """
 
 
@@ -431,6 +455,12 @@ class BatchResult:
     # (event_id, content_digest) of the batch's rows that reuse a stored event's id with other
     # content: not applied (counted in `duplicates`); the caller dead-letters them.
     conflicts: frozenset[tuple] = frozenset()
+    retractions: int = 0  # new retraction events
+    retracted: int = 0  # events that stopped counting (retracted now, by this batch's or earlier retractions)
+    retracted_on_arrival: int = 0  # of the batch's new events, those never counted (retracted already)
+    # Retractions refused now (the sender may not retract the event): the caller dead-letters
+    # them, those of earlier batches from the stored record.
+    refused_retractions: tuple[RefusedRetraction, ...] = ()
 
 
 def enrolment_row(event: PlainEnrolment, pseudonymiser: Pseudonymiser, digest: bytes | None = None) -> tuple:
@@ -461,21 +491,42 @@ def conference_row(event: ConferenceEvent, digest: bytes | None = None) -> tuple
     )
 
 
+def retraction_row(event: RetractionEvent, digest: bytes | None = None, record_value: bytes | None = None,
+                   source: tuple[int, int] | None = None) -> tuple:
+    """The staging row of a retraction; `source`: (partition, offset) of its topic record."""
+    r = event.retractor
+    return (
+        event.event_id, event.retracts, event.reason.value, event.note, event.occurred_at,
+        reporting_month(event.occurred_at), event.locality_code, r.agent.agent_id if r.agent else None,
+        r.agent.channel.value if r.agent else None, r.supervisor_id,
+        sorted(r.provinces) if r.agent is None else None, record_value,
+        source[0] if source else None, source[1] if source else None, digest,
+    )
+
+
+# Which staging list (and store) a decoded event's row goes to.
+ENROLMENT, CONFERENCE, RETRACTION = retractions.ENROLMENT, retractions.CONFERENCE, retractions.RETRACTION
+
+
 def event_row(event: PlainEnrolment | Event, pseudonymiser: Pseudonymiser,
-              digest: bytes | None = None) -> tuple[bool, tuple]:
-    """(is an enrolment, staging row) of a decoded event."""
+              digest: bytes | None = None, record_value: bytes | None = None) -> tuple[str, tuple]:
+    """(ENROLMENT, CONFERENCE or RETRACTION, staging row) of a decoded event; `record_value`:
+    its topic record, which a retraction's row keeps."""
     if isinstance(event, ConferenceEvent):
-        return False, conference_row(event, digest)
-    return True, enrolment_row(event if isinstance(event, PlainEnrolment) else PlainEnrolment.of(event),
-                               pseudonymiser, digest)
+        return CONFERENCE, conference_row(event, digest)
+    if isinstance(event, RetractionEvent):
+        return RETRACTION, retraction_row(event, digest, record_value)
+    return ENROLMENT, enrolment_row(event if isinstance(event, PlainEnrolment) else PlainEnrolment.of(event),
+                                    pseudonymiser, digest)
 
 
-def rows_for(events: Iterable[Event], pseudonymiser: Pseudonymiser) -> tuple[list[tuple], list[tuple]]:
-    enrolments, conferences = [], []
+def rows_for(events: Iterable[Event], pseudonymiser: Pseudonymiser) -> tuple[list[tuple], list[tuple], list[tuple]]:
+    """(enrolment, conference, retraction) staging rows: `apply_batch(conn, *rows_for(events, p))`."""
+    rows: dict[str, list[tuple]] = {ENROLMENT: [], CONFERENCE: [], RETRACTION: []}
     for e in events:
-        is_enrolment, row = event_row(e, pseudonymiser)
-        (enrolments if is_enrolment else conferences).append(row)
-    return enrolments, conferences
+        table, row = event_row(e, pseudonymiser)
+        rows[table].append(row)
+    return rows[ENROLMENT], rows[CONFERENCE], rows[RETRACTION]
 
 
 Offsets = dict[tuple[str, int], int]  # (topic, partition) -> next offset to read
@@ -485,6 +536,7 @@ def apply_batch(
     conn: psycopg.Connection,
     enrolments: Sequence[tuple],
     conferences: Sequence[tuple],
+    retraction_rows: Sequence[tuple] = (),
     offsets: Offsets | None = None,
     consumer_group: str = "",
     locked_python: AbstractContextManager = nullcontext(),
@@ -498,7 +550,7 @@ def apply_batch(
     sent: a caller can keep its other threads off the GIL during that serialised stretch."""
     # The batch's identifiers, before the lock: less Python while other workers wait.
     links = {(row[1], row[2]) for row in enrolments}
-    identifiers = sorted({i for pair in links for i in pair if i is not None})
+    retracted_before: set = set()  # ids of the batch's enrolments that were retracted before it
     nested = conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
     with conn.transaction(), conn.cursor() as cur:
         cur.execute(_SESSION)
@@ -506,34 +558,42 @@ def apply_batch(
             cur.execute(_CLEAR_TEMP)
         # Before the lock: staging (this session's own) and storing the events (no shared state),
         # so that other workers' applies wait only for what reads and writes shared state.
-        if conferences:
-            _copy(cur, "staging_conferences", CONFERENCE_COLUMNS, conferences)
         conflicts: set[tuple] = set()
-        if enrolments:
-            _copy(cur, "staging_events", EVENT_COLUMNS, enrolments, EVENT_TYPES)
-            cur.execute(_STORE_EVENTS, prepare=False)
-            if cur.rowcount < len(enrolments):
-                conflicts.update(_conflicts(cur, "staging_events", "enrolment_events"))
+        stored = [_store(cur, "staging_conferences", "conference_events", CONFERENCE_COLUMNS, conferences,
+                         _STORE_CONFERENCES, conflicts),
+                  _store(cur, "staging_retractions", "event_retractions", RETRACTION_COLUMNS, retraction_rows,
+                         retractions.STORE, conflicts),
+                  _store(cur, "staging_events", "enrolment_events", EVENT_COLUMNS, enrolments, _STORE_EVENTS,
+                         conflicts, EVENT_TYPES, with_retracted=retracted_before)]
+        if retracted_before or conflicts:  # copies of retracted events, other content under a taken id:
+            links = _links(enrolments, retracted_before, conflicts)  # their links count for nothing
         waiting = time.monotonic()
         cur.execute(TAKE_APPLY_LOCK)
         locked = time.monotonic()
         with locked_python:
+            verdicts = retractions.judge(cur)
+            retracted = retractions.apply(cur, verdicts, _COLUMNS, [_REDERIVE_STOCK, _REDERIVE_FLOWS]) \
+                if verdicts.any else retractions.Retracted(0, 0, 0)
+            if verdicts.retracted_enrolments:  # their links (re-sent copies' too) count for nothing
+                links = _links(enrolments, retracted_before | set(verdicts.retracted_enrolments), conflicts)
             new_conferences, newest_conference = 0, None
             if conferences:
-                new_conferences, newest_conference = cur.execute(_APPLY_CONFERENCES, prepare=False).fetchone()
-                if new_conferences < len(conferences):
-                    conflicts.update(_conflicts(cur, "staging_conferences", "conference_events"))
+                new_conferences, newest_conference = cur.execute(_COUNT_CONFERENCES, prepare=False).fetchone()
+            identifiers = sorted({i for pair in links for i in pair if i is not None})
             applied, newest, rederived, statements = _apply_enrolments(cur, links, identifiers)
+            if retracted.rederived and not applied:  # the retractions' changes, summed up alone
+                statements += [(s, None) for s in _UPSERT_DIFFS]
         newest = max((t for t in (newest, newest_conference) if t is not None), default=None)
-        duplicates = len(enrolments) + len(conferences) - applied - new_conferences
+        duplicates = len(enrolments) + len(conferences) + len(retraction_rows) - sum(stored)
         if offsets:
             keys = sorted(offsets)
             statements.append((_STORE_OFFSETS, (consumer_group, [t for t, _ in keys], [p for _, p in keys],
                                                 [offsets[k] for k in keys])))
         if forget_outbox:
             statements.append((outbox.FORGET_APPLIED, None))
-        statements.append((_STATUS, {"newest": newest, "applied": applied,
-                                     "duplicates": duplicates, "conferences": new_conferences}))
+        statements.append((_STATUS, {"newest": newest, "applied": applied, "duplicates": duplicates,
+                                     "conferences": new_conferences, "retractions": stored[1],
+                                     "retracted": retracted.events}))
         # prepare=False throughout: a plan cached while the temp tables were small would stay in
         # use when they are ten times larger (a nested loop took 270 ms in one batch); planning
         # each statement for the batch in hand costs ~1 ms.
@@ -542,8 +602,43 @@ def apply_batch(
                 cur.execute(statement, params, prepare=False)
     committed = time.monotonic()
     return BatchResult(applied=applied, conferences=new_conferences, duplicates=duplicates,
-                       newest_occurred_at=newest, rederived=rederived,
-                       lock_wait_s=locked - waiting, lock_held_s=committed - locked, conflicts=frozenset(conflicts))
+                       newest_occurred_at=newest, rederived=rederived + retracted.rederived,
+                       lock_wait_s=locked - waiting, lock_held_s=committed - locked, conflicts=frozenset(conflicts),
+                       retractions=stored[1], retracted=retracted.events,
+                       retracted_on_arrival=stored[0] + stored[2] - new_conferences - applied,
+                       refused_retractions=tuple(verdicts.refused))
+
+
+def _store(cur: psycopg.Cursor, staging: str, store: str, columns: Sequence[str], rows: Sequence[tuple],
+           statement: str, conflicts: set[tuple], types: Sequence[str] | None = None,
+           with_retracted: set | None = None) -> int:
+    """Stage `rows` and store those new to `store` (dedupe by event_id); returns how many were
+    new, and adds the rows that reuse a stored id with other content to `conflicts` (and, for
+    enrolments, the ids of those stored and retracted before to `with_retracted`)."""
+    if not rows:
+        return 0
+    _copy(cur, staging, columns, rows, types)
+    cur.execute(statement, prepare=False)
+    inserted = cur.rowcount
+    if inserted < len(rows):
+        if with_retracted is None:
+            conflicts.update(_conflicts(cur, staging, store))
+        else:
+            for event_id, digest, conflict in cur.execute(_STORED_BEFORE, prepare=False):
+                if conflict:
+                    conflicts.add((event_id, digest))
+                else:
+                    with_retracted.add(event_id)
+    return inserted
+
+
+def _links(enrolments: Sequence[tuple], retracted: set, conflicts: set[tuple]) -> set[tuple[bytes, bytes | None]]:
+    """(ident, linked_ident) of the rows of events that count (not retracted, not a conflicting copy)."""
+    return {(row[1], row[2]) for row in enrolments if row[0] not in retracted and (row[0], row[-1]) not in conflicts}
+
+
+# stock_diff and flow_diff, netted, into the agg_* tables.
+_UPSERT_DIFFS = (_UPSERT_ACTIVE, _UPSERT_ACTIVE_BY_PERSON, _UPSERT_FLOWS, _UPSERT_CAMPAIGNS)
 
 
 def _conflicts(cur: psycopg.Cursor, staging: str, store: str) -> list[tuple]:
@@ -608,8 +703,7 @@ def _apply_enrolments(
         statements += [(_REDERIVE_STOCK, None), (_REDERIVE_FLOWS, None)]
     if losers:
         statements.append((_FORGET_MERGED, (losers,)))
-    statements += [(s, None) for s in (_APPEND_STOCK, _APPEND_FLOWS, _UPSERT_ACTIVE,
-                                       _UPSERT_ACTIVE_BY_PERSON, _UPSERT_FLOWS, _UPSERT_CAMPAIGNS)]
+    statements += [(s, None) for s in (_APPEND_STOCK, _APPEND_FLOWS, *_UPSERT_DIFFS)]
     return applied, newest, len(rederive), statements
 
 

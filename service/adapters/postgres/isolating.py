@@ -29,36 +29,37 @@ CONTENT_ERRORS = (psycopg.DataError, psycopg.IntegrityError, ValueError, TypeErr
 
 @dataclass(frozen=True)
 class Refused:
-    is_enrolment: bool  # which of the batch's row lists
+    list_index: int  # which of the batch's row lists: 0 enrolments, 1 conferences, 2 retractions
     index: int  # the row's position in it
     error: str
 
 
 def apply_isolating(conn: psycopg.Connection, enrolments: Sequence[tuple], conferences: Sequence[tuple],
-                    **options) -> tuple[BatchResult, list[Refused]]:
-    """`apply_batch(conn, enrolments, conferences, **options)`, and the rows it refused because
-    of their content (none, usually)."""
+                    retractions: Sequence[tuple] = (), **options) -> tuple[BatchResult, list[Refused]]:
+    """`apply_batch(conn, enrolments, conferences, retractions, **options)`, and the rows it
+    refused because of their content (none, usually)."""
+    lists = (enrolments, conferences, retractions)
     try:
-        return apply_batch(conn, enrolments, conferences, **options), []
+        return apply_batch(conn, *lists, **options), []
     except CONTENT_ERRORS as exc:
         first = exc
     log.warning("batch failed on a record's content; splitting it to find the record",
-                extra={"error": describe_error(first), "records": len(enrolments) + len(conferences)})
-    items = [(True, i) for i in range(len(enrolments))] + [(False, i) for i in range(len(conferences))]
+                extra={"error": describe_error(first), "records": sum(map(len, lists))})
+    items = [(which, i) for which, rows in enumerate(lists) for i in range(len(rows))]
     results: list[BatchResult] = []
     refused: list[Refused] = []
     with conn.transaction():
-        _bisect(conn, items, enrolments, conferences, results, refused, first)
+        _bisect(conn, items, lists, results, refused, first)
         # the offsets (and status) in the same transaction as the applied rows
-        results.append(apply_batch(conn, [], [], options.get("offsets"), options.get("consumer_group", "")))
+        results.append(apply_batch(conn, [], [], [], options.get("offsets"), options.get("consumer_group", "")))
     return combined(results), refused
 
 
-def _bisect(conn, items, enrolments, conferences, results, refused, error: Exception | None) -> None:
+def _bisect(conn, items, lists, results, refused, error: Exception | None) -> None:
     if error is None:
         try:  # nested in the caller's transaction: apply_batch's own block is a savepoint
-            results.append(apply_batch(conn, [enrolments[i] for e, i in items if e],
-                                       [conferences[i] for e, i in items if not e]))
+            results.append(apply_batch(conn, *([rows[i] for w, i in items if w == which]
+                                               for which, rows in enumerate(lists))))
             return
         except CONTENT_ERRORS as exc:
             error = exc
@@ -66,8 +67,8 @@ def _bisect(conn, items, enrolments, conferences, results, refused, error: Excep
         refused.append(Refused(items[0][0], items[0][1], describe_error(error)))
         return
     middle = len(items) // 2
-    _bisect(conn, items[:middle], enrolments, conferences, results, refused, None)
-    _bisect(conn, items[middle:], enrolments, conferences, results, refused, None)
+    _bisect(conn, items[:middle], lists, results, refused, None)
+    _bisect(conn, items[middle:], lists, results, refused, None)
 
 
 def describe_error(exc: BaseException) -> str:
@@ -84,4 +85,7 @@ def combined(results: Sequence[BatchResult]) -> BatchResult:
         rederived=sum(r.rederived for r in results), lock_wait_s=sum(r.lock_wait_s for r in results),
         lock_held_s=sum(r.lock_held_s for r in results),
         conflicts=frozenset().union(*(r.conflicts for r in results)),
+        retractions=sum(r.retractions for r in results), retracted=sum(r.retracted for r in results),
+        retracted_on_arrival=sum(r.retracted_on_arrival for r in results),
+        refused_retractions=tuple(x for r in results for x in r.refused_retractions),
     )

@@ -52,6 +52,8 @@ WITH incoming AS (
     SELECT e.event_id, e.content_digest FROM enrolment_events e JOIN incoming USING (event_id)
     UNION ALL
     SELECT c.event_id, c.content_digest FROM conference_events c JOIN incoming USING (event_id)
+    UNION ALL
+    SELECT r.event_id, r.content_digest FROM event_retractions r JOIN incoming USING (event_id)
 ), inserted AS (
     INSERT INTO event_outbox (event_id, content_digest, record_key, record_value, kind)
     SELECT i.* FROM incoming i WHERE NOT EXISTS (SELECT FROM stored s WHERE s.event_id = i.event_id)
@@ -92,6 +94,7 @@ FORGET_APPLIED = """
 DELETE FROM public.event_outbox o USING (
     SELECT event_id, content_digest FROM staging_events
     UNION ALL SELECT event_id, content_digest FROM staging_conferences
+    UNION ALL SELECT event_id, content_digest FROM staging_retractions
 ) s
 WHERE o.event_id = s.event_id AND o.content_digest = s.content_digest
 """

@@ -27,7 +27,7 @@ from .rows import one_row
 # Everything the consumer derives; consumer_offsets stays live (it says what the live
 # consumer has read, which the rebuild has caught up to).
 REBUILT_TABLES = (
-    "participant_identifiers", "enrolment_events", "conference_events",
+    "participant_identifiers", "enrolment_events", "conference_events", "event_retractions",
     "participant_scheme_state", "aggregation_status",
     "agg_active_changes", "agg_active_changes_by_person", "agg_flows",
     "agg_campaign_enrolments", "agg_outreach",
@@ -116,7 +116,8 @@ def drop_rebuild_schema(url: str, schema: str) -> None:
 
 def stored_event_rows(url: str, table: str, columns: Sequence[str], batch: int,
                       missing_from: str | None = None) -> Iterator[list[tuple]]:
-    """The live event store's rows of `table` (enrolment_events or conference_events) as the
+    """The live event store's rows of `table` (enrolment_events, conference_events or
+    event_retractions) as the
     apply's staging rows, `batch` at a time, read with a server-side cursor; with
     `missing_from`, only those the schema of that name does not hold yet (the catch-up)."""
     query = sql.SQL("SELECT {} FROM public.{} e").format(
@@ -132,8 +133,9 @@ def stored_event_rows(url: str, table: str, columns: Sequence[str], batch: int,
 
 
 def stored_event_count(conn: psycopg.Connection, schema: str = "public") -> int:
-    """Events (enrolments and conferences) in the event store of `schema`."""
+    """Events (enrolments, conferences and retractions) in the event store of `schema`."""
     s = sql.Identifier(schema)
     (n,) = one_row(conn.execute(sql.SQL("SELECT (SELECT count(*) FROM {}.enrolment_events) + "
-                                        "(SELECT count(*) FROM {}.conference_events)").format(s, s)))
+                                        "(SELECT count(*) FROM {}.conference_events) + "
+                                        "(SELECT count(*) FROM {}.event_retractions)").format(s, s, s)))
     return n

@@ -127,6 +127,13 @@ REPORTS: dict[str, Report] = {
         "reporting.active_by_sex_age", ("scheme", "sex", "age_band", "active"),
         order=("scheme", "sex", "age_band"), cells=_cells("sex", "age_band", counts=("active",), money={}),
     ),
+    "retractions": _periodic(
+        "reporting.retractions",
+        ("channel", "agent_id", "reason", "retractions", "retracted_events", "retracted_conferences",
+         "by_supervisor", "refused"),
+        {"channel": "channel = %s", "agent": "agent_id = %s", "reason": "reason = %s"},
+        ("channel", "agent_id", "reason"), scheme=False,
+    ),
     "plan": Report(
         "reporting.plan_attainment",
         ("year", *PLACE, "subject", "basis", "target_count", "target_rate_pct", "denominator_measure",

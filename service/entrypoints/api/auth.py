@@ -120,7 +120,8 @@ def _unauthorized(detail: str, rule: str) -> Problem:
                    errors=[violation("Authorization", rule, detail)])
 
 
-def _authenticate(scope: str) -> Principal:
+def _authenticate(scope: str | tuple[str, ...]) -> Principal:
+    scopes = (scope,) if isinstance(scope, str) else scope
     header = request.headers.get("Authorization", "")
     token = header[len(BEARER):].strip()
     if header[: len(BEARER)].lower() != BEARER or not token:
@@ -135,8 +136,8 @@ def _authenticate(scope: str) -> Principal:
     if found is None:
         failed_lookups().acquire(client)
         raise _unauthorized("unknown or revoked token", "token_known")
-    if found.scope != scope:
-        detail = f"this endpoint needs a token of scope '{scope}', not '{found.scope}'"
+    if found.scope not in scopes:
+        detail = f"this endpoint needs a token of scope {' or '.join(repr(s) for s in scopes)}, not '{found.scope}'"
         raise Problem(403, "Forbidden", detail, type_="wrong-scope", errors=[violation("Authorization", "token_scope", detail)])
     g.principal = found
     return found
@@ -158,6 +159,22 @@ def agent_required(view):
         wait_s = rate_limiter().acquire(found.agent.agent_id)
         if wait_s > 0:
             raise _too_many("rate limit for this agent exceeded", wait_s)
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def retractor_required(view):
+    """An agent token (its own events; the per-agent rate limit applies) or a supervisor token
+    (events in its provinces): `g.principal` says which."""
+
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        found = _authenticate((token_store.AGENT, token_store.SUPERVISOR))
+        if found.agent is not None:
+            wait_s = rate_limiter().acquire(found.agent.agent_id)
+            if wait_s > 0:
+                raise _too_many("rate limit for this agent exceeded", wait_s)
         return view(*args, **kwargs)
 
     return wrapper

@@ -37,29 +37,31 @@ class Rebuild:
         self.digest_key = digest_key(settings.pseudonym_key)
         self.applied = self.duplicates = self.poison = 0
 
-    def apply_rows(self, enrolments: list[tuple], conferences: list[tuple]) -> None:
+    def apply_rows(self, enrolments: list[tuple], conferences: list[tuple], retractions: list[tuple]) -> None:
         """Rows as the event store holds them (pseudonymised already)."""
         from ...adapters.postgres.aggregates import apply_batch
 
-        result = apply_batch(self.conn, enrolments, conferences, forget_outbox=False)
-        self.applied += result.applied + result.conferences
-        self.duplicates += result.duplicates
+        self._count(apply_batch(self.conn, enrolments, conferences, retractions, forget_outbox=False))
 
     def apply(self, values: Iterable[bytes]) -> None:
-        from ...adapters.postgres.aggregates import apply_batch
+        from ...adapters.postgres.aggregates import CONFERENCE, ENROLMENT, RETRACTION, apply_batch
         from ..worker import POISON, record_row
 
-        enrolments: list[tuple] = []
-        conferences: list[tuple] = []
+        rows: dict[str, list[tuple]] = {ENROLMENT: [], CONFERENCE: [], RETRACTION: []}
         for value in values:
             try:
-                is_enrolment, row = record_row(value, self.pseudonymiser, self.digest_key)
+                table, row = record_row(value, self.pseudonymiser, self.digest_key)
             except POISON:
                 self.poison += 1  # the live worker dead-lettered it already
                 continue
-            (enrolments if is_enrolment else conferences).append(row)
-        result = apply_batch(self.conn, enrolments, conferences, forget_outbox=False)
-        self.applied += result.applied + result.conferences
+            rows[table].append(row)
+        self._count(apply_batch(self.conn, rows[ENROLMENT], rows[CONFERENCE], rows[RETRACTION],
+                                forget_outbox=False))
+
+    def _count(self, result) -> None:
+        # Every event stored counts as applied: retractions (refused ones were dead-lettered by the
+        # live worker) and the events they took out before they were counted.
+        self.applied += result.applied + result.conferences + result.retractions + result.retracted_on_arrival
         self.duplicates += result.duplicates
 
 
@@ -131,20 +133,27 @@ def replay_group(ctx: click.Context, from_topic: bool, from_file: Path | None) -
 
 
 def _replay_store(rebuild: Rebuild, schema: str, progress: Progress) -> None:
-    from ...adapters.postgres.aggregates import CONFERENCE_COLUMNS, EVENT_COLUMNS
+    from ...adapters.postgres.aggregates import CONFERENCE_COLUMNS, EVENT_COLUMNS, RETRACTION_COLUMNS
     from ...adapters.postgres.rebuild import lock_and_read_live_offsets, stored_event_count, stored_event_rows
 
     s = rebuild.settings
     task = progress.add_task("replaying the event store", total=stored_event_count(rebuild.conn), rate="")
     rebuild.conn.commit()  # each batch's apply commits on its own until the swap's transaction
 
+    # Retractions first: an event whose retraction waits is never counted, where retracting it
+    # after it was counted would re-derive its participant (the figures are the same).
+    # (store, its columns, its place among apply_batch's row lists)
+    stores = (("event_retractions", RETRACTION_COLUMNS, 2), ("enrolment_events", EVENT_COLUMNS, 0),
+              ("conference_events", CONFERENCE_COLUMNS, 1))
+
     def apply_all(missing_from: str | None) -> None:
-        for table, columns in (("enrolment_events", EVENT_COLUMNS), ("conference_events", CONFERENCE_COLUMNS)):
+        for table, columns, place in stores:
             chunks = stored_event_rows(s.database_url, table, columns, s.consumer_max_batch, missing_from)
             # The catch-up runs inside the swap's transaction: read it whole before applying.
             for rows in (list(chunks) if missing_from else chunks):
-                rebuild.apply_rows(rows if table == "enrolment_events" else [],
-                                   rows if table == "conference_events" else [])
+                lists: list[list[tuple]] = [[], [], []]
+                lists[place] = rows
+                rebuild.apply_rows(*lists)
                 progress.update(task, advance=len(rows), rate=f"{rebuild.applied:,} applied")
 
     apply_all(None)

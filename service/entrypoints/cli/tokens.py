@@ -71,6 +71,23 @@ def issue_reference(database_url: str, label: str, localities: tuple[str, ...]) 
     _issue_limited(database_url, store.REFERENCE, label, localities)
 
 
+@tokens.command("issue-supervisor")
+@database_url_option
+@click.option("--label", required=True, help="who the token is for")
+@click.option("--province", "provinces", multiple=True, required=True,
+              help="province whose events the token may retract (repeat for several)")
+def issue_supervisor(database_url: str, label: str, provinces: tuple[str, ...]) -> None:
+    """Issue a token that may retract any event recorded in its provinces (corrections)."""
+    with psycopg.connect(database_url) as conn:
+        unknown = store.unknown_provinces(conn, list(provinces))
+        if unknown:
+            raise click.ClickException(f"not provinces in the reference data: {', '.join(unknown)}")
+        token_id, token = store.issue(conn, store.SUPERVISOR, None, label, localities=provinces)
+    click.echo(f"supervisor token {token_id} for provinces {', '.join(sorted(set(provinces)))} "
+               f"(shown once, keep it now):", err=True)
+    click.echo(token)
+
+
 @tokens.command("revoke")
 @database_url_option
 @click.option("--id", "token_id", type=int, help="token id (see `tokens list`)")

@@ -54,12 +54,15 @@ class EventChecks:
         self._rules = rules
         self._skew = timedelta(seconds=max_clock_skew_s)
 
+    def future(self, moment: datetime, now: datetime) -> list[dict[str, str]]:
+        if moment <= now + self._skew:
+            return []
+        return [violation("occurred_at", "occurred_at_not_future",
+                          f"must not be more than {int(self._skew.total_seconds())} s in the future")]
+
     def violations(self, data: dict, provinces: frozenset[str], now: datetime) -> list[dict[str, str]]:
         """Violations of the API rules by a body that passed EventBodySchema."""
-        out: list[dict[str, str]] = []
-        if data["occurred_at"] > now + self._skew:
-            out.append(violation("occurred_at", "occurred_at_not_future",
-                                 f"must not be more than {int(self._skew.total_seconds())} s in the future"))
+        out = self.future(data["occurred_at"], now)
         province = self._communes.get().get(data["locality_code"])
         if province is None:
             out.append(violation("locality_code", "locality_commune",

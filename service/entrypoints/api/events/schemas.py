@@ -4,7 +4,7 @@ from marshmallow import fields, validate
 
 from ....contract.base import BaseSchema
 from ....config import Settings
-from ....contract.events import EventBodySchema
+from ....contract.events import CanonicalUUID, DateTime, EventBodySchema, retraction_note, retraction_reason
 
 
 class BatchBodySchema(BaseSchema):
@@ -40,6 +40,24 @@ class ItemResultSchema(BaseSchema):
     event_id = fields.String(allow_none=True)
     status = fields.String(metadata={"description": "accepted or rejected"})
     errors = fields.List(fields.Nested(ViolationSchema))
+
+
+class RetractionRequestSchema(BaseSchema):
+    """Body of POST /v1/events/{event_id}/retraction: the event to retract is in the path."""
+
+    event_id = CanonicalUUID(required=True, metadata={
+        "description": "this retraction's own id (client-generated idempotency key), not the retracted event's"})
+    reason = retraction_reason()
+    note = retraction_note()
+    occurred_at = DateTime(required=True, metadata={
+        "description": "when the correction was made, RFC 3339 with a UTC offset (part of the content: a re-sent "
+                       "retraction carries the same)"})
+
+
+class RetractionAcceptedSchema(BaseSchema):
+    event_id = fields.UUID(metadata={"description": "the retraction's id"})
+    retracts = fields.UUID(metadata={"description": "the retracted event's id"})
+    status = fields.String(metadata={"description": "accepted"})
 
 
 class BatchResultSchema(BaseSchema):

@@ -25,6 +25,7 @@ from flask_smorest import Blueprint
 from marshmallow import ValidationError
 from psycopg_pool import PoolTimeout
 
+from ....adapters.postgres import known_events
 from ....adapters.postgres.outbox import GroupedOutbox
 from ....adapters.postgres.communes import commune_provinces
 from ....adapters.postgres.contribution_rules import read_rules
@@ -32,8 +33,9 @@ from ....contract.digest import digest_key
 from ....contract.events import EventBodySchema, build_event
 from ....contract.fast_body import fast_body
 from ....domain.identity import Pseudonymiser
-from ....domain.model import Event
+from ....domain.model import RETRACTED, Event, Retractor
 from ....service_layer.ingestion import Acceptance, Outcome, accept, outbox_entry
+from ....service_layer.retractions import Refusal, refusal
 from .. import metrics
 from ..auth import agent_required
 from ..inputs import parse_json, request_body
@@ -107,6 +109,27 @@ def _validate(item: Any, ing: Ingestion, provinces: frozenset[str], now: datetim
     return (None, errors) if errors else (data, [])
 
 
+TITLES = {403: "Forbidden", 404: "Not Found", 422: "Unprocessable Content"}  # of a retraction's refusals
+
+
+def retraction_refusals(res: Resources, retractor: Retractor, retractions: list[tuple[int, dict]]
+                        ) -> dict[int, Refusal]:
+    """Position -> why the retraction there is refused now, for loaded retraction bodies (one
+    query, only when a request retracts something). An event not known yet is no refusal: an
+    offline agent's queue may hold the retraction before the event."""
+    if not retractions:
+        return {}
+    with res.pool.connection() as conn:
+        known = known_events.find(conn, sorted({d["retraction"]["event_id"] for _, d in retractions}))
+    out = {}
+    for position, data in retractions:
+        found = refusal(retractor, known.get(data["retraction"]["event_id"]), target_field="retraction.event_id",
+                        must_be_known=False, locality_code=data["locality_code"])
+        if found is not None:
+            out[position] = found
+    return out
+
+
 def _count_rejections(errors: list[dict[str, str]]) -> None:
     metrics.EVENTS.labels("rejected").inc()
     for rule in {e["rule"] for e in errors}:
@@ -173,6 +196,14 @@ def post_event() -> Response:
         return problem_response(403 if forbidden else 422, "Forbidden" if forbidden else "Unprocessable Content",
                                 "the event breaks the rules listed in errors", errors,
                                 type_="province-not-assigned" if forbidden else "invalid-event")
+    if data["kind"] == RETRACTED:
+        refused = retraction_refusals(res, Retractor(agent=g.agent), [(0, data)]).get(0)
+        if refused is not None:
+            errors = [violation(refused.field, refused.rule, refused.message)]
+            _count_rejections(errors)
+            return problem_response(refused.status, TITLES[refused.status],
+                                    "the retraction breaks the rules listed in errors", errors,
+                                    type_=refused.rule.replace("_", "-"))
     event = build_event(data, g.agent)
     if _accept(res, ing, [event], now).outcomes[0] is Outcome.CONFLICT:
         return problem_response(409, "Conflict", "this event_id names another event", [_CONFLICT],
@@ -204,6 +235,7 @@ def post_batch() -> Response:
     agent, provinces = g.agent, g.agent_provinces  # flask.g is a proxy: read it once, not per item
     results: list[dict] = []
     events: list[tuple[int, Event]] = []  # (position in results, event) of the valid items
+    retractions: list[tuple[int, dict]] = []  # (index, loaded body) of the valid retractions
     for index, item in enumerate(items):
         posted_id = item.get("event_id") if isinstance(item, dict) else None
         data, errors = _validate(item, ing, provinces, now)
@@ -212,9 +244,23 @@ def post_batch() -> Response:
             results.append({"index": index, "event_id": printable(posted_id) if isinstance(posted_id, str) else None,
                             "status": "rejected", "errors": errors})
             continue
+        if data["kind"] == RETRACTED:
+            retractions.append((index, data))
         event = build_event(data, agent)
         events.append((len(results), event))
         results.append({"index": index, "event_id": str(event.event_id), "status": "accepted"})
+    refusals = retraction_refusals(res, Retractor(agent=agent), retractions)
+    if refusals:  # known events the agent may not retract: rejected like any rule's breach
+        kept = []
+        for position, event in events:
+            refused = refusals.get(results[position]["index"])
+            if refused is None:
+                kept.append((position, event))
+                continue
+            errors = [violation(refused.field, refused.rule, refused.message)]
+            _count_rejections(errors)
+            results[position] = {**results[position], "status": "rejected", "errors": errors}
+        events = kept
     if events:
         outcomes = _accept(res, ing, [e for _, e in events], now).outcomes
         for (position, _), outcome in zip(events, outcomes):

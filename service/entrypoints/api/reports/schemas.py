@@ -11,6 +11,7 @@ from ....adapters.postgres.reports import LOCALITY_COLUMNS, REPORTS, TREND_COLUM
 from ....contract.base import BaseSchema
 from ....domain.suppression import SUPPRESSED
 from ....contract.events import no_control_characters
+from ....domain.model import RetractionReason
 
 PERIOD_TYPES = ("month", "quarter", "year", "ytd")
 SCHEMES = ("BHXH_BB", "BHXH_TN", "BHTN", "BHYT_HGD", "BHYT_KHAC", "BHXH", "BHYT")
@@ -70,6 +71,12 @@ class BreakdownArgs(SchemeArgs):
     agent = fields.String()
     min_cell_size = fields.Integer(validate=validate.Range(min=2, max=1000), metadata={
         "description": "withhold cells of fewer people than this; may raise the token's minimum, never lower it"})
+
+
+class RetractionArgs(PeriodArgs):
+    channel = fields.String()
+    agent = fields.String(metadata={"description": "the agent that sent the retracted events"})
+    reason = fields.String(validate=validate.OneOf([r.value for r in RetractionReason]))
 
 
 class PlanArgs(PlaceArgs):
@@ -155,7 +162,7 @@ class LoadReportSchema(Schema):
 
 _STRINGS = {"period_type", "period", "locality_code", "locality_name", "level", "scheme", "denominator_measure",
             "denominator_flag", "campaign", "channel", "agent_id", "sex", "age_band", "subject", "basis",
-            "measure", "source", "flag", "code", "name", "parent_code", "base_period"}
+            "measure", "source", "flag", "code", "name", "parent_code", "base_period", "reason"}
 _DATES = {"period_start", "period_end"}
 
 

@@ -239,6 +239,16 @@ def breakdown(args: dict) -> Response:
     return render(f"breakdown-{args['by']}", page, args, filters, args["page"], args["page_size"])
 
 
+@blp.route("/retractions")
+@blp.doc(**_report_doc("Data quality: retractions (corrections) of each agent's events by the period the retracted event "
+                       "occurred in, its locality and the reason; retracted events no longer count in any report."))
+@reporting_required
+@blp.arguments(s.RetractionArgs, location="query", unknown=None)  # the schema raises on unknown parameters
+@blp.response(200, s.report_page_schema("retractions"))
+def retractions(args: dict) -> Response:
+    return _periodic_view("retractions", args)
+
+
 @blp.route("/plan")
 @blp.doc(**_report_doc("Plan attainment per target of the year: achieved against the target count or rate."))
 @reporting_required
