@@ -251,11 +251,11 @@ class TopicRecordSchema(EventBodySchema):
 
     @post_load
     def _make(self, data: dict, **_: Any) -> Event:
-        agent = data.get("agent")
         if "supervisor" in data:
             sup = data["supervisor"]
             return build_retraction(data, Retractor(supervisor_id=sup["supervisor_id"],
                                                     provinces=frozenset(sup["provinces"])))
+        agent = data["agent"]  # `_sender`: every record without a supervisor names its agent
         return build_event(data, Agent(agent_id=agent["agent_id"], channel=agent["channel"]))
 
 
@@ -273,24 +273,33 @@ def build_event(data: dict, agent: Agent) -> Event:
     """A domain event from a loaded body (EventBodySchema) and the agent who sent it."""
     if data["kind"] == RETRACTED:
         return build_retraction(data, Retractor(agent=agent))
-    common = dict(
-        event_id=data["event_id"],
-        occurred_at=data["occurred_at"],
-        locality_code=data["locality_code"],
-        agent=agent,
-        campaign=data.get("campaign"),
-    )
     if data["kind"] == CONFERENCE_HELD:
-        conf = data["conference"]
-        return ConferenceEvent(
-            attendees=conf["attendees"], cost_vnd=conf["cost_vnd"], organiser=conf["organiser"], **common
-        )
+        return build_conference(data, agent)
     return EnrolmentEvent(
         kind=_ENROLMENT_KINDS[data["kind"]],
         scheme=data["scheme"],
         participant=data["participant"],
         contribution=data.get("contribution"),
-        **common,
+        **_common_fields(data, agent),
+    )
+
+
+def build_conference(data: dict, agent: Agent) -> ConferenceEvent:
+    """`build_event` of a loaded conference body."""
+    conf = data["conference"]
+    return ConferenceEvent(
+        attendees=conf["attendees"], cost_vnd=conf["cost_vnd"], organiser=conf["organiser"],
+        **_common_fields(data, agent),
+    )
+
+
+def _common_fields(data: dict, agent: Agent) -> dict[str, Any]:
+    return dict(
+        event_id=data["event_id"],
+        occurred_at=data["occurred_at"],
+        locality_code=data["locality_code"],
+        agent=agent,
+        campaign=data.get("campaign"),
     )
 
 

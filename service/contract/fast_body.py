@@ -23,7 +23,7 @@ from ..domain.model import (
     Sex, SupportGroup,
 )
 from . import rules
-from .events import SCHEMA_VERSION, build_event
+from .events import SCHEMA_VERSION, build_conference
 
 _TOP = frozenset({"event_id", "kind", "occurred_at", "locality_code", "scheme", "participant", "contribution",
                   "conference", "campaign"})
@@ -53,7 +53,7 @@ def fast_record(value: bytes | dict) -> PlainEnrolment | ConferenceEvent | None:
     `rules.is_plain_text` and every number a bound below 2**63, so what this accepts is storable as it is.
     `value` may be the record already parsed by orjson (the worker digests it first); this
     takes the envelope's keys out of that dict."""
-    if type(value) is dict:
+    if isinstance(value, dict):
         record = value
     else:
         try:
@@ -73,7 +73,7 @@ def fast_record(value: bytes | dict) -> PlainEnrolment | ConferenceEvent | None:
         return None
     common, parts = checked
     if parts is None:  # a conference
-        return build_event(common, Agent(agent["agent_id"], _CHANNELS[agent["channel"]]))
+        return build_conference(common, Agent(agent["agent_id"], _CHANNELS[agent["channel"]]))
     scheme, p, c = parts
     return PlainEnrolment(
         event_id=common["event_id"], kind=common["kind"], occurred_at=common["occurred_at"],

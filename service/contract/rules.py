@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import overload
 
 from marshmallow import ValidationError, validate
 
@@ -38,8 +39,15 @@ class FullMatch(validate.Regexp):
         super().__init__(pattern.compiled, error=pattern.error)
         self.pattern = pattern
 
-    def __call__(self, value: str) -> str:
-        if not self.pattern.matches(value):
+    @overload
+    def __call__(self, value: str) -> str: ...
+
+    @overload
+    def __call__(self, value: bytes) -> bytes: ...
+
+    def __call__(self, value: str | bytes) -> str | bytes:
+        # Regexp's signature; fields.String hands validators text, and bytes match no str pattern.
+        if isinstance(value, bytes) or not self.pattern.matches(value):
             raise ValidationError(self._format_error(value))
         return value
 

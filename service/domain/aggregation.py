@@ -57,10 +57,8 @@ def counted(events: Iterable[Event], places: Places = _only_itself) -> list[Even
     retraction takes out, where its sender may retract them (`model.may_retract`)."""
     unique = {e.event_id: e for e in events}
     retracted = {r.retracts for r in unique.values() if isinstance(r, RetractionEvent)
-                 and r.retracts in unique
-                 and not isinstance(unique[r.retracts], RetractionEvent)
-                 and may_retract(r.retractor, unique[r.retracts].agent.agent_id,
-                                 places(unique[r.retracts].locality_code))}
+                 and isinstance(target := unique.get(r.retracts), (EnrolmentEvent, ConferenceEvent))
+                 and may_retract(r.retractor, target.agent.agent_id, places(target.locality_code))}
     return [e for e in unique.values() if not isinstance(e, RetractionEvent) and e.event_id not in retracted]
 
 

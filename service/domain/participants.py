@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Generic, TypeVar
 
-Identifier = Hashable
+Identifier = TypeVar("Identifier", bound=Hashable)
 
 
 class _UnionFind:
@@ -40,7 +41,7 @@ class _UnionFind:
 
 
 @dataclass
-class Resolution:
+class Resolution(Generic[Identifier]):
     # identifier -> known participant number it must map to (new or changed mappings only)
     assign: dict[Identifier, int] = field(default_factory=dict)
     # groups of identifiers that belong to no known participant: each needs a new number
@@ -54,7 +55,7 @@ class Resolution:
 def resolve(
     links: Iterable[tuple[Identifier, Identifier | None]],
     known: Mapping[Identifier, int],
-) -> Resolution:
+) -> Resolution[Identifier]:
     """`links`: (identifier, linked identifier or None) per new event; `known`: the current
     participant number of every identifier in `links` that has one."""
     uf = _UnionFind()
@@ -64,7 +65,7 @@ def resolve(
             uf.union(("i", ident), ("i", linked))
     for ident, participant in known.items():
         uf.union(("i", ident), ("p", participant))
-    result = Resolution()
+    result: Resolution[Identifier] = Resolution()
     for group in uf.groups():
         participants = sorted(p for tag, p in group if tag == "p")
         identifiers = [i for tag, i in group if tag == "i"]

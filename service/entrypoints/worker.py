@@ -105,6 +105,18 @@ class Worker:
         self._consumer: KafkaConsumer | None = None
         self._dead: DeadLetterWriter | None = None
 
+    # Made by _run, before anything is read: everything else that polls, commits or dead-letters
+    # runs inside it (tests set `_consumer` themselves).
+    @property
+    def _running_consumer(self) -> KafkaConsumer:
+        assert self._consumer is not None, "the worker reads only while it runs"
+        return self._consumer
+
+    @property
+    def _dead_letters(self) -> DeadLetterWriter:
+        assert self._dead is not None, "the worker dead-letters only while it runs"
+        return self._dead
+
     # -- lifecycle ---------------------------------------------------------------------------
     def request_stop(self, *_: object) -> None:
         self._stopping.set()
@@ -140,7 +152,7 @@ class Worker:
         """Collect records until the batch is full or the writer thread is free to take it.
         While an apply runs, the batch grows (up to CONSUMER_MAX_BATCH): batches are as large
         as the database's pace needs, and small and immediate when traffic is light."""
-        s, consumer = self.settings, self._consumer
+        s, consumer = self.settings, self._running_consumer
         while not self._stopping.is_set():
             room = s.consumer_max_batch - self._batch.records
             applying = self._inflight is not None and not self._inflight[0].done()
@@ -182,7 +194,7 @@ class Worker:
             batch.retraction_records.append(record)
 
     def _dead_letter(self, record: ConsumerRecord, error: str) -> None:
-        self._dead.send(record, error)
+        self._dead_letters.send(record, error)
         self.metrics.dead_letters.inc()
         log.warning("record sent to the dead-letter topic",
                     extra={"partition": record.partition, "offset": record.offset, "error": error})
@@ -205,14 +217,14 @@ class Worker:
         for record, error in letters:
             self._dead_letter(record, error)
         if letters:
-            self._retry(self._dead.flush, "dead-letter publish")
+            self._retry(self._dead_letters.flush, "dead-letter publish")
 
     # -- applying and committing -------------------------------------------------------------
     def _hand_off(self) -> None:
         """Apply the batch in hand on the writer thread; commit the previous one first."""
         batch, self._batch = self._batch, Batch()
         if batch.dead_letters:
-            self._retry(self._dead.flush, "dead-letter publish")
+            self._retry(self._dead_letters.flush, "dead-letter publish")
         self._finish_inflight()
         self._inflight = (self._writer.submit(self._retry, lambda: self._apply(batch), "apply"), batch)
 
@@ -272,23 +284,25 @@ class Worker:
             delay = min(delay * 2, MAX_BACKOFF_S)
 
     def _commit(self, batch: Batch) -> None:
-        owned = self._consumer.assignment()
+        consumer = self._running_consumer
+        owned = consumer.assignment()
         offsets = {tp: OffsetAndMetadata(o, "", -1) for tp, o in batch.offsets.items() if tp in owned}
         if not offsets:
             return
         try:
-            self._consumer.commit(offsets)
+            consumer.commit(offsets)
         except KafkaError as exc:
             # Harmless: the next reader re-reads from the last committed offset and the
             # database deduplicates what it has applied already.
             log.warning("Kafka offset commit failed", extra={"error": type(exc).__name__})
 
     def _record_lag(self) -> None:
-        for tp in self._consumer.assignment():
-            highwater = self._consumer.highwater(tp)
+        consumer = self._running_consumer
+        for tp in consumer.assignment():
+            highwater = consumer.highwater(tp)
             if highwater is None:
                 continue
-            position = self._consumer.position(tp)
+            position = consumer.position(tp)
             if position > highwater:
                 self._reread_reset_partition(tp, position, highwater)
             else:
@@ -306,7 +320,7 @@ class Worker:
         self._finish_inflight()  # its offsets (of the old topic) are stored before they are forgotten
         self._retry(lambda: _note_partition_reset(self.settings, tp), "recording the broker reset")
         self._batch.offsets.pop(tp, None)  # the old topic's offsets mean nothing on the new one
-        self._consumer.seek_to_beginning(tp)
+        self._running_consumer.seek_to_beginning(tp)
 
     # -- rebalances ----------------------------------------------------------------------------
     def on_revoked(self, revoked: list[TopicPartition]) -> None:

@@ -41,6 +41,7 @@ from ...domain.participants import resolve
 from . import outbox, retractions
 from .retractions import RETRACTION_COLUMNS, RefusedRetraction
 from .locks import TAKE_APPLY_LOCK, TAKE_SWAP_LOCK_SHARED
+from .rows import Statement, one_row
 
 
 ACTIVATING = "('registered', 'renewed')"
@@ -475,6 +476,7 @@ def enrolment_row(event: PlainEnrolment, pseudonymiser: Pseudonymiser, digest: b
             sex = sex or facts.sex.value
             birth_year = birth_year or facts.birth_year
     else:
+        assert event.si_number, "an enrolment names a personal id or an SI number (the contract)"
         ident, linked = pseudonymiser.si_number(event.si_number), None
     return (
         event.event_id, ident, linked, event.scheme, event.kind, event.occurred_at,
@@ -578,7 +580,7 @@ def apply_batch(
                 links = _links(enrolments, retracted_before | set(verdicts.retracted_enrolments), conflicts)
             new_conferences, newest_conference = 0, None
             if conferences:
-                new_conferences, newest_conference = cur.execute(_COUNT_CONFERENCES, prepare=False).fetchone()
+                new_conferences, newest_conference = one_row(cur.execute(_COUNT_CONFERENCES, prepare=False))
             identifiers = sorted({i for pair in links for i in pair if i is not None})
             applied, newest, rederived, statements = _apply_enrolments(cur, links, identifiers)
             if retracted.rederived and not applied:  # the retractions' changes, summed up alone
@@ -658,7 +660,7 @@ def _copy(cur: psycopg.Cursor, table: str, columns: Sequence[str], rows: Iterabl
 
 def _apply_enrolments(
     cur: psycopg.Cursor, links: set[tuple[bytes, bytes | None]], identifiers: list[bytes],
-) -> tuple[int, datetime | None, int, list[tuple[str, object]]]:
+) -> tuple[int, datetime | None, int, list[Statement]]:
     """(new events, newest occurred_at among them, participants re-derived, the statements
     left to run: none of them returns anything the caller needs). The batch's events are
     stored, the new ones in inserted_events, already; `links` are their (ident, linked_ident)
@@ -667,7 +669,7 @@ def _apply_enrolments(
         return 0, None, 0, []
     # Identity is resolved over every delivered event: a re-sent one's identifiers are one
     # participant already, so it changes nothing, and the event insert needs the numbers.
-    known = dict(cur.execute(_KNOWN, (identifiers,)).fetchall())
+    known: dict[bytes, int] = dict(cur.execute(_KNOWN, (identifiers,)).fetchall())
     # An event naming one known identifier changes no identity: only the others go through
     # the union-find, with the known numbers of their own identifiers (a merge elsewhere in the
     # batch still renumbers the rest, below, through `merges`).
@@ -684,13 +686,13 @@ def _apply_enrolments(
             assign.update((ident, number) for ident in group)
     merges = resolution.merges
     participants = [assign[i] if i in assign else merges.get(known[i], known[i]) for i in identifiers]
-    applied, newest = cur.execute(_TAG_NEW_EVENTS, (identifiers, participants), prepare=False).fetchone()
+    applied, newest = one_row(cur.execute(_TAG_NEW_EVENTS, (identifiers, participants), prepare=False))
     if not applied:
         return 0, None, 0, []
     losers = sorted(merges)
     winners = [merges[x] for x in losers]
     rederive = [p for (p,) in cur.execute(_NEEDS_REDERIVATION, (sorted(set(winners)),), prepare=False)]
-    statements: list[tuple[str, object]] = []
+    statements: list[Statement] = []
     if rederive:  # read before the identifier map changes: the old numbers are needed
         statements.append((_LOAD_HISTORY, {"old": sorted(set(rederive) | set(losers)), "losers": losers,
                                            "winners": winners}))

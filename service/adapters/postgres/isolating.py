@@ -55,11 +55,14 @@ def apply_isolating(conn: psycopg.Connection, enrolments: Sequence[tuple], confe
     return combined(results), refused
 
 
-def _bisect(conn, items, lists, results, refused, error: Exception | None) -> None:
+def _bisect(conn: psycopg.Connection, items: list[tuple[int, int]],
+            lists: tuple[Sequence[tuple], Sequence[tuple], Sequence[tuple]],
+            results: list[BatchResult], refused: list[Refused], error: Exception | None) -> None:
     if error is None:
+        enrolments, conferences, retractions = ([rows[i] for w, i in items if w == which]
+                                                for which, rows in enumerate(lists))
         try:  # nested in the caller's transaction: apply_batch's own block is a savepoint
-            results.append(apply_batch(conn, *([rows[i] for w, i in items if w == which]
-                                               for which, rows in enumerate(lists))))
+            results.append(apply_batch(conn, enrolments, conferences, retractions))
             return
         except CONTENT_ERRORS as exc:
             error = exc

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import psycopg
 
 from ...domain.participants import group_participants
+from .rows import Statement, one_row
 
 RETRACTION_COLUMNS = (
     "event_id", "retracts", "reason", "note", "occurred_at", "month", "locality_code", "agent_id", "channel",
@@ -215,7 +216,7 @@ def apply(cur: psycopg.Cursor, verdicts: Verdicts, columns: str, rederive_statem
     that turn the timeline into stock and flow changes and participant state."""
     events = 0
     if verdicts.retracted_conferences:
-        (events,) = cur.execute(_RETRACT_CONFERENCES, (verdicts.retracted_conferences,), prepare=False).fetchone()
+        (events,) = one_row(cur.execute(_RETRACT_CONFERENCES, (verdicts.retracted_conferences,), prepare=False))
     if not verdicts.retracted_enrolments:
         return Retracted(events, 0, 0)
     marked = cur.execute(_MARK_ENROLMENTS, (verdicts.retracted_enrolments,), prepare=False).fetchall()
@@ -238,8 +239,8 @@ def _rederive_without(cur: psycopg.Cursor, retracted: list[uuid.UUID], columns: 
     split_off: list[list[bytes]] = []  # groups that need a new number
     for p in participants:
         groups: dict[int, list[bytes]] = defaultdict(list)
-        for ident, group in group_participants(links[p]).items():
-            groups[group].append(ident)
+        for ident, group_number in group_participants(links[p]).items():
+            groups[group_number].append(ident)
         ordered = sorted(groups.values(), key=min)
         if ordered:
             number.update((ident, p) for ident in ordered[0])
@@ -252,7 +253,7 @@ def _rederive_without(cur: psycopg.Cursor, retracted: list[uuid.UUID], columns: 
     identifiers = sorted(number)
     dropped = sorted(i for i in members if i not in number)
     renumbered = [i for i in identifiers if number[i] != members.get(i)]
-    statements: list[tuple[str, object]] = [
+    statements: list[Statement] = [
         (load_without(columns), {"old": participants, "retracted": retracted, "identifiers": identifiers,
                                  "numbers": [number[i] for i in identifiers]}),
         (_DROP_IDENTIFIERS, (dropped,)),

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Blueprint, Response, redirect, send_from_directory
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 ASSETS = Path(__file__).parent / "static" / "dashboard"
 CSP = "default-src 'self'; img-src 'self' blob: data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'"
@@ -14,7 +15,7 @@ blp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 
 
 @blp.get("")
-def dashboard_root() -> Response:
+def dashboard_root() -> WerkzeugResponse:  # what flask.redirect returns
     return redirect("/dashboard/", code=308)
 
 

@@ -75,6 +75,7 @@ def retract_event(event_id: uuid.UUID) -> Response:
     if refused is not None:
         return _refused(refused.status, refused.message, [violation(refused.field, refused.rule, refused.message)],
                         refused.rule.replace("_", "-"))
+    assert target is not None  # must_be_known: refusal() refuses an event not accepted so far (404)
     event = RetractionEvent(event_id=data["event_id"], occurred_at=occurred_at, locality_code=target.locality_code,
                             retractor=retractor, retracts=event_id, reason=data["reason"], note=data.get("note"))
     if _accept(res, ing, [event], now).outcomes[0] is Outcome.CONFLICT:

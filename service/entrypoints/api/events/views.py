@@ -97,6 +97,7 @@ def _json_body() -> Any:
 
 def _validate(item: Any, ing: Ingestion, provinces: frozenset[str], now: datetime
               ) -> tuple[dict | None, list[dict[str, str]]]:
+    """(the loaded body, []) or, when it breaks a rule, (None, every violation)."""
     if not isinstance(item, dict):
         return None, [violation("", "type", "an event is a JSON object")]
     data = fast_body(item)  # plainly valid bodies; marshmallow judges (and words) everything else
@@ -172,8 +173,9 @@ def _json_response(body: dict, status: int) -> Response:
 def _openapi(body_schema, answers: dict[int, tuple[object, str]], problems: tuple[int, ...] = ()) -> dict:
     """The operation's OpenAPI doc in one `blp.doc` (each flask-smorest response decorator
     would add a wrapper to the hot path). The error answers are added by `openapi.ProblemAnswers`."""
-    responses = {str(code): {"description": text, "content": {"application/json": {"schema": schema}}}
-                 for code, (schema, text) in answers.items()}
+    responses: dict[str, object] = {
+        str(code): {"description": text, "content": {"application/json": {"schema": schema}}}
+        for code, (schema, text) in answers.items()}
     responses.update({str(code): HTTPStatus(code).name for code in problems})  # the problem+json components
     return {"security": [{"bearerAuth": []}], "responses": responses,
             "requestBody": {"required": True, "content": {"application/json": {"schema": body_schema}}}}
@@ -189,7 +191,7 @@ def post_event() -> Response:
     ing = _ingestion(res)
     now = res.clock()
     data, errors = _validate(_json_body(), ing, g.agent_provinces, now)
-    if errors:
+    if data is None:
         _count_rejections(errors)
         forbidden = all(e["rule"] == PROVINCE_NOT_ASSIGNED for e in errors)
         log.info("event rejected", extra={"rules": sorted({e["rule"] for e in errors})})
@@ -239,7 +241,7 @@ def post_batch() -> Response:
     for index, item in enumerate(items):
         posted_id = item.get("event_id") if isinstance(item, dict) else None
         data, errors = _validate(item, ing, provinces, now)
-        if errors:
+        if data is None:
             _count_rejections(errors)
             results.append({"index": index, "event_id": printable(posted_id) if isinstance(posted_id, str) else None,
                             "status": "rejected", "errors": errors})
