@@ -17,12 +17,12 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
+from ...domain.reporting import BASES, CONFERENCES, LEVELS, MEASURES, SUBJECTS
 from .locality_scope import in_scope
 from .sql_files import composed, statements, text
 
 NATION_CODE = "VN"
 NATION_NAME = "Việt Nam"
-LEVELS = ("nation", "province", "district", "commune")
 
 Progress = Callable[[str], None]
 
@@ -173,8 +173,6 @@ def load_localities_csv(
 
 # --------------------------------------------------------------------------- denominators, targets
 
-MEASURES = ("labour_force", "population", "in_scope_bhxh_bb", "in_scope_bhtn")
-SUBJECTS = ("BHXH_BB", "BHXH_TN", "BHTN", "BHYT_HGD", "BHYT_KHAC", "BHXH", "BHYT", "conferences")
 DENOMINATOR_COLUMNS = ("locality_code", "year", "measure", "value", "source")
 TARGET_COLUMNS = (
     "locality_code", "year", "subject", "basis", "target_count", "target_rate_pct",
@@ -184,6 +182,11 @@ TARGET_COLUMNS = (
 _INT = r"^[0-9]{1,15}$"
 _YEAR = r"^(19[9][0-9]|20[0-9][0-9]|2100)$"
 _PCT = r"^[0-9]{1,3}(\.[0-9]{1,3})?$"
+
+
+def _one_of(values: tuple[str, ...]) -> str:
+    """An SQL list of string literals (the values are this module's own constants)."""
+    return ", ".join(f"'{v}'" for v in values)
 
 
 @dataclass(frozen=True)
@@ -207,7 +210,7 @@ _DENOMINATORS = _Staged(
         ("NOT EXISTS (SELECT 1 FROM localities l WHERE l.code = s.locality_code)",
          "unknown locality_code (load localities first)"),
         (f"coalesce(year, '') !~ '{_YEAR}'", "year must be a year between 1990 and 2100"),
-        (f"coalesce(measure, '') NOT IN ({', '.join(repr(m) for m in MEASURES)})",
+        (f"coalesce(measure, '') NOT IN ({_one_of(MEASURES)})",
          "measure must be one of " + ", ".join(MEASURES)),
         (f"coalesce(value, '') !~ '{_INT}'", "value must be a whole number >= 0"),
     ),
@@ -223,10 +226,10 @@ _TARGETS = _Staged(
         ("NOT EXISTS (SELECT 1 FROM localities l WHERE l.code = s.locality_code)",
          "unknown locality_code (load localities first)"),
         (f"coalesce(year, '') !~ '{_YEAR}'", "year must be a year between 1990 and 2100"),
-        (f"coalesce(subject, '') NOT IN ({', '.join(repr(m) for m in SUBJECTS)})",
+        (f"coalesce(subject, '') NOT IN ({_one_of(SUBJECTS)})",
          "subject must be one of " + ", ".join(SUBJECTS)),
-        ("coalesce(basis, '') NOT IN ('active', 'new', 'held')", "basis must be active, new or held"),
-        ("(subject = 'conferences') <> (basis = 'held')", "basis held goes with subject conferences, and only with it"),
+        (f"coalesce(basis, '') NOT IN ({_one_of(BASES)})", "basis must be active, new or held"),
+        (f"(subject = '{CONFERENCES}') <> (basis = 'held')", "basis held goes with subject conferences, and only with it"),
         ("(target_count IS NULL) = (target_rate_pct IS NULL)", "give exactly one of target_count and target_rate_pct"),
         (f"target_count IS NOT NULL AND target_count !~ '{_INT}'", "target_count must be a whole number >= 0"),
         (f"target_rate_pct IS NOT NULL AND CASE WHEN target_rate_pct ~ '{_PCT}'"
@@ -234,7 +237,7 @@ _TARGETS = _Staged(
          "target_rate_pct must be a percentage in (0, 100] with at most 3 decimals"),
         ("(target_rate_pct IS NULL) <> (denominator_measure IS NULL)",
          "a rate target needs denominator_measure (and a count target none)"),
-        (f"denominator_measure IS NOT NULL AND denominator_measure NOT IN ({', '.join(repr(m) for m in MEASURES)})",
+        (f"denominator_measure IS NOT NULL AND denominator_measure NOT IN ({_one_of(MEASURES)})",
          "denominator_measure must be one of " + ", ".join(MEASURES)),
     ),
 )

@@ -22,12 +22,13 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
 
-from ...domain.aggregation import TABLE_VALUES
+from ...domain.aggregation import FLOWS, PEOPLE_FLOWS, TABLE_VALUES
+from ...domain.reporting import LEVELS
 from ...domain.suppression import SUPPRESSED, Cells, suppress
 from .locality_scope import Scope, check_in_scope, in_scope, scope_condition
 from .sql_files import composed, text
 
-LEVEL_ORDER = "CASE level WHEN 'nation' THEN 0 WHEN 'province' THEN 1 WHEN 'district' THEN 2 ELSE 3 END"
+LEVEL_ORDER = "CASE level " + " ".join(f"WHEN '{level}' THEN {rank}" for rank, level in enumerate(LEVELS)) + " END"
 
 # Query parameters every period report accepts -> how they filter.
 LOCALITY_FILTERS = {
@@ -65,12 +66,11 @@ def _periodic(view: str, columns: tuple[str, ...], extra_filters: dict[str, str]
 
 # Breakdowns that can single out a person: their cells of people (and money) under a minimum
 # cell size are withheld (domain/suppression.py). Other reports are totals per locality.
-_FLOW_COUNTS = ("new_participants", "reactivations", "renewals", "lapses", "withdrawals")
 _PAID = {"contribution_vnd": ("new_participants", "reactivations", "renewals")}  # registered or renewed
 _PERIOD_KEY = ("period_type", "period")
 
 
-def _cells(*keys: str, counts: tuple[str, ...] = _FLOW_COUNTS, money: dict | None = None) -> Cells:
+def _cells(*keys: str, counts: tuple[str, ...] = PEOPLE_FLOWS, money: dict | None = None) -> Cells:
     return Cells(keys=_PERIOD_KEY + keys, counts=counts, money=_PAID if money is None else money)
 
 
@@ -82,8 +82,7 @@ REPORTS: dict[str, Report] = {
     ),
     "flows": _periodic(
         "reporting.flows",
-        ("scheme", "new_participants", "reactivations", "renewals", "lapses", "withdrawals",
-         "contributions", "contribution_months", "contribution_vnd", "campaign_enrolments"),
+        ("scheme", *FLOWS),
     ),
     "growth": _periodic(
         "reporting.growth",
@@ -106,14 +105,12 @@ REPORTS: dict[str, Report] = {
     ),
     "breakdown:channel": _periodic(
         "reporting.flows_by_channel",
-        ("scheme", "channel", "agents", "new_participants", "reactivations", "renewals", "lapses",
-         "withdrawals", "contribution_vnd"),
+        ("scheme", "channel", "agents", *PEOPLE_FLOWS, "contribution_vnd"),
         {"channel": "channel = %s"}, ("scheme", "channel"), cells=_cells("channel"),
     ),
     "breakdown:agent": _periodic(
         "reporting.flows_by_agent",
-        ("scheme", "channel", "agent_id", "new_participants", "reactivations", "renewals", "lapses",
-         "withdrawals", "contribution_vnd"),
+        ("scheme", "channel", "agent_id", *PEOPLE_FLOWS, "contribution_vnd"),
         {"channel": "channel = %s", "agent": "agent_id = %s"}, ("scheme", "channel", "agent_id"),
         cells=_cells("channel", "agent_id"),
     ),
@@ -156,6 +153,9 @@ REPORTS: dict[str, Report] = {
         periodic=False,
     ),
 }
+
+
+BREAKDOWNS = tuple(name.removeprefix("breakdown:") for name in REPORTS if name.startswith("breakdown:"))
 
 
 @dataclass
@@ -288,7 +288,9 @@ def base_period_figure(
     return {(loc, scheme): value for loc, scheme, value in rows}
 
 
-TREND_COLUMNS = ("period", "active", "new_participants", "reactivations", "lapses", "withdrawals")
+# The month's flows of people but renewals (the trend shows who came and went).
+TREND_FLOWS = tuple(c for c in PEOPLE_FLOWS if c != "renewals")
+TREND_COLUMNS = ("period", "active", *TREND_FLOWS)
 
 
 def trend(conn: psycopg.Connection, locality: str, scheme: str, end: date, months: int, *,
@@ -296,12 +298,11 @@ def trend(conn: psycopg.Connection, locality: str, scheme: str, end: date, month
     """Monthly series ending with `end`: active at each month end (running sum of the stock
     changes of the locality's communes), and the month's flows."""
     check_in_scope(conn, scope, {"locality": locality})
-    flows = TREND_COLUMNS[2:]  # summed per month from agg_flows
     query = composed(
         "reports", "trend",
-        flow_sums=sql.SQL(", ").join(sql.SQL("sum(f.{c}) AS {c}").format(c=sql.Identifier(c)) for c in flows),
+        flow_sums=sql.SQL(", ").join(sql.SQL("sum(f.{c}) AS {c}").format(c=sql.Identifier(c)) for c in TREND_FLOWS),
         flow_columns=sql.SQL(", ").join(
-            sql.SQL("coalesce(f.{c}, 0)::bigint AS {c}").format(c=sql.Identifier(c)) for c in flows),
+            sql.SQL("coalesce(f.{c}, 0)::bigint AS {c}").format(c=sql.Identifier(c)) for c in TREND_FLOWS),
     )
     with conn.cursor(row_factory=dict_row) as cur:
         return cur.execute(query, {"locality": locality, "scheme": scheme, "end": end, "months": months}).fetchall()
