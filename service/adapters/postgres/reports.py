@@ -340,3 +340,29 @@ def localities(conn: psycopg.Connection, *, parent: str | None, code: str | None
         rows = cur.execute(query, [*params, limit, offset]).fetchall()
     total = rows[0]["total__"] if rows else 0
     return Page([{c: r[c] for c in LOCALITY_COLUMNS} for r in rows], total, LOCALITY_COLUMNS)
+
+
+@dataclass(frozen=True)
+class ConnectionReportStore:
+    """The report queries on one connection: what service_layer/reporting.py reads through."""
+
+    conn: psycopg.Connection
+
+    def latest_month(self) -> date | None:
+        return latest_month(self.conn)
+
+    def period_exists(self, period_type: str, period: str) -> bool:
+        return period_exists(self.conn, period_type, period)
+
+    def fetch(self, report: str, filters: dict[str, Any], **kw: Any) -> Page:
+        return fetch(self.conn, report, filters, **kw)
+
+    def base_period_figure(self, figure: str, period_type: str, base_period: str,
+                           keys: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
+        return base_period_figure(self.conn, figure, period_type, base_period, keys)
+
+    def trend(self, locality: str, scheme: str, end: date, months: int, *, scope: Scope) -> list[dict[str, Any]]:
+        return trend(self.conn, locality, scheme, end, months, scope=scope)
+
+    def localities(self, **kw: Any) -> Page:
+        return localities(self.conn, **kw)
