@@ -20,12 +20,12 @@ def text(module: str, name: str) -> str:
     return files(__package__).joinpath("sql", module, f"{name}.sql").read_text(encoding="utf-8").rstrip("\n")
 
 
-def composed(module: str, name: str, **pieces: sql.Composable) -> sql.Composed:
+def composed(module: str, name: str, /, **pieces: sql.Composable) -> sql.Composed:
     """`sql/<module>/<name>.sql` with its `{placeholders}` filled by `pieces`."""
     return sql.SQL(text(module, name)).format(**pieces)
 
 
-def statements(module: str, name: str, **pieces: sql.Composable) -> list[sql.Composed]:
+def statements(module: str, name: str, /, **pieces: sql.Composable) -> list[sql.Composed]:
     """The statements of a file that holds several, each ended by `;` at the end of a line, in
     order, each with its `{placeholders}` filled by `pieces`."""
     parts = (part.strip() for part in re.split(r";[ \t]*\n", text(module, name)))
