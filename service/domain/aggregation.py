@@ -23,13 +23,14 @@ TABLE_KEYS = {
     "agg_campaign_enrolments": ("locality_code", "scheme", "month", "campaign"),
     "agg_outreach": ("locality_code", "month", "campaign"),
 }
+# The flows of people (into, back into, kept in and out of a scheme), then what they paid and
+# how many enrolled in a campaign: the fields of timeline.FlowCounts, the columns of agg_flows.
+PEOPLE_FLOWS = ("new_participants", "reactivations", "renewals", "lapses", "withdrawals")
+FLOWS = PEOPLE_FLOWS + ("contributions", "contribution_months", "contribution_vnd", "campaign_enrolments")
 TABLE_VALUES = {
     "agg_active_changes": ("delta",),
     "agg_active_changes_by_person": ("delta",),
-    "agg_flows": (
-        "new_participants", "reactivations", "renewals", "lapses", "withdrawals",
-        "contributions", "contribution_months", "contribution_vnd", "campaign_enrolments",
-    ),
+    "agg_flows": FLOWS,
     "agg_campaign_enrolments": ("new_participants", "reactivations"),
     "agg_outreach": ("conferences", "attendees", "cost_vnd"),
 }

@@ -1,5 +1,6 @@
 """Access by locality: a reader's scope (the roots of the locality subtrees it may see; none =
-the nation) and the SQL that keeps a query inside it. Used by every report query (reports.py)."""
+the nation) and the SQL that keeps a query inside it (sql/locality_scope/). Used by every report
+query (reports.py)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -8,6 +9,8 @@ from typing import Any
 import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
+
+from .sql_files import composed, text
 
 
 @dataclass(frozen=True)
@@ -32,8 +35,10 @@ class OutOfScope(LookupError):
         super().__init__(f"locality {code!r} is outside this token's localities ({', '.join(sorted(scope.roots))})")
 
 
-# The condition that keeps a reader's rows: the locality is in one of its subtrees.
-IN_SCOPE = "{column} IN (SELECT descendant_code FROM locality_closure WHERE ancestor_code = ANY(%s::text[]))"
+def in_scope(column: str) -> sql.Composed:
+    """The condition that keeps a reader's rows: `column` (a locality code) is in one of the
+    subtrees whose roots are bound to its one parameter."""
+    return composed("locality_scope", "in_scope", column=sql.Identifier(*column.split(".")))
 
 
 def check_in_scope(conn: psycopg.Connection, scope: Scope, named: dict[str, str | None]) -> None:
@@ -42,9 +47,7 @@ def check_in_scope(conn: psycopg.Connection, scope: Scope, named: dict[str, str 
     if scope.nation or not given:
         return
     outside = {code for (code,) in conn.execute(
-        "SELECT n.code FROM unnest(%s::text[]) AS n(code) WHERE NOT EXISTS ("
-        " SELECT 1 FROM locality_closure WHERE ancestor_code = ANY(%s::text[]) AND descendant_code = n.code)",
-        (list(given.values()), sorted(scope.roots)))}
+        text("locality_scope", "outside_scope"), (list(given.values()), sorted(scope.roots)))}
     for parameter, code in given.items():
         if code in outside:
             raise OutOfScope(parameter, code, scope)
@@ -53,7 +56,7 @@ def check_in_scope(conn: psycopg.Connection, scope: Scope, named: dict[str, str 
 def scope_condition(scope: Scope, column: str = "locality_code") -> tuple[list[sql.Composable], list[Any]]:
     if scope.nation:
         return [], []
-    return [sql.SQL(IN_SCOPE.format(column=column))], [sorted(scope.roots)]
+    return [in_scope(column)], [sorted(scope.roots)]
 
 
 SCOPE_COLUMNS = ("code", "name", "level", "parent_code")
@@ -62,8 +65,5 @@ SCOPE_COLUMNS = ("code", "name", "level", "parent_code")
 def scope_localities(conn: psycopg.Connection, scope: Scope) -> list[dict[str, Any]]:
     """The roots a reader sees: its subtree roots, or the nation's root(s)."""
     with conn.cursor(row_factory=dict_row) as cur:
-        return cur.execute(
-            "SELECT code, name, level, parent_code FROM localities"
-            " WHERE CASE WHEN %(nation)s THEN parent_code IS NULL ELSE code = ANY(%(roots)s::text[]) END"
-            " ORDER BY code",
-            {"nation": scope.nation, "roots": sorted(scope.roots)}).fetchall()
+        return cur.execute(text("locality_scope", "scope_localities"),
+                           {"nation": scope.nation, "roots": sorted(scope.roots)}).fetchall()

@@ -4,7 +4,8 @@
 (migration 0051): the views then show it only their rows. The password travels as a SCRAM-SHA-256 verifier computed
 client-side (libpq's PQencryptPasswordConn), so it never reaches the server or its log in the
 clear. The statement and idle-in-transaction timeouts come from the database's defaults
-(`migrations.READER_LIMITS`), which also reach a login created by hand.
+(`migrations.READER_LIMITS`), which also reach a login created by hand. The SQL is in
+sql/logins/ (sql_files.py).
 """
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ import psycopg
 from psycopg import sql
 
 from .rows import one_row
+from .sql_files import composed, text
+from .tokens import unknown_localities
 
 READER_ROLE = "reporting_reader"
 SCOPED_ROLE = "reporting_scoped"
@@ -53,35 +56,23 @@ def create_login(conn: psycopg.Connection, name: str, password: str,
     localities = sorted(set(localities))
     if not password:
         raise LoginError("the password is empty")
-    if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (name,)).fetchone():
+    if conn.execute(text("logins", "role_exists"), (name,)).fetchone():
         raise LoginError(f"role {name!r} exists already")
-    unknown = [c for (c,) in conn.execute(
-        "SELECT c FROM unnest(%s::text[]) AS c WHERE NOT EXISTS (SELECT 1 FROM localities WHERE code = c)",
-        (localities,))]
+    unknown = unknown_localities(conn, localities)
     if unknown:
         raise LoginError(f"not localities in the reference data: {', '.join(unknown)}")
     verifier = conn.pgconn.encrypt_password(password.encode(), name.encode(), b"scram-sha-256").decode()
-    conn.execute(sql.SQL(
-        "CREATE ROLE {} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE INHERIT NOREPLICATION NOBYPASSRLS"
-        " CONNECTION LIMIT {} PASSWORD {} IN ROLE {}"
-    ).format(sql.Identifier(name), sql.Literal(int(connection_limit)), sql.Literal(verifier),
-             sql.Identifier(READER_ROLE)))
+    conn.execute(composed("logins", "create_login", name=sql.Identifier(name),
+                          connection_limit=sql.Literal(int(connection_limit)), verifier=sql.Literal(verifier),
+                          reader_role=sql.Identifier(READER_ROLE)))
     if localities:
-        conn.execute(sql.SQL("GRANT {} TO {}").format(sql.Identifier(SCOPED_ROLE), sql.Identifier(name)))
-        conn.execute("INSERT INTO reporting_internal.login_localities (role_name, locality_code)"
-                     " SELECT %s, unnest(%s::text[])", (name, localities))
+        conn.execute(composed("logins", "grant_scoped", scoped_role=sql.Identifier(SCOPED_ROLE),
+                              name=sql.Identifier(name)))
+        conn.execute(text("logins", "insert_login_localities"), (name, localities))
 
 
 def list_logins(conn: psycopg.Connection) -> list[Login]:
-    rows = conn.execute(
-        "SELECT r.rolname, r.rolconnlimit, r.rolvaliduntil,"
-        " (SELECT count(*) FROM pg_stat_activity a WHERE a.usename = r.rolname),"
-        " ARRAY(SELECT s.locality_code FROM reporting_internal.login_localities s"
-        "       WHERE s.role_name = r.rolname ORDER BY 1)"
-        " FROM pg_roles r JOIN pg_auth_members m ON m.member = r.oid"
-        " WHERE m.roleid = %s::regrole AND r.rolcanlogin ORDER BY r.rolname",
-        (READER_ROLE,),
-    ).fetchall()
+    rows = conn.execute(text("logins", "list_logins"), (READER_ROLE,)).fetchall()
     return [Login(name, limit, valid_until, sessions, tuple(roots)) for name, limit, valid_until, sessions, roots in rows]
 
 
@@ -91,8 +82,7 @@ def drop_login(conn: psycopg.Connection, name: str) -> int:
     check_name(name)
     if name not in {login.name for login in list_logins(conn)}:
         raise LoginError(f"{name!r} is not an analyst login (a LOGIN member of {READER_ROLE})")
-    (ended,) = one_row(conn.execute(
-        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE usename = %s", (name,)))
-    conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(name)))
-    conn.execute("DELETE FROM reporting_internal.login_localities WHERE role_name = %s", (name,))
+    (ended,) = one_row(conn.execute(text("logins", "end_sessions"), (name,)))
+    conn.execute(composed("logins", "drop_role", name=sql.Identifier(name)))
+    conn.execute(text("logins", "delete_login_localities"), (name,))
     return ended

@@ -8,6 +8,9 @@ Access by locality is enforced here, for every read: each function takes the rea
 (the roots of the locality subtrees its token is limited to; none = the nation). A named
 locality outside them raises `OutOfScope` (the API answers 403), and every query keeps only
 rows inside them, so no answer (rows, totals, counts) says anything about other areas.
+
+The SQL text lives in `sql/reports/*.sql` (sql_files.py); the whitelisted filters, column lists
+and sort orders below are composed into it with psycopg.sql.
 """
 from __future__ import annotations
 
@@ -19,11 +22,14 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
 
-from ...domain.aggregation import TABLE_VALUES
+from ...domain.aggregation import FLOWS, PEOPLE_FLOWS, TABLE_VALUES
+from ...domain.reporting import LEVELS
 from ...domain.suppression import SUPPRESSED, Cells, suppress
-from .locality_scope import IN_SCOPE, Scope, check_in_scope, scope_condition
+from .locality_scope import Scope, check_in_scope, in_scope, scope_condition
+from .rows import one_row
+from .sql_files import composed, text
 
-LEVEL_ORDER = "CASE level WHEN 'nation' THEN 0 WHEN 'province' THEN 1 WHEN 'district' THEN 2 ELSE 3 END"
+LEVEL_ORDER = "CASE level " + " ".join(f"WHEN '{level}' THEN {rank}" for rank, level in enumerate(LEVELS)) + " END"
 
 # Query parameters every period report accepts -> how they filter.
 LOCALITY_FILTERS = {
@@ -61,12 +67,11 @@ def _periodic(view: str, columns: tuple[str, ...], extra_filters: dict[str, str]
 
 # Breakdowns that can single out a person: their cells of people (and money) under a minimum
 # cell size are withheld (domain/suppression.py). Other reports are totals per locality.
-_FLOW_COUNTS = ("new_participants", "reactivations", "renewals", "lapses", "withdrawals")
 _PAID = {"contribution_vnd": ("new_participants", "reactivations", "renewals")}  # registered or renewed
 _PERIOD_KEY = ("period_type", "period")
 
 
-def _cells(*keys: str, counts: tuple[str, ...] = _FLOW_COUNTS, money: dict | None = None) -> Cells:
+def _cells(*keys: str, counts: tuple[str, ...] = PEOPLE_FLOWS, money: dict | None = None) -> Cells:
     return Cells(keys=_PERIOD_KEY + keys, counts=counts, money=_PAID if money is None else money)
 
 
@@ -78,8 +83,7 @@ REPORTS: dict[str, Report] = {
     ),
     "flows": _periodic(
         "reporting.flows",
-        ("scheme", "new_participants", "reactivations", "renewals", "lapses", "withdrawals",
-         "contributions", "contribution_months", "contribution_vnd", "campaign_enrolments"),
+        ("scheme", *FLOWS),
     ),
     "growth": _periodic(
         "reporting.growth",
@@ -102,14 +106,12 @@ REPORTS: dict[str, Report] = {
     ),
     "breakdown:channel": _periodic(
         "reporting.flows_by_channel",
-        ("scheme", "channel", "agents", "new_participants", "reactivations", "renewals", "lapses",
-         "withdrawals", "contribution_vnd"),
+        ("scheme", "channel", "agents", *PEOPLE_FLOWS, "contribution_vnd"),
         {"channel": "channel = %s"}, ("scheme", "channel"), cells=_cells("channel"),
     ),
     "breakdown:agent": _periodic(
         "reporting.flows_by_agent",
-        ("scheme", "channel", "agent_id", "new_participants", "reactivations", "renewals", "lapses",
-         "withdrawals", "contribution_vnd"),
+        ("scheme", "channel", "agent_id", *PEOPLE_FLOWS, "contribution_vnd"),
         {"channel": "channel = %s", "agent": "agent_id = %s"}, ("scheme", "channel", "agent_id"),
         cells=_cells("channel", "agent_id"),
     ),
@@ -161,6 +163,9 @@ REPORTS: dict[str, Report] = {
 }
 
 
+BREAKDOWNS = tuple(name.removeprefix("breakdown:") for name in REPORTS if name.startswith("breakdown:"))
+
+
 @dataclass
 class Page:
     items: list[dict[str, Any]]
@@ -172,17 +177,13 @@ class Page:
 def latest_month(conn: psycopg.Connection) -> date | None:
     """The last month with a non-zero stock change or flow: the default period of the reports
     (rows that a re-derivation netted to zero are left behind depending on arrival order)."""
-    flows = " OR ".join(f"{c} <> 0" for c in TABLE_VALUES["agg_flows"])
-    return conn.execute(
-        "SELECT greatest((SELECT max(month) FROM agg_active_changes WHERE delta <> 0),"
-        f" (SELECT max(month) FROM agg_flows WHERE {flows}))"
-    ).fetchone()[0]
+    any_flow = sql.SQL(" OR ").join(sql.SQL("{} <> 0").format(sql.Identifier(c)) for c in TABLE_VALUES["agg_flows"])
+    (month,) = one_row(conn.execute(composed("reports", "latest_month", any_flow=any_flow)))
+    return month
 
 
 def period_exists(conn: psycopg.Connection, period_type: str, period: str) -> bool:
-    return conn.execute(
-        "SELECT 1 FROM report_periods WHERE period_type = %s AND period = %s", (period_type, period)
-    ).fetchone() is not None
+    return conn.execute(text("reports", "period_exists"), (period_type, period)).fetchone() is not None
 
 
 def fetch(
@@ -200,7 +201,7 @@ def fetch(
     if spec.view == "reporting.active_by_sex_age":
         codes = _place_codes(conn, filters, scope)
         if codes is not None:
-            source = sql.SQL(_BY_PERSON_FOR_LOCALITIES)
+            source = sql.SQL(text("reports", "by_person_for_localities"))
             params = [codes, filters["period_type"], filters["period"], *params]
     if spec.periodic:
         where.append(sql.SQL("period_type = %s AND period = %s"))
@@ -209,6 +210,7 @@ def fetch(
         if filters.get(name) is not None:
             where.append(sql.SQL(condition))
             params.append(filters[name])
+    group: sql.Composable
     if spec.group_by:
         select = sql.SQL(", ").join(
             [sql.Identifier(c) for c in spec.group_by]
@@ -218,10 +220,8 @@ def fetch(
     else:
         select = sql.SQL(", ").join(sql.Identifier(c) for c in spec.columns)
         group = sql.SQL("")
-    query = sql.SQL(
-        "SELECT {select}, count(*) OVER () AS total__ FROM {view} WHERE {where}{group} "
-        "ORDER BY {order} LIMIT %s OFFSET %s"
-    ).format(
+    query = composed(
+        "reports", "page",
         select=select,
         view=source,
         where=sql.SQL(" AND ").join(where) if where else sql.SQL("true"),
@@ -241,9 +241,8 @@ def fetch(
 
 def _withhold_small_cells(conn: psycopg.Connection, page: Page, cells: Cells, min_cell_size: int) -> None:
     codes = sorted({item["locality_code"] for item in page.items})
-    parent_of = dict(conn.execute("SELECT code, parent_code FROM localities WHERE code = ANY(%s)", (codes,)).fetchall())
-    members_of = dict(conn.execute(
-        "SELECT scheme, array_agg(member) FROM report_scheme_members WHERE scheme <> member GROUP BY scheme").fetchall())
+    parent_of: dict[str, str | None] = dict(conn.execute(text("reports", "parents"), (codes,)).fetchall())
+    members_of: dict[str, list[str]] = dict(conn.execute(text("reports", "scheme_members")).fetchall())
     suppress(page.items, cells, min_cell_size, parent_of=parent_of, members_of=members_of)
     page.columns = page.columns + (SUPPRESSED,)
     page.meta["min_cell_size"] = min_cell_size
@@ -251,30 +250,13 @@ def _withhold_small_cells(conn: psycopg.Connection, page: Page, cells: Cells, mi
 
 def _count(conn, source: sql.Composable, where, params, group) -> int:
     """Total rows when the requested page is past the end (no row carried the window count)."""
-    inner = sql.SQL("SELECT 1 FROM {view} WHERE {where}{group}").format(
-        view=source, where=sql.SQL(" AND ").join(where) if where else sql.SQL("true"), group=group
-    )
-    return conn.execute(sql.SQL("SELECT count(*) FROM ({inner}) q").format(inner=inner), params).fetchone()[0]
+    query = composed("reports", "count", view=source,
+                     where=sql.SQL(" AND ").join(where) if where else sql.SQL("true"), group=group)
+    return conn.execute(query, params).fetchone()[0]
 
 
 # The by-person stock is large (sex x birth year per commune and month): for a few named
-# localities, roll up only their communes' rows (closure first, primary-key lookups) instead of
-# the view's every-commune pass. Same columns and rows as reporting.active_by_sex_age (only
-# non-zero counts: the rule of migration 0040).
-_BY_PERSON_FOR_LOCALITIES = """(
-    SELECT p.period_type, p.period, p.year, p.period_start, p.period_end,
-           lc.ancestor_code AS locality_code, l.name AS locality_name, l.level,
-           sm.scheme, a.sex, age_band(a.birth_year, p.year) AS age_band, sum(a.delta)::bigint AS active
-    FROM report_periods p
-    JOIN locality_closure lc ON lc.ancestor_code = ANY(%s::text[])
-    JOIN agg_active_changes_by_person a ON a.locality_code = lc.descendant_code AND a.month <= p.period_end
-    JOIN localities l ON l.code = lc.ancestor_code
-    JOIN report_scheme_members sm ON sm.member = a.scheme
-    WHERE p.period_type = %s AND p.period = %s
-    GROUP BY p.period_type, p.period, p.year, p.period_start, p.period_end, lc.ancestor_code, l.name, l.level,
-             sm.scheme, a.sex, age_band(a.birth_year, p.year)
-    HAVING sum(a.delta) <> 0
-) AS v"""
+# localities, sql/reports/by_person_for_localities.sql rolls up only their communes' rows.
 MAX_NAMED_LOCALITIES = 200
 NAMED_PLACES = ("locality", "parent", "within")  # the filters that name a locality
 
@@ -285,17 +267,16 @@ def _place_codes(conn: psycopg.Connection, filters: dict[str, Any], scope: Scope
     named = {k: filters[k] for k in NAMED_PLACES if filters.get(k) is not None}
     if not named and scope.nation:
         return None
-    where = [LOCALITY_FILTERS[k] for k in named]
+    where: list[sql.Composable] = [sql.SQL(LOCALITY_FILTERS[k]) for k in named]
     params: list[Any] = list(named.values())
     if not scope.nation:
-        where.append(IN_SCOPE.format(column="locality_code"))
+        where.append(in_scope("locality_code"))
         params.append(sorted(scope.roots))
     if filters.get("level") is not None:
-        where.append(LOCALITY_FILTERS["level"])
+        where.append(sql.SQL(LOCALITY_FILTERS["level"]))
         params.append(filters["level"])
-    codes = [c for (c,) in conn.execute(
-        f"SELECT locality_code FROM (SELECT code AS locality_code, level FROM localities) l WHERE {' AND '.join(where)}"
-        f" LIMIT {MAX_NAMED_LOCALITIES + 1}", params)]
+    query = composed("reports", "named_localities", where=sql.SQL(" AND ").join(where))
+    codes = [c for (c,) in conn.execute(query, [*params, MAX_NAMED_LOCALITIES + 1])]
     return codes if len(codes) <= MAX_NAMED_LOCALITIES else None
 
 
@@ -311,17 +292,15 @@ def base_period_figure(
     if not keys:
         return {}
     view, column = BASE_PERIOD_FIGURES[figure]
-    rows = conn.execute(
-        f"""SELECT v.locality_code, v.scheme, v.{column} FROM reporting.{view} v
-           JOIN unnest(%s::text[], %s::text[]) AS k(locality_code, scheme)
-             ON k.locality_code = v.locality_code AND k.scheme = v.scheme
-           WHERE v.period_type = %s AND v.period = %s""",
-        ([k[0] for k in keys], [k[1] for k in keys], period_type, base_period),
-    ).fetchall()
+    query = composed("reports", "base_period_figure", view=sql.Identifier("reporting", view),
+                     column=sql.Identifier(column))
+    rows = conn.execute(query, ([k[0] for k in keys], [k[1] for k in keys], period_type, base_period)).fetchall()
     return {(loc, scheme): value for loc, scheme, value in rows}
 
 
-TREND_COLUMNS = ("period", "active", "new_participants", "reactivations", "lapses", "withdrawals")
+# The month's flows of people but renewals (the trend shows who came and went).
+TREND_FLOWS = tuple(c for c in PEOPLE_FLOWS if c != "renewals")
+TREND_COLUMNS = ("period", "active", *TREND_FLOWS)
 
 
 def trend(conn: psycopg.Connection, locality: str, scheme: str, end: date, months: int, *,
@@ -329,41 +308,12 @@ def trend(conn: psycopg.Connection, locality: str, scheme: str, end: date, month
     """Monthly series ending with `end`: active at each month end (running sum of the stock
     changes of the locality's communes), and the month's flows."""
     check_in_scope(conn, scope, {"locality": locality})
-    query = """
-    WITH communes AS (SELECT descendant_code AS code FROM locality_closure WHERE ancestor_code = %(locality)s),
-    members AS (SELECT member FROM report_scheme_members WHERE scheme = %(scheme)s),
-    months AS (
-        SELECT m::date AS month
-        FROM generate_series(%(end)s::date - make_interval(months => %(months)s - 1), %(end)s::date, '1 month') m
-    ),
-    opening AS (
-        SELECT coalesce(sum(a.delta), 0) AS active FROM agg_active_changes a
-        WHERE a.locality_code IN (SELECT code FROM communes) AND a.scheme IN (SELECT member FROM members)
-          AND a.month < (SELECT min(month) FROM months)
-    ),
-    changes AS (
-        SELECT a.month, sum(a.delta) AS delta FROM agg_active_changes a
-        WHERE a.locality_code IN (SELECT code FROM communes) AND a.scheme IN (SELECT member FROM members)
-          AND a.month >= (SELECT min(month) FROM months) AND a.month <= %(end)s
-        GROUP BY a.month
-    ),
-    flows AS (
-        SELECT f.month, sum(f.new_participants) AS new_participants, sum(f.reactivations) AS reactivations,
-               sum(f.lapses) AS lapses, sum(f.withdrawals) AS withdrawals
-        FROM agg_flows f
-        WHERE f.locality_code IN (SELECT code FROM communes) AND f.scheme IN (SELECT member FROM members)
-          AND f.month >= (SELECT min(month) FROM months) AND f.month <= %(end)s
-        GROUP BY f.month
+    query = composed(
+        "reports", "trend",
+        flow_sums=sql.SQL(", ").join(sql.SQL("sum(f.{c}) AS {c}").format(c=sql.Identifier(c)) for c in TREND_FLOWS),
+        flow_columns=sql.SQL(", ").join(
+            sql.SQL("coalesce(f.{c}, 0)::bigint AS {c}").format(c=sql.Identifier(c)) for c in TREND_FLOWS),
     )
-    SELECT to_char(m.month, 'YYYY-MM') AS period,
-           ((SELECT active FROM opening) + sum(coalesce(c.delta, 0)) OVER (ORDER BY m.month))::bigint AS active,
-           coalesce(f.new_participants, 0)::bigint AS new_participants,
-           coalesce(f.reactivations, 0)::bigint AS reactivations,
-           coalesce(f.lapses, 0)::bigint AS lapses,
-           coalesce(f.withdrawals, 0)::bigint AS withdrawals
-    FROM months m LEFT JOIN changes c USING (month) LEFT JOIN flows f USING (month)
-    ORDER BY m.month
-    """
     with conn.cursor(row_factory=dict_row) as cur:
         return cur.execute(query, {"locality": locality, "scheme": scheme, "end": end, "months": months}).fetchall()
 
@@ -376,31 +326,53 @@ def localities(conn: psycopg.Connection, *, parent: str | None, code: str | None
     """Localities for drill-down within `scope`: the children of `parent`, one `code`, or the
     roots (the scope's own roots for a limited reader)."""
     check_in_scope(conn, scope, {"code": code, "parent": parent})
-    where, params = [], []
+    where: list[sql.Composable] = []
+    params: list[Any] = []
     if not scope.nation:
-        where.append(IN_SCOPE.format(column="l.code"))
+        where.append(in_scope("l.code"))
         params.append(sorted(scope.roots))
     if code is not None:
-        where.append("l.code = %s")
+        where.append(sql.SQL("l.code = %s"))
         params.append(code)
     elif parent is not None:
-        where.append("l.parent_code = %s")
+        where.append(sql.SQL("l.parent_code = %s"))
         params.append(parent)
     elif level is None and scope.nation:
-        where.append("l.parent_code IS NULL")
+        where.append(sql.SQL("l.parent_code IS NULL"))
     elif level is None:
-        where.append("l.code = ANY(%s::text[])")
+        where.append(sql.SQL("l.code = ANY(%s::text[])"))
         params.append(sorted(scope.roots))
     if level is not None:
-        where.append("l.level = %s")
+        where.append(sql.SQL("l.level = %s"))
         params.append(level)
-    query = f"""
-        SELECT l.code, l.name, l.level, l.parent_code,
-               (SELECT count(*) FROM localities c WHERE c.parent_code = l.code) AS children,
-               count(*) OVER () AS total__
-        FROM localities l WHERE {' AND '.join(where)}
-        ORDER BY l.code LIMIT %s OFFSET %s"""
+    query = composed("reports", "localities", where=sql.SQL(" AND ").join(where))
     with conn.cursor(row_factory=dict_row) as cur:
         rows = cur.execute(query, [*params, limit, offset]).fetchall()
     total = rows[0]["total__"] if rows else 0
     return Page([{c: r[c] for c in LOCALITY_COLUMNS} for r in rows], total, LOCALITY_COLUMNS)
+
+
+@dataclass(frozen=True)
+class ConnectionReportStore:
+    """The report queries on one connection: what service_layer/reporting.py reads through."""
+
+    conn: psycopg.Connection
+
+    def latest_month(self) -> date | None:
+        return latest_month(self.conn)
+
+    def period_exists(self, period_type: str, period: str) -> bool:
+        return period_exists(self.conn, period_type, period)
+
+    def fetch(self, report: str, filters: dict[str, Any], **kw: Any) -> Page:
+        return fetch(self.conn, report, filters, **kw)
+
+    def base_period_figure(self, figure: str, period_type: str, base_period: str,
+                           keys: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
+        return base_period_figure(self.conn, figure, period_type, base_period, keys)
+
+    def trend(self, locality: str, scheme: str, end: date, months: int, *, scope: Scope) -> list[dict[str, Any]]:
+        return trend(self.conn, locality, scheme, end, months, scope=scope)
+
+    def localities(self, **kw: Any) -> Page:
+        return localities(self.conn, **kw)

@@ -1,4 +1,5 @@
-"""Agents and API tokens in PostgreSQL. A token is shown once at issue; only its SHA-256 is kept."""
+"""Agents and API tokens in PostgreSQL. A token is shown once at issue; only its SHA-256 is kept.
+The SQL is in sql/tokens/ (sql_files.py)."""
 from __future__ import annotations
 
 import hashlib
@@ -9,9 +10,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import psycopg
+from psycopg import sql
 
 from ...domain.model import Agent, Channel
 from .rows import one_row
+from .sql_files import composed, text
 
 AGENT = "agent"  # posts events for its provinces
 REPORTING = "reporting"  # reads reports within its localities (none: the nation)
@@ -60,18 +63,7 @@ class TokenRow:
 
 
 def lookup(conn: psycopg.Connection, token_hash: bytes) -> Principal | None:
-    row = conn.execute(
-        """
-        SELECT t.token_id, t.scope, a.agent_id, a.channel,
-               ARRAY(SELECT p.province_code FROM agent_provinces p WHERE p.agent_id = t.agent_id),
-               ARRAY(SELECT l.locality_code FROM api_token_localities l WHERE l.token_id = t.token_id),
-               t.min_cell_size
-        FROM api_tokens t
-        LEFT JOIN agents a ON a.agent_id = t.agent_id
-        WHERE t.token_hash = %s AND t.revoked_at IS NULL
-        """,
-        (token_hash,),
-    ).fetchone()
+    row = conn.execute(text("tokens", "lookup"), (token_hash,)).fetchone()
     if row is None:
         return None
     token_id, scope, agent_id, channel, provinces, localities, min_cell_size = row
@@ -84,27 +76,14 @@ def upsert_agent(
     conn: psycopg.Connection, agent_id: str, name: str, channel: Channel, provinces: list[str]
 ) -> None:
     """Create or update an agent; its province list is replaced by `provinces`."""
-    conn.execute(
-        """
-        INSERT INTO agents (agent_id, name, channel) VALUES (%s, %s, %s)
-        ON CONFLICT (agent_id) DO UPDATE SET name = excluded.name, channel = excluded.channel
-        """,
-        (agent_id, name, channel.value),
-    )
-    conn.execute("DELETE FROM agent_provinces WHERE agent_id = %s", (agent_id,))
-    conn.execute(
-        "INSERT INTO agent_provinces (agent_id, province_code) SELECT %s, unnest(%s::text[])",
-        (agent_id, sorted(set(provinces))),
-    )
+    conn.execute(text("tokens", "upsert_agent"), (agent_id, name, channel.value))
+    conn.execute(text("tokens", "delete_agent_provinces"), (agent_id,))
+    conn.execute(text("tokens", "insert_agent_provinces"), (agent_id, sorted(set(provinces))))
 
 
 def unknown_provinces(conn: psycopg.Connection, codes: list[str]) -> list[str]:
     """Codes that are not provinces in `localities` (all of them when none is loaded)."""
-    rows = conn.execute(
-        "SELECT c FROM unnest(%s::text[]) AS c"
-        " WHERE NOT EXISTS (SELECT 1 FROM localities WHERE code = c AND level = 'province')",
-        (codes,),
-    ).fetchall()
+    rows = conn.execute(text("tokens", "unknown_provinces"), (codes,)).fetchall()
     return [c for (c,) in rows]
 
 
@@ -118,14 +97,8 @@ def issue(conn: psycopg.Connection, scope: str, agent_id: str | None, label: str
         raise ValueError(f"scope must be one of {SCOPES}")
     token = TOKEN_PREFIX + secrets.token_urlsafe(TOKEN_BYTES)
     (token_id,) = one_row(conn.execute(
-        "INSERT INTO api_tokens (token_hash, scope, agent_id, label, min_cell_size) VALUES (%s, %s, %s, %s, %s)"
-        " RETURNING token_id",
-        (hash_token(token), scope, agent_id, label, min_cell_size),
-    ))
-    conn.execute(
-        "INSERT INTO api_token_localities (token_id, locality_code) SELECT %s, unnest(%s::text[])",
-        (token_id, sorted(set(localities))),
-    )
+        text("tokens", "insert_token"), (hash_token(token), scope, agent_id, label, min_cell_size)))
+    conn.execute(text("tokens", "insert_token_localities"), (token_id, sorted(set(localities))))
     return token_id, token
 
 
@@ -134,35 +107,24 @@ def revoke(conn: psycopg.Connection, *, token_id: int | None = None, token: str 
     """Revoke by id, by the token itself, or every token of an agent. Returns how many."""
     arg: bytes | int | str
     if token is not None:
-        where, arg = "token_hash = %s", hash_token(token)
+        column, arg = "token_hash", hash_token(token)
     elif token_id is not None:
-        where, arg = "token_id = %s", token_id
+        column, arg = "token_id", token_id
     elif agent_id is not None:
-        where, arg = "agent_id = %s", agent_id
+        column, arg = "agent_id", agent_id
     else:
         raise ValueError("name a token id, a token or an agent")
-    cur = conn.execute(
-        f"UPDATE api_tokens SET revoked_at = now() WHERE {where} AND revoked_at IS NULL", (arg,)
-    )
+    cur = conn.execute(composed("tokens", "revoke", column=sql.Identifier(column)), (arg,))
     return cur.rowcount
 
 
 def list_tokens(conn: psycopg.Connection) -> list[TokenRow]:
-    rows = conn.execute(
-        "SELECT t.token_id, t.scope, t.agent_id, t.label, t.created_at, t.revoked_at,"
-        " ARRAY(SELECT l.locality_code FROM api_token_localities l WHERE l.token_id = t.token_id"
-        "       ORDER BY l.locality_code),"
-        " t.min_cell_size"
-        " FROM api_tokens t ORDER BY t.token_id"
-    ).fetchall()
+    rows = conn.execute(text("tokens", "list_tokens")).fetchall()
     return [TokenRow(token_id, scope, agent_id, label, created_at, revoked_at, tuple(roots), min_cell_size)
             for token_id, scope, agent_id, label, created_at, revoked_at, roots, min_cell_size in rows]
 
 
 def unknown_localities(conn: psycopg.Connection, codes: list[str]) -> list[str]:
     """Codes that are not in the locality tree."""
-    rows = conn.execute(
-        "SELECT c FROM unnest(%s::text[]) AS c WHERE NOT EXISTS (SELECT 1 FROM localities WHERE code = c)",
-        (codes,),
-    ).fetchall()
+    rows = conn.execute(text("tokens", "unknown_localities"), (codes,)).fetchall()
     return [c for (c,) in rows]

@@ -17,6 +17,7 @@ from rich.table import Table
 
 from ...adapters.postgres import reference as ref
 from ...adapters.postgres import tokens as token_store
+from ...service_layer.reporting import NotAReferenceWriter, reference_writer
 from .migrate import database_url_option
 
 console = Console(stderr=True)
@@ -52,14 +53,16 @@ token_option = click.option(
 
 def writer_localities(database_url: str, token: str) -> frozenset[str]:
     """The localities a reference token may write (empty: the nation); refuses any other token."""
-    with psycopg.connect(database_url) as conn:
-        found = token_store.lookup(conn, token_store.hash_token(token)) if token_store.well_formed(token) else None
-    if found is None:
-        raise click.ClickException("unknown or revoked token")
-    if found.scope != token_store.REFERENCE:
-        raise click.ClickException(f"writing reference data needs a token of scope '{token_store.REFERENCE}', "
-                                   f"not '{found.scope}'")
-    return found.localities
+    def lookup(candidate: str) -> token_store.Principal | None:
+        if not token_store.well_formed(candidate):
+            return None
+        with psycopg.connect(database_url) as conn:
+            return token_store.lookup(conn, token_store.hash_token(candidate))
+
+    try:
+        return reference_writer(lookup, token)
+    except NotAReferenceWriter as refused:
+        raise click.ClickException(str(refused)) from refused
 
 
 @click.group("reference")

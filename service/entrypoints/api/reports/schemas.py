@@ -5,18 +5,14 @@ import re
 
 from marshmallow import Schema, ValidationError, fields, validate
 
-from ....adapters.postgres.reference import MEASURES, SUBJECTS
 from ....adapters.postgres.locality_scope import SCOPE_COLUMNS
-from ....adapters.postgres.reports import LOCALITY_COLUMNS, REPORTS, TREND_COLUMNS
+from ....adapters.postgres.reports import BREAKDOWNS, LOCALITY_COLUMNS, REPORTS, TREND_COLUMNS
 from ....contract.base import BaseSchema
+from ....domain.reporting import BASES, LEVELS, MEASURES, PERIOD_TYPES, REPORT_SCHEMES, SUBJECTS
 from ....domain.suppression import SUPPRESSED
 from ....contract.events import no_control_characters
 from ....domain.model import RetractionReason
 
-PERIOD_TYPES = ("month", "quarter", "year", "ytd")
-SCHEMES = ("BHXH_BB", "BHXH_TN", "BHTN", "BHYT_HGD", "BHYT_KHAC", "BHXH", "BHYT")
-LEVELS = ("nation", "province", "district", "commune")
-BREAKDOWNS = ("channel", "agent", "sex", "age_band", "sex_age_band")
 MAX_PAGE_SIZE = 10_000
 MAX_PAGE = 1_000_000  # keeps the offset (page - 1) * page_size far inside bigint
 # The months the reports know (report_periods): 2000-01 to 2060-12.
@@ -50,7 +46,7 @@ class PeriodArgs(PlaceArgs):
 
 
 class SchemeArgs(PeriodArgs):
-    scheme = fields.String(validate=validate.OneOf(SCHEMES))
+    scheme = fields.String(validate=validate.OneOf(REPORT_SCHEMES))
 
 
 class CoverageArgs(SchemeArgs):
@@ -82,7 +78,7 @@ class RetractionArgs(PeriodArgs):
 class PlanArgs(PlaceArgs):
     year = fields.Integer(required=True, validate=validate.Range(min=1990, max=2100))
     subject = fields.String(validate=validate.OneOf(SUBJECTS))
-    basis = fields.String(validate=validate.OneOf(("active", "new", "held")))
+    basis = fields.String(validate=validate.OneOf(BASES))
 
 
 class DenominatorArgs(PlaceArgs):
@@ -98,7 +94,7 @@ class TargetArgs(PlaceArgs):
 
 class TrendArgs(BaseSchema):
     locality = fields.String(metadata={"description": "default: the nation, or the token's first locality"})
-    scheme = fields.String(load_default="BHXH", validate=validate.OneOf(SCHEMES))
+    scheme = fields.String(load_default="BHXH", validate=validate.OneOf(REPORT_SCHEMES))
     months = fields.Integer(load_default=12, validate=validate.Range(min=1, max=120))
     end = fields.String(validate=_month, metadata={
         "pattern": MONTH_PATTERN, "description": "last month, YYYY-MM; default: the latest month with data"})
@@ -127,7 +123,7 @@ class TargetRowSchema(BaseSchema):
     locality_code = fields.String(required=True, validate=no_control_characters)
     year = fields.Integer(required=True, validate=validate.Range(min=1990, max=2100))
     subject = fields.String(required=True, validate=validate.OneOf(SUBJECTS))
-    basis = fields.String(required=True, validate=validate.OneOf(("active", "new", "held")))
+    basis = fields.String(required=True, validate=validate.OneOf(BASES))
     target_count = fields.Integer(validate=validate.Range(min=0), allow_none=True)
     target_rate_pct = fields.Decimal(validate=validate.Range(min=0, max=100, min_inclusive=False), allow_none=True,
                                      # apispec writes a Decimal field's bounds as strings: say them as numbers

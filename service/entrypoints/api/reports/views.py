@@ -6,6 +6,8 @@ reads (or writes) only inside them: `reports` enforces that for every query, a l
 outside them is 403 (`OutOfScope`).
 JSON: {"report", "filters", "page", "page_size", "total", "items": [...]}; CSV: the items with
 a header row, and the paging in `X-Total-Count`, `X-Page`, `X-Page-Size` headers.
+The views translate: the use cases (service_layer/reporting.py) decide defaults, filters and
+comparisons, on a store of the report queries on one pooled connection.
 """
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ import csv
 import io
 import json
 from datetime import date, datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 from flask import Response, g, request
@@ -22,6 +24,7 @@ from flask_smorest import Blueprint
 from ....adapters.postgres import locality_scope, reference, reports
 from ....domain.model import reporting_month
 from ....domain.suppression import SUPPRESSED
+from ....service_layer import reporting as use_cases
 from ..auth import reference_required, reporting_required
 from ..inputs import BodyParser
 from ..problems import Problem, violation
@@ -31,7 +34,7 @@ from . import schemas as s
 blp = Blueprint("reports", __name__, url_prefix="/v1/reports",
                 description="Coverage reports: stocks, flows, growth, withdrawals, outreach, plan, breakdowns")
 blp.ARGUMENTS_PARSER = BodyParser()  # bounded body, JSON nesting and syntax answered as problems
-SECURITY = [{"bearerAuth": []}]
+SECURITY: list[dict[str, list[str]]] = [{"bearerAuth": []}]
 CSV_NOTE = "JSON by default; CSV with `Accept: text/csv` or `format=csv`."
 _CSV_ANSWER = {200: {"content": {"text/csv": {"schema": {"type": "string"}}}}}
 
@@ -45,6 +48,12 @@ def reader_scope() -> locality_scope.Scope:
 def out_of_scope(error: locality_scope.OutOfScope) -> Response:
     return Problem(403, "Forbidden", str(error), type_="outside-token-localities",
                    errors=[violation(error.parameter, "token_localities", str(error))]).get_response()
+
+
+@blp.errorhandler(use_cases.UnknownPeriod)
+def unknown_period(error: use_cases.UnknownPeriod) -> Response:
+    return Problem(422, "Unprocessable Content", errors=[
+        violation(error.parameter, "period_format", str(error))]).get_response()
 
 
 def _report_doc(description: str) -> dict:
@@ -100,39 +109,18 @@ def render(name: str, page: reports.Page, args: dict, filters: dict, page_no: in
     return Response(json.dumps(body, default=_jsonable, ensure_ascii=False), mimetype="application/json")
 
 
-def _resolve_period(conn, args: dict) -> dict:
-    """period_type/period with the default (latest month with data) and a clear 422."""
-    period_type = args.get("period_type", "month")
-    period = args.get("period")
-    if period is None:
-        latest = reports.latest_month(conn) or reporting_month(datetime.now().astimezone())
-        last = date(latest.year, latest.month, 1)
-        period = {"month": f"{last:%Y-%m}", "quarter": f"{last.year}-Q{(last.month - 1) // 3 + 1}",
-                  "year": f"{last.year}", "ytd": f"{last:%Y-%m}-YTD"}[period_type]
-    elif not reports.period_exists(conn, period_type, period):
-        examples = {"month": "2024-02", "quarter": "2024-Q1", "year": "2024", "ytd": "2024-02-YTD"}
-        raise Problem(422, "Unprocessable Content", errors=[violation(
-            "period", "period_format",
-            f"not a {period_type} period between 2000 and 2060 (e.g. {examples[period_type]})")])
-    return {"period_type": period_type, "period": period}
+def this_month() -> date:
+    return reporting_month(datetime.now().astimezone())
 
 
-def min_cell_size(args: dict) -> int | None:
-    """The token's minimum cell size, raised (never lowered) by the request's."""
-    sizes = [n for n in (g.principal.min_cell_size, args.get("min_cell_size")) if n is not None]
-    return max(sizes, default=None)
+def _paging(args: dict) -> use_cases.Paging:
+    return use_cases.Paging(args["page"], args["page_size"])
 
 
-def _page(report: str, args: dict, extra: dict | None = None) -> tuple[reports.Page, dict]:
-    spec = reports.REPORTS[report]
-    filters = {k: v for k, v in args.items() if k in spec.filters and v is not None}
-    filters.update(extra or {})
+def _page(report: str, args: dict) -> tuple[reports.Page, dict]:
     with current_resources().pool.connection() as conn:
-        if spec.periodic:
-            filters = _resolve_period(conn, args) | filters
-        page = reports.fetch(conn, report, filters, scope=reader_scope(), limit=args["page_size"],
-                             offset=(args["page"] - 1) * args["page_size"], min_cell_size=min_cell_size(args))
-    return page, filters | page.meta
+        return use_cases.report(reports.ConnectionReportStore(conn), report, args, _paging(args), scope=reader_scope(),
+                                this_month=this_month(), token_min_cell_size=g.principal.min_cell_size)
 
 
 def _periodic_view(report: str, args: dict) -> Response:
@@ -170,41 +158,17 @@ def flows(args: dict) -> Response:
     return _periodic_view("flows", args)
 
 
-GROWTH_BASE_COLUMNS = ("base_period", "base_active", "active_vs_base_pct",
-                       "base_new_participants", "new_participants_vs_base_pct")
-
-
-def _pct(value: int, base: int) -> float | None:
-    """value as a percentage of base (211.35 = 2.1135 times), two decimals, half up."""
-    if not base:
-        return None
-    return float((Decimal(100 * value) / Decimal(base)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
-
-
 @blp.route("/growth")
 @blp.doc(**_report_doc("Active and new participants against the previous period, the same period a year earlier and optionally `base_period`."))
 @reporting_required
 @blp.arguments(s.GrowthArgs, location="query", unknown=None)  # the schema raises on unknown parameters
-@blp.response(200, s.report_page_schema("growth", GROWTH_BASE_COLUMNS))
+@blp.response(200, s.report_page_schema("growth", use_cases.GROWTH_BASE_COLUMNS))
 def growth(args: dict) -> Response:
     page, filters = _page("growth", args)
     base = args.get("base_period")
     if base:
         with current_resources().pool.connection() as conn:
-            if not reports.period_exists(conn, filters["period_type"], base):
-                raise Problem(422, "Unprocessable Content", errors=[violation(
-                    "base_period", "period_format", f"not a {filters['period_type']} period")])
-            keys = [(i["locality_code"], i["scheme"]) for i in page.items]
-            stock = reports.base_period_figure(conn, "active", filters["period_type"], base, keys)
-            new = reports.base_period_figure(conn, "new_participants", filters["period_type"], base, keys)
-        for item in page.items:
-            key = (item["locality_code"], item["scheme"])
-            item["base_period"] = base
-            item["base_active"] = stock.get(key, 0)
-            item["active_vs_base_pct"] = _pct(item["active"], item["base_active"])
-            item["base_new_participants"] = new.get(key, 0)
-            item["new_participants_vs_base_pct"] = _pct(item["new_participants"], item["base_new_participants"])
-        page.columns = page.columns + GROWTH_BASE_COLUMNS
+            use_cases.compare_with_base_period(reports.ConnectionReportStore(conn), page, filters["period_type"], base)
         filters["base_period"] = base
     return render("growth", page, args, filters, args["page"], args["page_size"])
 
@@ -264,17 +228,12 @@ def plan(args: dict) -> Response:
 @blp.arguments(s.TrendArgs, location="query", unknown=None)  # the schema raises on unknown parameters
 @blp.response(200, s.TREND_PAGE)
 def trend(args: dict) -> Response:
+    end = date.fromisoformat(args["end"] + "-01") if args.get("end") else None
     with current_resources().pool.connection() as conn:
-        if args.get("end"):
-            end = date.fromisoformat(args["end"] + "-01")
-        else:
-            end = reports.latest_month(conn) or reporting_month(datetime.now().astimezone())
-        scope = reader_scope()
-        locality = args.get("locality") or min(scope.roots, default=reference.NATION_CODE)
-        items = reports.trend(conn, locality, args["scheme"], end, args["months"], scope=scope)
-    filters = {"locality": locality, "scheme": args["scheme"], "months": args["months"], "end": f"{end:%Y-%m}"}
-    page = reports.Page(items, len(items), reports.TREND_COLUMNS)
-    return render("trend", page, args, filters, 1, len(items))
+        page, filters = use_cases.trend(
+            reports.ConnectionReportStore(conn), locality=args.get("locality"), scheme=args["scheme"],
+            months=args["months"], end=end, scope=reader_scope(), this_month=this_month(), nation=reference.NATION_CODE)
+    return render("trend", page, args, filters, 1, page.total)
 
 
 @blp.route("/localities")
@@ -284,9 +243,7 @@ def trend(args: dict) -> Response:
 @blp.response(200, s.LOCALITY_PAGE)
 def localities(args: dict) -> Response:
     with current_resources().pool.connection() as conn:
-        page = reports.localities(conn, parent=args.get("parent"), code=args.get("code"), level=args.get("level"),
-                                  scope=reader_scope(), limit=args["page_size"], offset=(args["page"] - 1) * args["page_size"])
-    filters = {k: args[k] for k in ("parent", "code", "level") if args.get(k) is not None}
+        page, filters = use_cases.localities(reports.ConnectionReportStore(conn), args, _paging(args), scope=reader_scope())
     return render("localities", page, args, filters, args["page"], args["page_size"])
 
 

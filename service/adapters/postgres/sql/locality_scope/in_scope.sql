@@ -1,0 +1,1 @@
+{column} IN (SELECT descendant_code FROM locality_closure WHERE ancestor_code = ANY(%s::text[]))

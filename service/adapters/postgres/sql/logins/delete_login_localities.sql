@@ -1,0 +1,1 @@
+DELETE FROM reporting_internal.login_localities WHERE role_name = %s

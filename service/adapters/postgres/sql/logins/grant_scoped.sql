@@ -1,0 +1,1 @@
+GRANT {scoped_role} TO {name}

@@ -1,0 +1,1 @@
+COPY ref_in (line, {columns}) FROM STDIN

@@ -1,0 +1,1 @@
+UPDATE ref_in s SET reason = %s WHERE reason IS NULL AND ({condition})

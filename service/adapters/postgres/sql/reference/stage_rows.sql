@@ -1,0 +1,1 @@
+CREATE TEMP TABLE ref_in (line int, {text_columns}, reason text) ON COMMIT DROP

@@ -1,0 +1,1 @@
+SELECT count(*) FROM loc_in WHERE reason IS NULL

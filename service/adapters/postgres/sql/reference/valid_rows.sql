@@ -1,0 +1,1 @@
+SELECT count(*) FROM ref_in WHERE reason IS NULL

@@ -1,0 +1,2 @@
+SELECT greatest((SELECT max(month) FROM agg_active_changes WHERE delta <> 0),
+                (SELECT max(month) FROM agg_flows WHERE {any_flow}))

@@ -1,0 +1,1 @@
+SELECT code, parent_code FROM localities WHERE code = ANY(%s)

@@ -1,0 +1,1 @@
+SELECT 1 FROM report_periods WHERE period_type = %s AND period = %s

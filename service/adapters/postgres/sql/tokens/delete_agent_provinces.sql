@@ -1,0 +1,1 @@
+DELETE FROM agent_provinces WHERE agent_id = %s
