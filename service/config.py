@@ -73,7 +73,7 @@ class Settings:
     # topic: docker-compose sets a finite retention (the event store is the system of record).
     topic_retention_ms: int = -1
 
-    # How this process authenticates to Kafka (docs/operations.md, "Kafka access"): PLAINTEXT
+    # How this process authenticates to Kafka (docs/ingestion.md, "Kafka access"): PLAINTEXT
     # (the embedded broker, loopback only) or SASL_PLAINTEXT / SASL_SSL with PLAIN or SCRAM.
     kafka_security_protocol: str = "PLAINTEXT"
     kafka_sasl_mechanism: str = "PLAIN"
