@@ -103,3 +103,52 @@ def test_an_apply_forgets_rows_whose_acknowledgement_commits_while_it_waits(data
         left = observer.execute("SELECT count(*) FROM event_outbox WHERE event_id = ANY(%s)", (ids,)).fetchone()[0]
         assert left == 0, f"{left} of the {len(ids)} applied events stayed in the outbox"
         assert outbox.pending(observer) == (len(others), len(others))  # the other group's, untouched
+
+
+@pytest.mark.parametrize("resent", ["same content", "other content"])
+def test_a_copy_admitted_while_an_apply_stores_the_event_is_known_not_new(database_url, resent):
+    """An event id re-sent while a worker stores the event: the admission's snapshot does not see
+    the stored event yet, and its INSERT no longer meets the outbox row the apply deleted. The
+    copy is a duplicate (or a 409), never a new row that no apply will ever delete."""
+    key = secrets.token_hex(16)
+    pseudonymiser, digest = Pseudonymiser(key), digest_key(key)
+    event = _events(1)[0]
+    first = outbox_entry(event, datetime.now(UTC), pseudonymiser, digest)
+    other = EnrolmentEvent(event.event_id, EnrolmentKind.REGISTERED, MARCH, "87002", AGENT, Scheme.BHXH_BB,
+                           event.participant)
+    copy = outbox_entry(event if resent == "same content" else other, datetime.now(UTC), pseudonymiser, digest)
+    assert (copy.content_digest == first.content_digest) == (resent == "same content")
+    _, row = record_row(first.value, pseudonymiser, digest)
+    with psycopg.connect(database_url, autocommit=True) as observer, \
+            psycopg.connect(database_url) as api, psycopg.connect(database_url) as worker:
+        assert outbox.admit(api, [first]).new == {first.event_id}
+        worker.execute("SELECT 1")  # a transaction of the test's: the apply below commits with it
+        apply_batch(worker, [row], [])  # stored, and its outbox row deleted: not committed yet
+        admissions: list[outbox.Admission] = []
+        failures: list[BaseException] = []
+
+        def admit_copy() -> None:
+            try:
+                with psycopg.connect(database_url) as resending:
+                    admissions.append(outbox.admit(resending, [copy]))
+            except BaseException as exc:  # re-raised by the test's thread
+                failures.append(exc)
+
+        admitting = threading.Thread(target=admit_copy)
+        admitting.start()
+        deadline = time.monotonic() + DEADLINE_S
+        while not observer.execute(  # the copy's INSERT waits for the apply's deleted row
+                "SELECT EXISTS (SELECT FROM pg_stat_activity WHERE %s = ANY(pg_blocking_pids(pid)))",
+                (worker.info.backend_pid,)).fetchone()[0]:
+            assert time.monotonic() < deadline, "the copy's admission never waited for the apply"
+            time.sleep(0.01)
+        worker.commit()
+        admitting.join(DEADLINE_S)
+        assert not admitting.is_alive(), "the admission did not finish"
+        if failures:
+            raise failures[0]
+        (admission,) = admissions
+        assert admission.new == frozenset()
+        assert admission.known == {event.event_id: first.content_digest}
+        assert admission.is_same_event(copy) == (resent == "same content")  # else 409
+        assert outbox.pending(observer) == (0, 0)

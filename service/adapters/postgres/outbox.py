@@ -4,6 +4,7 @@
 - `admit` (API): one statement per request stores the new events and gives, for every event id
   already known (in the outbox or the event store), the digest of the event accepted under it:
   the same digest is a duplicate, another a conflict. The caller publishes only the new ones.
+  A copy admitted while an apply stores its event is checked again (`_UNDO_STORED`).
 - `FORGET_APPLIED` (consumer): deletes the rows of the events an apply stores, in its
   transaction, when the content digests agree.
 - `due` / `mark_published` / `record_reset` (relay): what to publish again, and when.
@@ -66,6 +67,23 @@ LEFT JOIN event_outbox o USING (event_id)
 """
 
 
+# An id inserted although the statement's snapshot saw it in the outbox: an apply stored the event
+# and deleted that row after the snapshot was taken, so `stored` above missed it. Read again (a
+# new snapshot, in the same transaction: it sees that apply's commit, which the INSERT waited
+# for or came after), and the copy inserted just now goes: it is the stored event's duplicate or
+# a conflict, never a row that no apply would delete. Rare: one more statement only then.
+_UNDO_STORED = """
+WITH stored AS (
+    SELECT event_id, content_digest FROM enrolment_events WHERE event_id = ANY(%(ids)s)
+    UNION ALL
+    SELECT event_id, content_digest FROM conference_events WHERE event_id = ANY(%(ids)s)
+), undone AS (
+    DELETE FROM event_outbox o USING stored s WHERE o.event_id = s.event_id
+)
+SELECT event_id, content_digest FROM stored
+"""
+
+
 def admit(conn: psycopg.Connection, entries: Sequence[OutboxEntry]) -> Admission:
     """Store the entries whose event ids are new and commit. Ids must be distinct."""
     if not entries:
@@ -74,10 +92,13 @@ def admit(conn: psycopg.Connection, entries: Sequence[OutboxEntry]) -> Admission
         "ids": [e.event_id for e in entries], "digests": [e.content_digest for e in entries],
         "keys": [e.key for e in entries], "values": [e.value for e in entries], "kinds": [e.kind for e in entries],
     }).fetchall()
-    conn.commit()
-    new = frozenset(event_id for event_id, is_new, _ in rows if is_new)
     known = {event_id: None if digest is None else bytes(digest) for event_id, is_new, digest in rows if not is_new}
-    return Admission(new, known)
+    raced = [event_id for event_id, is_new, digest in rows if is_new and digest is not None]
+    if raced:
+        known.update((event_id, None if digest is None else bytes(digest))
+                     for event_id, digest in conn.execute(_UNDO_STORED, {"ids": raced}).fetchall())
+    conn.commit()
+    return Admission(frozenset(event_id for event_id, is_new, _ in rows if is_new and event_id not in known), known)
 
 
 # The broker acknowledged these rows' records (the API's own publish, or the relay's).
