@@ -19,7 +19,7 @@ import psycopg
 import pytest
 
 from service.adapters.postgres import outbox
-from service.adapters.postgres.aggregates import apply_batch
+from service.adapters.postgres.aggregates import CONFERENCE, ENROLMENT, apply_batch
 from service.adapters.postgres.locks import TAKE_APPLY_LOCK
 from service.contract.digest import digest_key
 from service.domain.identity import Pseudonymiser
@@ -79,7 +79,7 @@ def test_an_apply_forgets_rows_whose_acknowledgement_commits_while_it_waits(data
 
         def apply() -> None:
             try:
-                apply_batch(worker, [r for is_e, r in rows if is_e], [r for is_e, r in rows if not is_e])
+                apply_batch(worker, [r for tag, r in rows if tag == ENROLMENT], [r for tag, r in rows if tag == CONFERENCE])
             except BaseException as exc:  # re-raised by the test's thread
                 failures.append(exc)
 
