@@ -16,6 +16,7 @@ import os
 import secrets
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,6 +46,19 @@ class Postgres:
 
     def url_for(self, database: str) -> str:
         return psycopg.conninfo.make_conninfo(self.url, dbname=database)
+
+    @contextmanager
+    def scratch_database(self, template: str | None = None) -> Iterator[str]:
+        """A new database (empty, or cloned from `template`), dropped afterwards: its URL."""
+        name = f"t_{uuid.uuid4().hex[:12]}"
+        clone = f' TEMPLATE "{template}"' if template else ""
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"{clone}')
+        try:
+            yield self.url_for(name)
+        finally:
+            with psycopg.connect(self.url, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @dataclass
@@ -99,12 +113,15 @@ def template_database(pg_server: Postgres) -> str:
 
 @pytest.fixture
 def database_url(pg_server: Postgres, template_database: str) -> Iterator[str]:
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(pg_server.url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"')
-    yield pg_server.url_for(name)
-    with psycopg.connect(pg_server.url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with pg_server.scratch_database(template_database) as url:
+        yield url
+
+
+@pytest.fixture
+def empty_database_url(pg_server: Postgres) -> Iterator[str]:
+    """A new database without migrations (migration and install tests)."""
+    with pg_server.scratch_database() as url:
+        yield url
 
 
 @pytest.fixture

@@ -15,9 +15,7 @@ import shutil
 import subprocess
 import sys
 import sysconfig
-import uuid
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -60,16 +58,6 @@ def run(venv: Path, *args: str, env: dict[str, str] | None = None) -> subprocess
                           text=True, timeout=300)
 
 
-@pytest.fixture
-def empty_url(pg_server) -> Iterator[str]:
-    name = f"i_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(pg_server.url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield pg_server.url_for(name)
-    with psycopg.connect(pg_server.url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 def test_the_wheel_holds_the_seeds_migrations_and_dashboard(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     seeds = {str(p.relative_to(ROOT)) for p in (ROOT / "seeds").rglob("*.csv")}
@@ -88,8 +76,8 @@ def test_the_installed_command_runs_from_the_venv(venv):
     assert "migrate" in result.stdout and "reference" in result.stdout
 
 
-def test_the_installed_command_migrates_and_loads_its_seeds(venv, empty_url):
-    result = run(venv, str(venv / "bin/enrolment"), "migrate", "--database-url", empty_url)
+def test_the_installed_command_migrates_and_loads_its_seeds(venv, empty_database_url):
+    result = run(venv, str(venv / "bin/enrolment"), "migrate", "--database-url", empty_database_url)
     assert result.returncode == 0, result.stdout + result.stderr
     with open(ROOT / "seeds/contribution_rules.csv", encoding="utf-8") as f:
         rules = sum(1 for _ in csv.DictReader(f))
@@ -99,10 +87,10 @@ def test_the_installed_command_migrates_and_loads_its_seeds(venv, empty_url):
                "import sys; from service.demo import load_demo_reference; "
                "reports = load_demo_reference(sys.argv[1]); "
                "print({name: r.summary() for name, r in reports.items()}); "
-               "sys.exit(any(r.rejected for r in reports.values()))", empty_url)
+               "sys.exit(any(r.rejected for r in reports.values()))", empty_database_url)
     assert load.returncode == 0, load.stdout + load.stderr
     assert "demo denominators" in load.stdout and "demo targets" in load.stdout
-    with psycopg.connect(empty_url) as conn:
+    with psycopg.connect(empty_database_url) as conn:
         assert conn.execute("SELECT count(*) FROM contribution_rules").fetchone() == (rules,)
         assert conn.execute("SELECT count(*) FROM schema_migrations WHERE checksum IS NOT NULL").fetchone() \
             == (len(available()),)

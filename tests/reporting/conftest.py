@@ -7,7 +7,6 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
 
 from service.adapters.kafka.topics import ensure_topics
@@ -19,12 +18,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "aggregation"))
 @pytest.fixture
 def other_database_url(pg_server, template_database: str) -> Iterator[str]:
     """A second fresh, migrated database (like `database_url`)."""
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(pg_server.url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"')
-    yield pg_server.url_for(name)
-    with psycopg.connect(pg_server.url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with pg_server.scratch_database(template_database) as url:
+        yield url
 
 
 @pytest.fixture
