@@ -13,9 +13,10 @@ from service.domain.model import EnrolmentKind
 
 SQL_DIR = Path(apply_sql.__file__).parent / "sql"
 # Files rendered with pieces of their own, not by `statement`: the signed fragments (inside the
-# statements that use them), the dedupe and conflict check per store, the judging.
+# statements that use them), the dedupe and conflict check per store, the judging, the reading
+# of an agg_* table (tests and checks, not the apply).
 OWN_PIECES = {("aggregates", "stock_changes"), ("aggregates", "flow_changes"), ("aggregates", "store_new"),
-              ("aggregates", "conflicts"), ("retractions", "judge")}
+              ("aggregates", "conflicts"), ("retractions", "judge"), ("aggregates", "read_table")}
 PLAIN = sorted((p.parent.name, p.stem) for module in ("aggregates", "retractions")
                for p in (SQL_DIR / module).glob("*.sql") if (p.parent.name, p.stem) not in OWN_PIECES)
 

@@ -37,10 +37,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import psycopg
+from psycopg import sql
 
 from ...domain.aggregation import TABLE_KEYS, TABLE_VALUES, Tables
 from ...domain.participants import resolve
-from . import apply_sql, outbox, retractions
+from . import apply_sql, outbox, retractions, sql_files
 from .apply_sql import statement
 from .locks import TAKE_APPLY_LOCK
 from .retractions import RefusedRetraction
@@ -274,19 +275,18 @@ def read_aggregates(conn: psycopg.Connection) -> Tables:
     out: Tables = {}
     for table, keys in TABLE_KEYS.items():
         values = TABLE_VALUES[table]
-        rows = conn.execute(
-            f"SELECT {', '.join(keys + values)} FROM {table} WHERE {' OR '.join(f'{v} <> 0' for v in values)}"
-        ).fetchall()
+        rows = conn.execute(sql_files.composed(
+            "aggregates", "read_table", table=sql.Identifier(table),
+            columns=sql.SQL(", ").join(map(sql.Identifier, keys + values)),
+            any_value=sql.SQL(" OR ").join(sql.SQL("{} <> 0").format(sql.Identifier(v)) for v in values),
+        )).fetchall()
         out[table] = {tuple(r[: len(keys)]): tuple(r[len(keys):]) for r in rows}
     return out
 
 
 def stored_offsets(conn: psycopg.Connection, consumer_group: str) -> dict[tuple[str, int], int]:
     """(topic, partition) -> next offset to read, as applied by `consumer_group`."""
-    rows = conn.execute(
-        "SELECT topic, partition, next_offset FROM consumer_offsets WHERE consumer_group = %s",
-        (consumer_group,),
-    ).fetchall()
+    rows = conn.execute(statement("aggregates", "stored_offsets"), (consumer_group,)).fetchall()
     return {(t, p): o for t, p, o in rows}
 
 
@@ -294,4 +294,4 @@ def forget_consumer_offsets(url: str) -> None:
     """Drop stored offsets: for a new broker whose topics number offsets from zero again
     (the events already applied stay; re-sent ones are deduplicated)."""
     with psycopg.connect(url) as conn:
-        conn.execute("DELETE FROM consumer_offsets")
+        conn.execute(statement("aggregates", "forget_offsets"))
