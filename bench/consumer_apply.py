@@ -30,16 +30,26 @@ import psycopg  # noqa: E402
 
 import consumer_throughput  # noqa: E402
 from service.adapters.embedded import EmbeddedPostgres  # noqa: E402
-from service.adapters.postgres import aggregates  # noqa: E402
+from service.adapters.postgres import aggregates, apply_sql, retractions  # noqa: E402
 from service.config import Settings  # noqa: E402
 from service.domain.identity import Pseudonymiser  # noqa: E402
 from service.entrypoints.cli.migrate import prepare_database  # noqa: E402
 
 
 def time_statements(conn: psycopg.Connection) -> collections.Counter:
-    """Seconds per named SQL constant of the aggregates module (and per COPY target)."""
+    """Seconds per SQL file of the apply (and per COPY target)."""
     spent: collections.Counter = collections.Counter()
-    names = {id(v): n for n, v in vars(aggregates).items() if n.startswith("_") and isinstance(v, str)}
+    names = {apply_sql.store_new(store, f"staging_{kind}", f"inserted_{kind}"): f"store_new {store}"
+             for store, kind in (("enrolment_events", "events"), ("conference_events", "conferences"),
+                                 ("event_retractions", "retractions"))}
+    names[retractions._judge()] = "retractions/judge"
+    names[apply_sql.clear_temp()] = "clear_temp"
+    for module in ("aggregates", "retractions"):
+        for file in (Path(apply_sql.__file__).parent / "sql" / module).glob("*.sql"):
+            try:
+                names[apply_sql.statement(module, file.stem)] = f"{module}/{file.stem}"
+            except KeyError:  # a file with pieces of its own (rendered above)
+                pass
     execute, copy = psycopg.Cursor.execute, aggregates._copy
 
     def timed_execute(cur, query, params=None, **kw):
@@ -47,7 +57,7 @@ def time_statements(conn: psycopg.Connection) -> collections.Counter:
         try:
             return execute(cur, query, params, **kw)
         finally:
-            spent[names.get(id(query), str(query)[:40].replace("\n", " "))] += time.perf_counter() - started
+            spent[names.get(query, str(query)[:40].replace("\n", " "))] += time.perf_counter() - started
 
     def timed_copy(cur, table, *args, **kw):
         started = time.perf_counter()

@@ -16,11 +16,18 @@ SQL_DIR = ADAPTERS / "sql"
 SQL_FILES = sorted(SQL_DIR.glob("*/*.sql"))
 
 
+# The apply's fragments (shared by aggregates.py's and retractions.py's statements) are
+# composed in apply_sql.py.
+APPLY_SQL = ("aggregates", "retractions")
+
+
 def test_every_file_is_read_by_the_module_it_is_named_after():
     assert SQL_FILES
     for path in SQL_FILES:
         module, name = path.parent.name, path.stem
         source = (ADAPTERS / f"{module}.py").read_text()
+        if module in APPLY_SQL:
+            source += (ADAPTERS / "apply_sql.py").read_text()
         assert f'"{module}", "{name}"' in source, f"{path.relative_to(ADAPTERS)} is read by no code in {module}.py"
 
 

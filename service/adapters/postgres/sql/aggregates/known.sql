@@ -1,0 +1,1 @@
+SELECT identifier, participant_id FROM participant_identifiers WHERE identifier = ANY(%b)

@@ -1,0 +1,1 @@
+INSERT INTO public.{table} SELECT * FROM {schema}.{table}

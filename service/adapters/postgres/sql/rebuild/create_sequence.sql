@@ -1,0 +1,1 @@
+CREATE SEQUENCE {schema}.participant_id_seq

@@ -1,0 +1,1 @@
+INSERT INTO {schema}.aggregation_status DEFAULT VALUES

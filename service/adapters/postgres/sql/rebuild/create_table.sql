@@ -1,0 +1,1 @@
+CREATE TABLE {schema}.{table} (LIKE public.{table} INCLUDING ALL)

@@ -1,0 +1,1 @@
+WHERE NOT EXISTS (SELECT FROM {schema}.{table} r WHERE r.event_id = e.event_id)

@@ -1,0 +1,1 @@
+DELETE FROM participant_identifiers WHERE identifier = ANY(%s)

@@ -1,0 +1,1 @@
+DELETE FROM inserted_events WHERE event_id = ANY(%s)

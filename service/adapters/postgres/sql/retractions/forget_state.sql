@@ -1,0 +1,1 @@
+DELETE FROM participant_scheme_state WHERE participant_id = ANY(%s)
