@@ -11,6 +11,7 @@ import requests
 
 from ...config import Settings
 from ...domain.pipeline_status import PipelineStatus, consumer_lag
+from ...adapters.postgres.aggregates import stored_offsets
 from .supervisor import read_runner_status
 
 TIMEOUT_S = 3.0
@@ -31,13 +32,7 @@ def _read_database(status: PipelineStatus, settings: Settings) -> dict[tuple[str
     """Offsets the consumer group has applied, and the aggregation status row."""
     try:
         with psycopg.connect(settings.database_url, connect_timeout=int(TIMEOUT_S)) as conn:
-            offsets = {
-                (topic, partition): next_offset
-                for topic, partition, next_offset in conn.execute(
-                    "SELECT topic, partition, next_offset FROM consumer_offsets WHERE consumer_group = %s",
-                    (settings.consumer_group,),
-                )
-            }
+            offsets = stored_offsets(conn, settings.consumer_group)
             row = conn.execute(
                 "SELECT last_applied_at, newest_occurred_at, events_applied + conferences_applied FROM aggregation_status"
             ).fetchone()
