@@ -60,7 +60,7 @@ from service.domain.identity import Pseudonymiser  # noqa: E402
 from service.domain.model import (  # noqa: E402
     Agent, Channel, Contribution, EnrolmentEvent, EnrolmentKind, Participant, Scheme,
 )
-from service.entrypoints.worker import Worker  # noqa: E402
+from service.bootstrap import build_consumer  # noqa: E402
 from service.entrypoints.worker_metrics import ConsumerMetrics  # noqa: E402
 
 COMMUNES = [f"{10000 + i * 7:05d}" for i in range(3321)]
@@ -168,7 +168,7 @@ def consume(settings: Settings, n_records: int, workers: int = 1, extra_env: dic
     if workers == 1:
         metrics = ConsumerMetrics()
         metrics.serve(ports[0], addr="127.0.0.1")
-        worker = Worker(settings, metrics)
+        worker = build_consumer(settings.with_(worker_metrics_port=0), metrics)  # metrics served above
         thread = threading.Thread(target=worker.run, daemon=True)
         processes = []
     else:

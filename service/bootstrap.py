@@ -14,14 +14,20 @@ def build_api(settings: Settings):
     return create_app(settings)
 
 
-def build_consumer(settings: Settings):
-    """The consumer worker (issue 3), its metrics served on settings.worker_metrics_port."""
+def build_consumer(settings: Settings, metrics=None):
+    """The consumer worker (issue 3) with its Kafka consumer, dead-letter writer, database
+    connections and metrics (made here, or passed in), served on settings.worker_metrics_port."""
+    import psycopg
+
+    from .adapters.kafka.consumer import DeadLetterWriter, make_consumer
     from .entrypoints.worker import Worker
     from .entrypoints.worker_metrics import ConsumerMetrics
 
-    metrics = ConsumerMetrics()
+    metrics = metrics or ConsumerMetrics()
     metrics.serve(settings.worker_metrics_port, settings.worker_metrics_host)
-    return Worker(settings, metrics)
+    return Worker(settings, make_consumer(settings, group_id=settings.consumer_group), DeadLetterWriter(settings),
+                  lambda: psycopg.connect(settings.database_url, connect_timeout=5, application_name="enrolment-worker"),
+                  metrics)
 
 
 def build_relay(settings: Settings):

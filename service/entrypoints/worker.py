@@ -1,4 +1,6 @@
 """The consumer worker: poll -> decode -> validate -> batch -> apply (one transaction) -> commit.
+The steps are in `consumer/` (decoding, the batch); this module runs them with the
+collaborators service/bootstrap.py gives it.
 
 Exactly-once effect: a batch's Kafka offsets are committed only after the database
 transaction that applied it (and stored the same offsets in `consumer_offsets`) has
@@ -26,25 +28,21 @@ import logging
 import sys
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
 
-import orjson
 import psycopg
 from kafka import ConsumerRebalanceListener, KafkaConsumer, TopicPartition
-from kafka.consumer.fetcher import ConsumerRecord
 from kafka.errors import KafkaError
-from kafka.structs import OffsetAndMetadata
-from marshmallow import ValidationError
 
-from ..adapters.kafka.consumer import DeadLetterWriter, StoredRecord, make_consumer
-from ..adapters.postgres.aggregates import CONFERENCE, ENROLMENT, BatchResult, event_row
-from ..adapters.postgres.isolating import Refused, apply_isolating
+from ..adapters.kafka.consumer import DeadLetterWriter
+from ..adapters.postgres.aggregates import BatchResult
+from ..adapters.postgres.isolating import apply_isolating
 from ..config import Settings
-from ..contract.digest import content_digest, digest_key
-from ..contract.events import decode_record
-from ..contract.fast_body import fast_record
+from ..contract.digest import digest_key
 from ..domain.identity import Pseudonymiser
+from .consumer.batch import Batch, Record
+from .consumer.decoding import POISON, describe, record_row
 from .worker_metrics import ConsumerMetrics
 
 log = logging.getLogger(__name__)
@@ -61,38 +59,27 @@ GC_THRESHOLDS = (50_000, 50, 100)
 APPLY_CHECK_MS = 10  # while an apply runs, how often the collecting loop looks whether it is done
 DECODING_PAUSE_MAX_S = 0.1  # the longest the decoding thread waits for the apply's locked Python
 GIVE_UP_AFTER_STOP_S = 10.0  # a stop during a database outage exits uncommitted (nothing lost)
+# Retried with backoff: errors that are the same for every record (adapters/postgres/isolating.py
+# handles those that come from one record's content before they get here).
+RETRIED = (psycopg.Error, KafkaError)
 
 
 class StopRequested(Exception):
     """The worker was asked to stop while it could not apply the batch in hand."""
 
 
-@dataclass
-class Batch:
-    enrolments: list[tuple] = field(default_factory=list)
-    conferences: list[tuple] = field(default_factory=list)
-    retractions: list[tuple] = field(default_factory=list)
-    offsets: dict[TopicPartition, int] = field(default_factory=dict)  # next offset to read
-    records: int = 0
-    dead_letters: int = 0
-    started: float = 0.0
-    # The topic records of `enrolments` / `conferences`, row for row: for the dead letters of
-    # records the apply refuses (their content fails in the database, or an event_id conflict).
-    enrolment_records: list[ConsumerRecord] = field(default_factory=list)
-    conference_records: list[ConsumerRecord] = field(default_factory=list)
-    retraction_records: list[ConsumerRecord] = field(default_factory=list)
-    refused: list[Refused] = field(default_factory=list)  # set by the apply
-
-    def lists(self) -> tuple[tuple[list[tuple], list[ConsumerRecord]], ...]:
-        """(rows, their records) by store, in the order apply_batch takes them."""
-        return ((self.enrolments, self.enrolment_records), (self.conferences, self.conference_records),
-                (self.retractions, self.retraction_records))
-
-
 class Worker:
-    def __init__(self, settings: Settings, metrics: ConsumerMetrics | None = None):
+    """Runs the steps; its collaborators come in (service/bootstrap.py builds them): the Kafka
+    consumer (subscribed by `run`), the dead-letter writer, a function opening a database
+    connection, the metrics. `run` closes the consumer, the writer and its connection."""
+
+    def __init__(self, settings: Settings, consumer: KafkaConsumer, dead_letters: DeadLetterWriter,
+                 connect: Callable[[], psycopg.Connection], metrics: ConsumerMetrics | None = None):
         self.settings = settings
         self.metrics = metrics or ConsumerMetrics()
+        self._consumer = consumer
+        self._dead_letters = dead_letters
+        self._connect = connect
         self._pseudonymiser = Pseudonymiser(settings.pseudonym_key)
         self._digest_key = digest_key(settings.pseudonym_key)
         self._stopping = threading.Event()
@@ -102,20 +89,6 @@ class Worker:
         self._batch = Batch()
         self._inflight: tuple[Future, Batch] | None = None
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="apply")
-        self._consumer: KafkaConsumer | None = None
-        self._dead: DeadLetterWriter | None = None
-
-    # Made by _run, before anything is read: everything else that polls, commits or dead-letters
-    # runs inside it (tests set `_consumer` themselves).
-    @property
-    def _running_consumer(self) -> KafkaConsumer:
-        assert self._consumer is not None, "the worker reads only while it runs"
-        return self._consumer
-
-    @property
-    def _dead_letters(self) -> DeadLetterWriter:
-        assert self._dead is not None, "the worker dead-letters only while it runs"
-        return self._dead
 
     # -- lifecycle ---------------------------------------------------------------------------
     def request_stop(self, *_: object) -> None:
@@ -126,9 +99,7 @@ class Worker:
             self._run()
 
     def _run(self) -> None:
-        s = self.settings
-        self._consumer = consumer = make_consumer(s, group_id=s.consumer_group)
-        self._dead = DeadLetterWriter(s)
+        s, consumer = self.settings, self._consumer
         consumer.subscribe([s.events_topic], listener=_Rebalance(self))
         log.info("worker started", extra={"topic": s.events_topic, "group": s.consumer_group})
         try:
@@ -143,7 +114,7 @@ class Worker:
         finally:
             self._writer.shutdown(wait=True)
             consumer.close(autocommit=False)
-            self._dead.close()
+            self._dead_letters.close()
             if self._conn is not None:
                 self._conn.close()
 
@@ -152,7 +123,7 @@ class Worker:
         """Collect records until the batch is full or the writer thread is free to take it.
         While an apply runs, the batch grows (up to CONSUMER_MAX_BATCH): batches are as large
         as the database's pace needs, and small and immediate when traffic is light."""
-        s, consumer = self.settings, self._running_consumer
+        s, consumer = self.settings, self._consumer
         while not self._stopping.is_set():
             room = s.consumer_max_batch - self._batch.records
             applying = self._inflight is not None and not self._inflight[0].done()
@@ -170,7 +141,7 @@ class Worker:
             if not polled and not applying and not self._batch.records:
                 return  # idle: let run() check the stop flag
 
-    def _take(self, record) -> None:
+    def _take(self, record: Record) -> None:
         if not self._decoding_allowed.is_set():
             self._decoding_allowed.wait(DECODING_PAUSE_MAX_S)
         batch = self._batch
@@ -183,17 +154,9 @@ class Worker:
             self._dead_letter(record, describe(exc))
             batch.dead_letters += 1
             return
-        if table == ENROLMENT:
-            batch.enrolments.append(row)
-            batch.enrolment_records.append(record)
-        elif table == CONFERENCE:
-            batch.conferences.append(row)
-            batch.conference_records.append(record)
-        else:  # a retraction, with where it was read: a refusal known only later names it
-            batch.retractions.append(row[:-3] + (record.partition, record.offset, row[-1]))
-            batch.retraction_records.append(record)
+        batch.add(record, table, row)
 
-    def _dead_letter(self, record: ConsumerRecord, error: str) -> None:
+    def _dead_letter(self, record: Record, error: str) -> None:
         self._dead_letters.send(record, error)
         self.metrics.dead_letters.inc()
         log.warning("record sent to the dead-letter topic",
@@ -202,18 +165,9 @@ class Worker:
     def _dead_letter_refused(self, batch: Batch, result: BatchResult) -> None:
         """After the database commit, before the Kafka commit: the records the apply refused.
         (A crash in between re-reads them; they are refused, and dead-lettered, again.)"""
-        letters = [(batch.lists()[r.list_index][1][r.index], r.error) for r in batch.refused]
-        if result.conflicts:
-            for rows, records in batch.lists():
-                letters += [(record, EVENT_ID_CONFLICT) for row, record in zip(rows, records)
-                            if (row[0], row[-1]) in result.conflicts]
-            self.metrics.event_id_conflicts.inc(len(letters) - len(batch.refused))
-        # Retractions the sender may not make: this batch's by their record, earlier ones (whose
-        # event arrived now) from the record stored with them.
-        in_batch = {row[0]: record for row, record in zip(batch.retractions, batch.retraction_records)}
-        for refused in result.refused_retractions:
-            record = in_batch.get(refused.event_id) or StoredRecord.of(self.settings.events_topic, refused)
-            letters.append((record, refused.error))
+        letters, conflicts = batch.refused_letters(result, self.settings.events_topic)
+        if conflicts:
+            self.metrics.event_id_conflicts.inc(conflicts)
         for record, error in letters:
             self._dead_letter(record, error)
         if letters:
@@ -245,8 +199,7 @@ class Worker:
 
     def _apply(self, batch: Batch) -> BatchResult:
         if self._conn is None or self._conn.closed:
-            self._conn = psycopg.connect(self.settings.database_url, connect_timeout=5,
-                                         application_name="enrolment-worker")
+            self._conn = self._connect()
         offsets = {(tp.topic, tp.partition): o for tp, o in batch.offsets.items()}
         result, batch.refused = apply_isolating(self._conn, batch.enrolments, batch.conferences, batch.retractions,
                                                 offsets=offsets,
@@ -284,9 +237,8 @@ class Worker:
             delay = min(delay * 2, MAX_BACKOFF_S)
 
     def _commit(self, batch: Batch) -> None:
-        consumer = self._running_consumer
-        owned = consumer.assignment()
-        offsets = {tp: OffsetAndMetadata(o, "", -1) for tp, o in batch.offsets.items() if tp in owned}
+        consumer = self._consumer
+        offsets = batch.committable(consumer.assignment())
         if not offsets:
             return
         try:
@@ -297,7 +249,7 @@ class Worker:
             log.warning("Kafka offset commit failed", extra={"error": type(exc).__name__})
 
     def _record_lag(self) -> None:
-        consumer = self._running_consumer
+        consumer = self._consumer
         for tp in consumer.assignment():
             highwater = consumer.highwater(tp)
             if highwater is None:
@@ -318,9 +270,17 @@ class Worker:
                   extra={"topic": tp.topic, "partition": tp.partition, "position": position, "highwater": highwater})
         self.metrics.partition_resets.labels(tp.topic, str(tp.partition)).inc()
         self._finish_inflight()  # its offsets (of the old topic) are stored before they are forgotten
-        self._retry(lambda: _note_partition_reset(self.settings, tp), "recording the broker reset")
+        self._retry(lambda: self._note_partition_reset(tp), "recording the broker reset")
         self._batch.offsets.pop(tp, None)  # the old topic's offsets mean nothing on the new one
-        self._running_consumer.seek_to_beginning(tp)
+        self._consumer.seek_to_beginning(tp)
+
+    def _note_partition_reset(self, tp: TopicPartition) -> None:
+        from ..adapters.postgres import outbox
+
+        with self._connect() as conn:
+            conn.execute("DELETE FROM consumer_offsets WHERE consumer_group = %s AND topic = %s AND partition = %s",
+                         (self.settings.consumer_group, tp.topic, tp.partition))
+            outbox.record_reset(conn, f"worker found {tp.topic}[{tp.partition}] behind its position")
 
     # -- rebalances ----------------------------------------------------------------------------
     def on_revoked(self, revoked: list[TopicPartition]) -> None:
@@ -328,15 +288,6 @@ class Worker:
         # partitions are still applied (the new owner's copies are deduplicated by event_id).
         for tp in revoked:
             self.metrics.forget_partition(tp.topic, tp.partition)
-
-
-def _note_partition_reset(settings: Settings, tp: TopicPartition) -> None:
-    from ..adapters.postgres import outbox
-
-    with psycopg.connect(settings.database_url, connect_timeout=5, application_name="enrolment-worker") as conn:
-        conn.execute("DELETE FROM consumer_offsets WHERE consumer_group = %s AND topic = %s AND partition = %s",
-                     (settings.consumer_group, tp.topic, tp.partition))
-        outbox.record_reset(conn, f"worker found {tp.topic}[{tp.partition}] behind its position")
 
 
 @contextlib.contextmanager
@@ -366,47 +317,3 @@ class _Rebalance(ConsumerRebalanceListener):
     def on_partitions_assigned(self, assigned):
         pass
 
-
-BIGINT_MAX = 2**63 - 1
-# What decoding a record may raise: anything. Decoding, validating and making the row is pure
-# computation on the record's bytes (no I/O), so whatever it raises (ValidationError, orjson's
-# JSONDecodeError, anything a future rule might raise) comes from that record: its poison.
-POISON = (Exception,)
-# Retried with backoff: errors that are the same for every record (adapters/postgres/isolating.py
-# handles those that come from one record's content before they get here).
-RETRIED = (psycopg.Error, KafkaError)
-EVENT_ID_CONFLICT = "event_id_conflict: this event_id is stored with other content (a different event under a taken id)"
-
-
-def record_row(value: bytes, pseudonymiser: Pseudonymiser, key: bytes | None = None,
-               fast: bool = True) -> tuple[str, tuple]:
-    """(its store: aggregates.ENROLMENT, CONFERENCE or RETRACTION, staging row) of one topic
-    record; raises one of POISON if the record
-    is not a valid event under the contract. Plainly valid records take the fast path
-    (`contract.fast_body.fast_record`); marshmallow decides about the rest. With `key`, the
-    row carries the record's content digest (contract.digest), else None."""
-    try:
-        record = orjson.loads(value)
-    except orjson.JSONDecodeError:  # not JSON, or JSON orjson refuses (NaN, huge integers, depth > 1024)
-        record = None
-    is_object = type(record) is dict
-    digest = content_digest(record, key) if key is not None and is_object else None
-    event = fast_record(record) if fast and is_object else None  # after the digest: it pops the envelope
-    if event is not None:
-        return event_row(event, pseudonymiser, digest)
-    row = event_row(decode_record(value), pseudonymiser, digest, value)
-    # Valid under the contract but not storable: PostgreSQL text cannot hold NUL, bigint stops
-    # at 2**63 - 1. Refused here, as poison, rather than failing the whole batch's transaction.
-    # (The fast path's own rules already refuse both.)
-    for v in row[1]:
-        if type(v) is str and "\x00" in v:
-            raise ValueError("a text field contains a NUL character")
-        if type(v) is int and not -BIGINT_MAX <= v <= BIGINT_MAX:
-            raise ValueError("a number is too large to store")
-    return row
-
-
-def describe(exc: Exception) -> str:
-    if isinstance(exc, ValidationError):
-        return f"contract: {exc.messages}"
-    return f"{type(exc).__name__}: {exc}"

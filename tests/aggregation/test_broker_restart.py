@@ -68,11 +68,14 @@ def test_a_partition_behind_the_position_is_read_again_and_recorded(settings):
         def seek_to_beginning(self, *partitions):
             self.sought.extend(partitions)
 
+    class NoDeadLetters:
+        def send(self, record, error):
+            raise AssertionError("nothing here is dead-lettered")
+
     from service.entrypoints.worker import Worker
 
     metrics = ConsumerMetrics()
-    worker = Worker(settings.with_(worker_metrics_port=0), metrics)
-    worker._consumer = Behind()
+    worker = Worker(settings, Behind(), NoDeadLetters(), lambda: psycopg.connect(settings.database_url), metrics)
     with psycopg.connect(settings.database_url) as conn:
         conn.execute("INSERT INTO consumer_offsets (consumer_group, topic, partition, next_offset, updated_at) "
                      "VALUES (%s, %s, 0, 120, now())", (settings.consumer_group, tp.topic))

@@ -13,7 +13,7 @@ from service.bootstrap import build_api
 from service.contract.events import record_dict
 from service.domain.aggregation import aggregate
 from service.domain.model import Channel
-from service.entrypoints.worker import Worker
+from service.bootstrap import build_consumer
 
 pytestmark = pytest.mark.integration
 
@@ -59,7 +59,7 @@ def test_posted_events_become_exact_figures(settings):
     finally:
         app.extensions["enrolment"].close()
 
-    worker = Worker(settings.with_(worker_metrics_port=0))
+    worker = build_consumer(settings.with_(worker_metrics_port=0))
     thread = threading.Thread(target=worker.run, daemon=True)
     thread.start()
     try:

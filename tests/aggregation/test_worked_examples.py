@@ -8,7 +8,7 @@ import pytest
 
 from eventgen import enrolment, personal_id, si_number
 from pipeline_helpers import produce, wait_consumed
-from service.entrypoints.worker import Worker
+from service.bootstrap import build_consumer
 
 pytestmark = pytest.mark.integration
 
@@ -77,7 +77,7 @@ def sa_dec_2020() -> list:
 def test_sa_dec_12844_active_in_bhxh_bb_at_end_of_2020(settings):
     events = sa_dec_2020()
     total = produce(settings, events)
-    worker = Worker(settings.with_(worker_metrics_port=0))
+    worker = build_consumer(settings.with_(worker_metrics_port=0))
     thread = threading.Thread(target=worker.run, daemon=True)
     thread.start()
     try:

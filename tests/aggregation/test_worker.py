@@ -19,7 +19,7 @@ from service.adapters.kafka.consumer import DeadLetter, read_to_end
 from service.adapters.kafka.topics import ensure_topics
 from service.contract.events import encode_record
 from service.domain.aggregation import aggregate
-from service.entrypoints.worker import Worker
+from service.bootstrap import build_consumer
 from service.entrypoints.worker_metrics import ConsumerMetrics
 
 pytestmark = pytest.mark.integration
@@ -47,7 +47,7 @@ def random_events(n_people: int, n_events: int, seed: int):
 
 
 def in_process_worker(settings, metrics=None):
-    worker = Worker(settings.with_(worker_metrics_port=0), metrics)
+    worker = build_consumer(settings.with_(worker_metrics_port=0), metrics)
     thread = threading.Thread(target=worker.run, daemon=True)
     thread.start()
     return worker, thread

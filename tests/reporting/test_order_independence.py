@@ -28,7 +28,7 @@ from service.adapters.postgres import tokens as token_store
 from service.bootstrap import build_api
 from service.contract.events import record_dict
 from service.domain.aggregation import aggregate
-from service.entrypoints.worker import Worker
+from service.bootstrap import build_consumer
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -86,7 +86,7 @@ def post_in_batches(client, tokens, events, rng) -> None:
 
 
 def run_worker(settings, records: int, *, while_posting=None) -> None:
-    worker = Worker(settings.with_(worker_metrics_port=0))
+    worker = build_consumer(settings.with_(worker_metrics_port=0))
     thread = threading.Thread(target=worker.run, daemon=True)
     thread.start()
     try:

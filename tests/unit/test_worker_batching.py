@@ -13,7 +13,8 @@ from service.adapters.postgres.aggregates import BatchResult
 from service.config import Settings
 from service.contract.events import encode_record
 from service.domain.model import Agent, Channel, EnrolmentEvent, EnrolmentKind, Participant, Scheme
-from service.entrypoints.worker import Batch, Worker
+from service.entrypoints.consumer.batch import Batch
+from service.entrypoints.worker import Worker
 
 TP = TopicPartition("events", 0)
 
@@ -50,10 +51,24 @@ class QueueConsumer:
         self.committed.append(offsets)
 
 
-def worker(consumer, max_batch: int) -> Worker:
-    w = Worker(Settings(pseudonym_key="k" * 32, consumer_max_batch=max_batch, consumer_max_wait_ms=200))
-    w._consumer = consumer
-    return w
+class ListDeadLetters:
+    def __init__(self, log=None):
+        self.sent, self.log = [], log if log is not None else []
+
+    def send(self, record, error):
+        self.sent.append((record, error))
+
+    def flush(self):
+        self.log.append("dead letters flushed")
+
+
+def no_database():
+    raise AssertionError("these tests never apply")
+
+
+def worker(consumer, max_batch: int, dead_letters=None) -> Worker:
+    return Worker(Settings(pseudonym_key="k" * 32, consumer_max_batch=max_batch, consumer_max_wait_ms=200),
+                  consumer, dead_letters or ListDeadLetters(), no_database)
 
 
 def in_flight(w: Worker) -> Future:
@@ -125,3 +140,37 @@ def test_decoding_waits_while_the_apply_runs_python_under_the_lock(monkeypatch):
     assert taken.wait(5)  # released by the end of the locked stretch, not by the 30 s limit
     decoding.join(5)
     assert w._batch.records == 1 and len(w._batch.enrolments) == 1
+
+
+def test_poison_goes_to_the_dead_letter_writer_given_and_is_counted():
+    dead_letters = ListDeadLetters()
+    w = worker(QueueConsumer([], per_poll=1), max_batch=10, dead_letters=dead_letters)
+    w._take(SimpleNamespace(topic=TP.topic, partition=0, offset=9, key=None, value=b"not json"))
+    (letter, error), = dead_letters.sent
+    assert letter.offset == 9 and error.startswith("JSONDecodeError")
+    assert w._batch.records == w._batch.dead_letters == 1 and not w._batch.enrolments
+    assert w.metrics.registry.get_sample_value("enrolment_consumer_dead_letters_total") == 1
+
+
+def test_refused_records_are_dead_lettered_and_flushed_before_the_offsets_are_committed():
+    log = []
+
+    class LoggingConsumer(QueueConsumer):
+        def commit(self, offsets):
+            log.append(("committed", {tp: o.offset for tp, o in offsets.items()}))
+
+    dead_letters = ListDeadLetters(log)
+    w = worker(LoggingConsumer([], per_poll=1), max_batch=10, dead_letters=dead_letters)
+    w._take(record(0))
+    w._take(record(1))
+    batch, w._batch = w._batch, Batch()
+    batch.offsets[TP] = 2
+    conflicting = batch.enrolments[1]
+    future: Future = Future()
+    future.set_result(BatchResult(applied=1, conferences=0, duplicates=1, newest_occurred_at=None,
+                                  conflicts=frozenset({(conflicting[0], conflicting[-1])})))
+    w._inflight = (future, batch)
+    w._finish_inflight()
+    assert [r.offset for r, _ in dead_letters.sent] == [1]
+    assert log == ["dead letters flushed", ("committed", {TP: 2})]
+    assert w.metrics.registry.get_sample_value("enrolment_consumer_event_id_conflicts_total") == 1

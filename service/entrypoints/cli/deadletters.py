@@ -38,7 +38,7 @@ def _key(settings: Settings, value: bytes) -> bytes | None:
     from ...adapters.kafka.publisher import record_key
     from ...contract.events import decode_record
     from ...domain.identity import Pseudonymiser
-    from ..worker import POISON
+    from ..consumer.decoding import POISON
 
     try:
         return record_key(decode_record(value), Pseudonymiser(settings.pseudonym_key))

@@ -45,7 +45,7 @@ class Rebuild:
 
     def apply(self, values: Iterable[bytes]) -> None:
         from ...adapters.postgres.aggregates import CONFERENCE, ENROLMENT, RETRACTION, apply_batch
-        from ..worker import POISON, record_row
+        from ..consumer.decoding import POISON, record_row
 
         rows: dict[str, list[tuple]] = {ENROLMENT: [], CONFERENCE: [], RETRACTION: []}
         for value in values:

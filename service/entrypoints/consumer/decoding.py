@@ -1,0 +1,53 @@
+"""Decoding one topic record into the row its store takes: the worker, `enrolment replay`
+and `enrolment deadletters` all decode with this module."""
+from __future__ import annotations
+
+import orjson
+from marshmallow import ValidationError
+
+from ...adapters.postgres.aggregates import event_row
+from ...contract.digest import content_digest
+from ...contract.events import decode_record
+from ...contract.fast_body import fast_record
+from ...domain.identity import Pseudonymiser
+
+BIGINT_MAX = 2**63 - 1
+# What decoding a record may raise: anything. Decoding, validating and making the row is pure
+# computation on the record's bytes (no I/O), so whatever it raises (ValidationError, orjson's
+# JSONDecodeError, anything a future rule might raise) comes from that record: its poison.
+POISON = (Exception,)
+
+
+def record_row(value: bytes, pseudonymiser: Pseudonymiser, key: bytes | None = None,
+               fast: bool = True) -> tuple[str, tuple]:
+    """(its store: aggregates.ENROLMENT, CONFERENCE or RETRACTION, staging row) of one topic
+    record; raises one of POISON if the record
+    is not a valid event under the contract. Plainly valid records take the fast path
+    (`contract.fast_body.fast_record`); marshmallow decides about the rest. With `key`, the
+    row carries the record's content digest (contract.digest), else None."""
+    try:
+        record = orjson.loads(value)
+    except orjson.JSONDecodeError:  # not JSON, or JSON orjson refuses (NaN, huge integers, depth > 1024)
+        record = None
+    is_object = type(record) is dict
+    digest = content_digest(record, key) if key is not None and is_object else None
+    event = fast_record(record) if fast and is_object else None  # after the digest: it pops the envelope
+    if event is not None:
+        return event_row(event, pseudonymiser, digest)
+    row = event_row(decode_record(value), pseudonymiser, digest, value)
+    # Valid under the contract but not storable: PostgreSQL text cannot hold NUL, bigint stops
+    # at 2**63 - 1. Refused here, as poison, rather than failing the whole batch's transaction.
+    # (The fast path's own rules already refuse both.)
+    for v in row[1]:
+        if type(v) is str and "\x00" in v:
+            raise ValueError("a text field contains a NUL character")
+        if type(v) is int and not -BIGINT_MAX <= v <= BIGINT_MAX:
+            raise ValueError("a number is too large to store")
+    return row
+
+
+def describe(exc: Exception) -> str:
+    """The error a dead letter carries for a record that did not decode."""
+    if isinstance(exc, ValidationError):
+        return f"contract: {exc.messages}"
+    return f"{type(exc).__name__}: {exc}"
