@@ -1,0 +1,7 @@
+-- The stored events among some ids (`{matching}`: a join or a filter on s.event_id), with the
+-- digest each was accepted with: enrolments, conferences and retractions share one id space.
+SELECT s.event_id, s.content_digest FROM enrolment_events s {matching}
+UNION ALL
+SELECT s.event_id, s.content_digest FROM conference_events s {matching}
+UNION ALL
+SELECT s.event_id, s.content_digest FROM event_retractions s {matching}
