@@ -13,6 +13,7 @@ import pytest
 from dashboard_browser import NEEDS_CHROMIUM, dashboard, en_percent, figures, served, table, vi_number, vi_percent
 from dashboard_seed import SA_DEC, WITHOUT_ANYTHING, WITHOUT_BHYT_KHAC, WITHOUT_DENOMINATORS, seed
 from service.adapters.postgres import tokens as token_store
+from service.domain.reporting import PERIOD_TYPES, REPORT_SCHEMES
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
@@ -129,6 +130,16 @@ def test_language_switch_changes_labels_and_number_format(page, site):
     assert row["scheme"] == "Compulsory SI"
     page.click("#lang-vi")
     assert table(page)[("VN", "BHXH_BB")]["active"] == vi_number(item["active"])
+
+    # Every code the server serves (vocabulary.js) has a label in each language, and the page
+    # offers exactly the served schemes and period types.
+    unlabelled = page.evaluate("""() => Object.entries(I18N).flatMap(([lang, labels]) =>
+        ["schemes", "periodTypes", "sexes", "ageBands"].flatMap(table => VOCABULARY[table]
+            .filter(code => !(labels[table] && code in labels[table])).map(code => `${lang}.${table}.${code}`)))""")
+    assert unlabelled == []
+    assert page.evaluate("() => Object.keys(I18N)") == ["vi", "en"]
+    assert page.eval_on_selector_all("#scheme-tabs [data-scheme]", "ts => ts.map(t => t.dataset.scheme)") == list(REPORT_SCHEMES)
+    assert page.eval_on_selector_all("#period-type option", "os => os.map(o => o.value)") == list(PERIOD_TYPES)
 
 
 def test_csv_download_holds_the_table(page, site):

@@ -15,8 +15,8 @@ from service.adapters.postgres.reports import REPORTS
 from service.domain.ageband import BANDS, age_band
 from service.domain.aggregation import TABLE_KEYS, TABLE_VALUES
 from service.domain.model import Channel, Scheme
-from service.domain.reporting import (BASES, LEVELS, MEASURES, PERIOD_TYPES, REPORT_SCHEMES, SCHEME_TOTALS,
-                                      SUBJECTS)
+from service.domain.reporting import (BASES, LEVELS, MEASURES, PERIOD_TYPES, PRIMARY_MEASURE, REPORT_SCHEMES,
+                                      SCHEME_TOTALS, SUBJECTS)
 from service.domain.timeline import FlowCounts
 
 pytestmark = pytest.mark.integration
@@ -62,6 +62,7 @@ def test_scheme_tables_are_the_schemes_and_their_totals(database_url):
     assert set(REPORT_SCHEMES) == set(members)
     assert {s for s, _ in measured} == set(REPORT_SCHEMES)  # every scheme has a coverage rate
     assert {m for _, m in measured} <= set(MEASURES)
+    assert set(PRIMARY_MEASURE.items()) <= set(measured) and set(PRIMARY_MEASURE) == set(REPORT_SCHEMES)
     assert periods == set(PERIOD_TYPES)
 
 

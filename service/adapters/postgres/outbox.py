@@ -4,10 +4,13 @@
 - `admit` (API): one statement per request stores the new events and gives, for every event id
   already known (in the outbox or the event store), the digest of the event accepted under it:
   the same digest is a duplicate, another a conflict. The caller publishes only the new ones.
-  A copy admitted while an apply stores its event is checked again (`_UNDO_STORED`).
+  A copy admitted while an apply stores its event is checked again (`undo_stored.sql`).
 - `FORGET_APPLIED` (consumer): deletes the rows of the events an apply stores, in its
   transaction, when the content digests agree.
 - `due` / `mark_published` / `record_reset` (relay): what to publish again, and when.
+
+The SQL lives in `sql/outbox/*.sql` (sql_files.py); `admit.sql` and `undo_stored.sql` share
+`stored_events.sql`, the events already stored under some ids.
 """
 from __future__ import annotations
 
@@ -17,11 +20,14 @@ import threading
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cache
 
 import psycopg
+from psycopg import sql
 
 from .pool import LazyConnection
 from .rows import one_row
+from .sql_files import composed, text
 
 @dataclass(frozen=True)
 class OutboxEntry:
@@ -43,56 +49,28 @@ class Admission:
         return digest is None or digest == entry.content_digest
 
 
-# The data-modifying CTE's rows are invisible to the rest of the statement, so `outbox` below
-# reads only rows that were there before: exactly the earlier acceptances.
-_ADMIT = """
-WITH incoming AS (
-    SELECT * FROM unnest(%(ids)s::uuid[], %(digests)s::bytea[], %(keys)s::bytea[], %(values)s::bytea[],
-                         %(kinds)s::text[]) AS t(event_id, content_digest, record_key, record_value, kind)
-), stored AS (
-    SELECT e.event_id, e.content_digest FROM enrolment_events e JOIN incoming USING (event_id)
-    UNION ALL
-    SELECT c.event_id, c.content_digest FROM conference_events c JOIN incoming USING (event_id)
-    UNION ALL
-    SELECT r.event_id, r.content_digest FROM event_retractions r JOIN incoming USING (event_id)
-), inserted AS (
-    INSERT INTO event_outbox (event_id, content_digest, record_key, record_value, kind)
-    SELECT i.* FROM incoming i WHERE NOT EXISTS (SELECT FROM stored s WHERE s.event_id = i.event_id)
-    ON CONFLICT (event_id) DO NOTHING
-    RETURNING event_id
-)
-SELECT i.event_id, EXISTS (SELECT FROM inserted n WHERE n.event_id = i.event_id) AS new,
-       coalesce(s.content_digest, o.content_digest) AS known_digest
-FROM incoming i
-LEFT JOIN stored s USING (event_id)
-LEFT JOIN event_outbox o USING (event_id)
-"""
+def _stored_events(matching: str) -> sql.Composed:
+    """`stored_events.sql` for the ids that `matching` (a join or a filter on `s`) picks out."""
+    return composed("outbox", "stored_events", matching=sql.SQL(matching))
 
 
-# An id inserted although the statement's snapshot saw it in the outbox: an apply stored the event
-# and deleted that row after the snapshot was taken, so `stored` above missed it. Read again (a
-# new snapshot, in the same transaction: it sees that apply's commit, which the INSERT waited
-# for or came after), and the copy inserted just now goes: it is the stored event's duplicate or
-# a conflict, never a row that no apply would delete. Rare: one more statement only then.
-_UNDO_STORED = """
-WITH stored AS (
-    SELECT event_id, content_digest FROM enrolment_events WHERE event_id = ANY(%(ids)s)
-    UNION ALL
-    SELECT event_id, content_digest FROM conference_events WHERE event_id = ANY(%(ids)s)
-    UNION ALL
-    SELECT event_id, content_digest FROM event_retractions WHERE event_id = ANY(%(ids)s)
-), undone AS (
-    DELETE FROM event_outbox o USING stored s WHERE o.event_id = s.event_id
-)
-SELECT event_id, content_digest FROM stored
-"""
+@cache
+def _admit_statement() -> str:
+    return composed("outbox", "admit", stored_events=_stored_events(
+        "JOIN incoming USING (event_id)")).as_string(None)
+
+
+@cache
+def _undo_stored_statement() -> str:
+    return composed("outbox", "undo_stored", stored_events=_stored_events(
+        "WHERE s.event_id = ANY(%(ids)s)")).as_string(None)
 
 
 def admit(conn: psycopg.Connection, entries: Sequence[OutboxEntry]) -> Admission:
     """Store the entries whose event ids are new and commit. Ids must be distinct."""
     if not entries:
         return Admission(frozenset(), {})
-    rows = conn.execute(_ADMIT, {
+    rows = conn.execute(_admit_statement(), {
         "ids": [e.event_id for e in entries], "digests": [e.content_digest for e in entries],
         "keys": [e.key for e in entries], "values": [e.value for e in entries], "kinds": [e.kind for e in entries],
     }).fetchall()
@@ -100,13 +78,12 @@ def admit(conn: psycopg.Connection, entries: Sequence[OutboxEntry]) -> Admission
     raced = [event_id for event_id, is_new, digest in rows if is_new and digest is not None]
     if raced:
         known.update((event_id, None if digest is None else bytes(digest))
-                     for event_id, digest in conn.execute(_UNDO_STORED, {"ids": raced}).fetchall())
+                     for event_id, digest in conn.execute(_undo_stored_statement(), {"ids": raced}).fetchall())
     conn.commit()
     return Admission(frozenset(event_id for event_id, is_new, _ in rows if is_new and event_id not in known), known)
 
 
-# The broker acknowledged these rows' records (the API's own publish, or the relay's).
-MARK_PUBLISHED = "UPDATE event_outbox SET published_at = now() WHERE event_id = ANY(%s)"
+MARK_PUBLISHED = text("outbox", "mark_published")
 
 
 def mark_published(conn: psycopg.Connection, event_ids: Sequence[uuid.UUID]) -> None:
@@ -115,54 +92,24 @@ def mark_published(conn: psycopg.Connection, event_ids: Sequence[uuid.UUID]) -> 
         conn.commit()
 
 
-# Run by the live consumer's apply, in its transaction, after the batch's events are stored
-# (qualified: a rebuild's search_path puts its own schema first). The rows to go are found by a
-# SELECT (the InitPlan) and deleted by their ids alone: an acknowledgement (MARK_PUBLISHED) may
-# update them meanwhile, and a DELETE that waits for it re-checks the new row versions. That
-# re-check of a DELETE … USING join lost every row but the first when the plan probed
-# event_outbox's index per staged event (PostgreSQL 16.2: ~1 accepted event in 10 left behind in
-# the demo, for ever); a single-table DELETE re-checks `event_id = ANY(…)` alone. The digests
-# cannot change meanwhile: an acknowledgement writes only published_at.
-FORGET_APPLIED = """
-DELETE FROM public.event_outbox WHERE event_id = ANY (ARRAY(
-    SELECT o.event_id FROM (
-        SELECT event_id, content_digest FROM staging_events
-        UNION ALL SELECT event_id, content_digest FROM staging_conferences
-        UNION ALL SELECT event_id, content_digest FROM staging_retractions
-    ) s CROSS JOIN LATERAL (  -- OFFSET 0: an index lookup per staged event, never a scan of a backlog
-        SELECT event_id FROM public.event_outbox o
-        WHERE o.event_id = s.event_id AND o.content_digest = s.content_digest OFFSET 0) o
-))
-"""
-
-# Never acknowledged and older than the grace (the API's own publish may still be under way),
-# acknowledged before the broker's last reset, or unapplied for longer than the safety net.
-_DUE = """
-SELECT event_id, content_digest, record_key, record_value, kind FROM event_outbox
-WHERE (published_at IS NULL AND accepted_at < now() - make_interval(secs => %(grace_s)s))
-   OR published_at < (SELECT max(reset_at) FROM broker_resets)
-   OR published_at < now() - make_interval(secs => %(stale_s)s)
-ORDER BY accepted_at
-LIMIT %(limit)s
-"""
+FORGET_APPLIED = text("outbox", "forget_applied")  # run by aggregates.apply_batch, in its transaction
 
 
 def due(conn: psycopg.Connection, *, limit: int, grace_s: float, stale_s: float) -> list[OutboxEntry]:
-    rows = conn.execute(_DUE, {"limit": limit, "grace_s": grace_s, "stale_s": stale_s}).fetchall()
+    rows = conn.execute(text("outbox", "due"), {"limit": limit, "grace_s": grace_s, "stale_s": stale_s}).fetchall()
     conn.commit()
     return [OutboxEntry(r[0], bytes(r[1]), bytes(r[2]), bytes(r[3]), r[4]) for r in rows]
 
 
 def record_reset(conn: psycopg.Connection, reason: str) -> None:
     """The broker may have lost acknowledged records: the relay publishes every row again."""
-    conn.execute("INSERT INTO broker_resets (reason) VALUES (%s)", (reason,))
+    conn.execute(text("outbox", "record_reset"), (reason,))
     conn.commit()
 
 
 def pending(conn: psycopg.Connection) -> tuple[int, int]:
     """(rows in the outbox, rows never acknowledged by the broker)."""
-    total, unpublished = one_row(conn.execute(
-        "SELECT count(*), count(*) FILTER (WHERE published_at IS NULL) FROM event_outbox"))
+    total, unpublished = one_row(conn.execute(text("outbox", "pending")))
     conn.commit()
     return total, unpublished
 

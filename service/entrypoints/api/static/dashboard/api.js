@@ -4,12 +4,8 @@
 // the API withheld (listed in the row's `suppressed`) becomes Format.WITHHELD, never 0.
 "use strict";
 
-// The denominator each scheme's coverage bar is measured against: in-scope population for
-// BHXH_BB and BHTN, labour force for voluntary BHXH, population for BHYT.
-const PRIMARY_MEASURE = {
-  BHXH_BB: "in_scope_bhxh_bb", BHTN: "in_scope_bhtn", BHXH_TN: "labour_force", BHXH: "labour_force",
-  BHYT_HGD: "population", BHYT_KHAC: "population", BHYT: "population",
-};
+// The denominator each scheme's coverage bar is measured against (the server's, vocabulary.js).
+const PRIMARY_MEASURE = VOCABULARY.primaryMeasure;
 const PAGE_SIZE = 10000;
 
 function Api(token) {

@@ -4,7 +4,7 @@
 
 const TOKEN_KEY = "enrolment.reportingToken";
 const LANG_KEY = "enrolment.lang";
-const SCHEMES = ["BHXH_BB", "BHXH_TN", "BHTN", "BHYT_HGD", "BHYT_KHAC", "BHXH", "BHYT"];
+const SCHEMES = VOCABULARY.schemes;  // the server's values (vocabulary.js), as every list of codes here
 const FIRST_YEAR = 2000;  // the reports' period calendar starts here
 const TREND_MONTHS = 24;
 

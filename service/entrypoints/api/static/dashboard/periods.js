@@ -4,7 +4,7 @@
 "use strict";
 
 const Periods = (() => {
-  const TYPES = ["month", "quarter", "year", "ytd"];
+  const TYPES = VOCABULARY.periodTypes;
   const pad = m => String(m).padStart(2, "0");
   const quarterOf = month => Math.floor((month - 1) / 3) + 1;
 

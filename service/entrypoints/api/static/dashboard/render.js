@@ -124,8 +124,8 @@ function renderBySexAge() {
   const loading = state.data.bySexAge === null;
   const items = state.data.bySexAge || [];
   $("#by-sex-age-empty").textContent = tr(loading ? "loading" : "noData");
-  const sexes = Object.keys(I18N.vi.sexes).filter(s => items.some(i => i.sex === s));
-  const bands = Object.keys(I18N.vi.ageBands).filter(b => items.some(i => i.ageBand === b));
+  const sexes = VOCABULARY.sexes.filter(s => items.some(i => i.sex === s));
+  const bands = VOCABULARY.ageBands.filter(b => items.some(i => i.ageBand === b));
   const table = $("#by-sex-age");
   $("#by-sex-age-empty").hidden = items.length > 0;  // "loading…" or "no figures yet"
   table.hidden = !items.length;

@@ -1,0 +1,1 @@
+SELECT count(*), count(*) FILTER (WHERE published_at IS NULL) FROM event_outbox

@@ -1,0 +1,1 @@
+INSERT INTO broker_resets (reason) VALUES (%s)
