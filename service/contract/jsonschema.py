@@ -39,7 +39,7 @@ BEYOND_JSON_SCHEMA = (
     "(12.0 is refused, although JSON Schema counts it as an integer); participant.sex and "
     "participant.birth_year, given with a personal_id, must equal what it encodes (its 4th digit: 0/1 "
     "male/female born 1900-1999, 2/3 male/female born 2000-2099; its 5th and 6th: the year of birth); "
-    "no string carries a lone UTF-16 surrogate; a retraction's retraction.event_id is not its own event_id. Patterns are ECMA-262 ($ is the end of the string).")
+    "no string carries a lone UTF-16 surrogate; a retraction's retraction.event_id is not its own event_id (compared as UUIDs: the case of the hex digits does not matter). Patterns are ECMA-262 ($ is the end of the string).")
 
 
 # Said in both documents: how the contract grew without breaking its readers.
