@@ -23,21 +23,29 @@ from ..domain.model import (
     Sex, SupportGroup,
 )
 from . import rules
-from .events import SCHEMA_VERSION, build_conference
+from .events import (
+    ENROLMENT_ONLY, SCHEMA_VERSION, AgentSchema, ConferenceSchema, ContributionSchema, EventBodySchema,
+    ParticipantSchema, TopicRecordSchema, build_conference,
+)
 
-_TOP = frozenset({"event_id", "kind", "occurred_at", "locality_code", "scheme", "participant", "contribution",
-                  "conference", "campaign"})
-_REQUIRED = ("event_id", "kind", "occurred_at", "locality_code")
-_PARTICIPANT = frozenset({"personal_id", "si_number", "sex", "birth_year"})
-_CONTRIBUTION = frozenset({"months", "amount_vnd", "chosen_income_vnd", "support_group"})
-_CONFERENCE = frozenset({"attendees", "cost_vnd", "organiser"})
+# Every field name and enum below is derived from the marshmallow schemas and the domain enums
+# that define the contract, never re-typed.
+_BODY_FIELDS = EventBodySchema().fields
+# A retraction is marshmallow's to load: a body naming one is not for this module.
+_TOP = frozenset(_BODY_FIELDS) - {"retraction"}
+_REQUIRED = tuple(name for name, field in _BODY_FIELDS.items() if field.required)
+_PARTICIPANT = frozenset(ParticipantSchema().fields)
+_CONTRIBUTION = frozenset(ContributionSchema().fields)
+_CONFERENCE = frozenset(ConferenceSchema().fields)
+_ENROLMENT_ONLY = frozenset(ENROLMENT_ONLY)
 _SCHEMES = {s.value: s for s in Scheme}
 _SEXES = {s.value: s for s in Sex}
 _SUPPORT = {s.value: s for s in SupportGroup}
 _ACTIVATING = frozenset(k.value for k in EnrolmentKind if k.activates)
 _ENROLMENT_KINDS = frozenset(k.value for k in EnrolmentKind)
-_ENVELOPE = frozenset({"schema_version", "agent", "received_at"})
-_AGENT = frozenset({"agent_id", "channel"})
+# The API's envelope of an agent's record; a supervisor's (a retraction) is marshmallow's.
+_ENVELOPE = frozenset(TopicRecordSchema().fields) - frozenset(_BODY_FIELDS) - {"supervisor"}
+_AGENT = frozenset(AgentSchema().fields)
 _CHANNELS = {c.value: c for c in Channel}
 
 
@@ -141,7 +149,7 @@ def _common(body: Any) -> dict | None:
 
 def _conference(body: dict, out: dict) -> dict | None:
     conf = body.get("conference")
-    if "scheme" in body or "participant" in body or "contribution" in body or type(conf) is not dict \
+    if not _ENROLMENT_ONLY.isdisjoint(body) or type(conf) is not dict \
             or conf.keys() != _CONFERENCE or not rules.ATTENDEES.holds(conf["attendees"]) \
             or not rules.COST_VND.holds(conf["cost_vnd"]) \
             or not rules.is_plain_text(conf["organiser"], rules.ORGANISER_LENGTH):

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
 from reporting_tree import load_tree
-from eventgen import ALL_AGENTS, enrolment, event_sets, personal_id, si_number
+from eventgen import ALL_AGENTS, conference, enrolment, event_sets, personal_id, si_number
 from reporting_views import assert_same_views, rows_with_nothing, snapshot
 from service.adapters.postgres import tokens as token_store
 from service.adapters.postgres.aggregates import apply_batch, rows_for
@@ -89,6 +89,20 @@ def test_agents_count_only_agents_with_a_non_zero_flow(url):
     q1 = "period_type = 'quarter' AND period = '2024-Q1' AND locality_code = '87001' AND scheme = 'BHXH_BB'"
     assert rows(url, f"SELECT channel, agents, new_participants FROM reporting.flows_by_channel WHERE {q1}") == [
         ("collection_organisation", 1, 1)]
+
+
+def test_a_campaign_named_star_stays_apart_from_all_campaigns(url):
+    """Outreach's '*' rows (all campaigns) are summed from its campaign rows (migration 0052); a
+    campaign literally named '*' keeps its own row beside the total, as before."""
+    apply(url, secrets.token_hex(8), [
+        enrolment("registered", at(2024, 2, 1), pid=personal_id(4), campaign="*"),
+        enrolment("registered", at(2024, 2, 2), pid=personal_id(5), campaign="thang-cao-diem"),
+        conference(at(2024, 2, 3), campaign="*", attendees=30, cost=2_000_000),
+    ])
+    assert sorted(rows(url, "SELECT campaign, conferences, attendees, cost_vnd, enrolments FROM reporting.outreach"
+                            " WHERE period_type = 'month' AND period = '2024-02' AND locality_code = %s",
+                       COMMUNE)) == [("*", 1, 30, 2_000_000, 1), ("*", 1, 30, 2_000_000, 2),
+                                     ("thang-cao-diem", 0, 0, 0, 1)]
 
 
 def test_views_ignore_all_zero_aggregate_rows(url):
