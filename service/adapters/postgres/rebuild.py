@@ -18,12 +18,15 @@ The statements are in `sql/rebuild/`.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import psycopg
 from psycopg import sql
 
-from .aggregates import stored_offsets
+from .aggregates import (
+    CONFERENCE_COLUMNS, EVENT_COLUMNS, RETRACTION_COLUMNS, BatchResult, apply_batch, stored_offsets,
+)
 from .locks import TAKE_APPLY_LOCK, TAKE_SWAP_LOCK_EXCLUSIVE
 from .rows import one_row
 from .sql_files import composed, text
@@ -36,6 +39,14 @@ REBUILT_TABLES = (
     "agg_active_changes", "agg_active_changes_by_person", "agg_flows",
     "agg_campaign_enrolments", "agg_outreach",
 )
+
+
+@dataclass(frozen=True)
+class StoredRows:
+    """A batch of rows as the event store holds them (pseudonymised, valid already)."""
+    enrolments: Sequence[tuple] = ()
+    conferences: Sequence[tuple] = ()
+    retractions: Sequence[tuple] = ()
 
 
 def create_rebuild_schema(url: str) -> str:
@@ -114,3 +125,61 @@ def stored_event_count(conn: psycopg.Connection, schema: str = "public") -> int:
     """Events (enrolments, conferences and retractions) in the event store of `schema`."""
     (n,) = one_row(conn.execute(composed("rebuild", "stored_event_count", schema=sql.Identifier(schema))))
     return n
+
+
+class RebuildTables:
+    """The rebuild's tables in `schema` beside the live ones (service_layer.rebuild's target);
+    holds the connection the swap's transaction runs in."""
+
+    def __init__(self, url: str, schema: str, consumer_group: str):
+        self.schema, self.consumer_group = schema, consumer_group
+        self.conn = connect_to_rebuild(url, schema)
+
+    def apply(self, enrolments: Sequence[tuple], conferences: Sequence[tuple],
+              retractions: Sequence[tuple]) -> BatchResult:
+        # The live consumer forgets the outbox rows of what it applied; the rebuild leaves them.
+        return apply_batch(self.conn, enrolments, conferences, retractions, forget_outbox=False)
+
+    def live_event_count(self) -> int:
+        n = stored_event_count(self.conn)
+        self.conn.commit()  # each apply commits on its own until the swap's transaction
+        return n
+
+    def lock_and_read_live_offsets(self) -> dict[tuple[str, int], int]:
+        return lock_and_read_live_offsets(self.conn, self.consumer_group)
+
+    def event_counts(self) -> tuple[int, int]:
+        return stored_event_count(self.conn), stored_event_count(self.conn, self.schema)
+
+    def swap_in(self) -> None:
+        swap_in(self.conn, self.schema)
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+class StoredEvents:
+    """The live event store as a rebuild's source (service_layer.rebuild.RecordSource)."""
+
+    def __init__(self, url: str, schema: str, batch: int):
+        self.url, self.schema, self.batch = url, schema, batch
+
+    def batches(self) -> Iterator[StoredRows]:
+        return self._read(None)
+
+    def catch_up(self, live: dict[tuple[str, int], int]) -> list[StoredRows]:
+        # Under the swap and apply locks no live apply is in flight: what the live store holds
+        # beyond the rebuild now is exactly what it stored meanwhile. The catch-up runs inside
+        # the swap's transaction: it is read whole before it is applied.
+        return list(self._read(self.schema))
+
+    def _read(self, missing_from: str | None) -> Iterator[StoredRows]:
+        # Retractions first: an event whose retraction waits is never counted, where retracting
+        # it after it was counted would re-derive its participant (the figures are the same).
+        for table, columns, wrap in (
+            ("event_retractions", RETRACTION_COLUMNS, lambda rows: StoredRows(retractions=rows)),
+            ("enrolment_events", EVENT_COLUMNS, lambda rows: StoredRows(enrolments=rows)),
+            ("conference_events", CONFERENCE_COLUMNS, lambda rows: StoredRows(conferences=rows)),
+        ):
+            for rows in stored_event_rows(self.url, table, columns, self.batch, missing_from):
+                yield wrap(rows)

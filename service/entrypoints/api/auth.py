@@ -25,11 +25,11 @@ import time
 from collections.abc import Callable
 
 from flask import g, request
+from psycopg_pool import ConnectionPool
 
 from ...adapters.postgres import tokens as token_store
 from ...adapters.postgres.tokens import Principal
 from .problems import Problem, violation
-from .ratelimit import RateLimiter
 from .resources import current_resources
 
 BEARER = "bearer "
@@ -86,33 +86,12 @@ class Authenticator:
         return found
 
 
-def authenticator() -> Authenticator:
-    res = current_resources()
-    auth = res.extras.get("authenticator")
-    if auth is None:
-        def lookup(token_hash: bytes) -> Principal | None:
-            with res.pool.connection() as conn:
-                return token_store.lookup(conn, token_hash)
-
-        auth = res.extras.setdefault("authenticator", Authenticator(lookup, res.settings.auth_cache_ttl_s))
-    return auth
-
-
-def rate_limiter() -> RateLimiter:
-    res = current_resources()
-    limiter = res.extras.get("rate_limiter")
-    if limiter is None:
-        limiter = res.extras.setdefault("rate_limiter", RateLimiter(res.settings.rate_limit_per_minute))
-    return limiter
-
-
-def failed_lookups() -> RateLimiter:
-    """Per client address: how many lookups of unknown tokens it may still cause."""
-    res = current_resources()
-    limiter = res.extras.get("failed_lookups")
-    if limiter is None:
-        limiter = res.extras.setdefault("failed_lookups", RateLimiter(FAILED_LOOKUPS_PER_MINUTE))
-    return limiter
+def token_lookup(pool: Callable[[], ConnectionPool]) -> Callable[[bytes], Principal | None]:
+    """The Authenticator's lookup: one query on a connection of the process's pool."""
+    def lookup(token_hash: bytes) -> Principal | None:
+        with pool().connection() as conn:
+            return token_store.lookup(conn, token_hash)
+    return lookup
 
 
 def _unauthorized(detail: str, rule: str) -> Problem:
@@ -129,12 +108,13 @@ def _authenticate(scope: str | tuple[str, ...]) -> Principal:
     if not token_store.well_formed(token):  # refused without a database query
         raise _unauthorized("not a token of this service", "token_format")
     client = request.remote_addr or ""
-    wait_s = failed_lookups().waiting(client)
+    res = current_resources()
+    wait_s = res.failed_lookups.waiting(client)
     if wait_s > 0:
         raise _too_many("too many unknown tokens from this address", wait_s)
-    found = authenticator().principal(token)
+    found = res.authenticator.principal(token)
     if found is None:
-        failed_lookups().acquire(client)
+        res.failed_lookups.acquire(client)
         raise _unauthorized("unknown or revoked token", "token_known")
     if found.scope not in scopes:
         detail = f"this endpoint needs a token of scope {' or '.join(repr(s) for s in scopes)}, not '{found.scope}'"
@@ -156,7 +136,7 @@ def agent_required(view):
         found = _authenticate(token_store.AGENT)
         g.agent = found.agent
         g.agent_provinces = found.provinces
-        wait_s = rate_limiter().acquire(found.agent.agent_id)
+        wait_s = current_resources().rate_limiter.acquire(found.agent.agent_id)
         if wait_s > 0:
             raise _too_many("rate limit for this agent exceeded", wait_s)
         return view(*args, **kwargs)
@@ -172,7 +152,7 @@ def retractor_required(view):
     def wrapper(*args, **kwargs):
         found = _authenticate((token_store.AGENT, token_store.SUPERVISOR))
         if found.agent is not None:
-            wait_s = rate_limiter().acquire(found.agent.agent_id)
+            wait_s = current_resources().rate_limiter.acquire(found.agent.agent_id)
             if wait_s > 0:
                 raise _too_many("rate limit for this agent exceeded", wait_s)
         return view(*args, **kwargs)

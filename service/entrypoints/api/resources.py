@@ -1,4 +1,6 @@
-"""What a worker process of the API holds: settings, a database pool, the publisher, caches.
+"""What a worker process of the API holds: settings, a database pool, the publisher, the
+token cache, the rate limiters and the ingestion's state, each a typed attribute set when
+`app.build_resources` (the API's composition root) creates it.
 
 Everything that opens a connection or starts a thread is made on first use, in the process
 that uses it (gunicorn forks workers, and kafka-python's producer runs threads that a fork does not copy), and made again if the process id
@@ -10,13 +12,17 @@ import os
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import current_app
 from psycopg_pool import ConnectionPool
 
-from ...adapters.postgres import make_pool
 from ...config import Settings
+
+if TYPE_CHECKING:
+    from .auth import Authenticator
+    from .events.views import Ingestion
+    from .ratelimit import RateLimiter
 
 EXTENSION = "enrolment"
 
@@ -48,14 +54,17 @@ class ProcessLocal:
 
 
 class Resources:
-    def __init__(self, settings: Settings, *, publisher=None, pool: ConnectionPool | None = None,
-                 clock: Callable[[], datetime] = utc_now):
+    def __init__(self, settings: Settings, *, pool: ProcessLocal, publisher: ProcessLocal,
+                 clock: Callable[[], datetime], authenticator: Authenticator, rate_limiter: RateLimiter,
+                 failed_lookups: RateLimiter, ingestion: ProcessLocal):
         self.settings = settings
         self.clock = clock
-        # Few connections: the hot path reads the database only on cache misses.
-        self._pool = ProcessLocal(lambda: pool or make_pool(settings.database_url, max_size=8, name="api"))
-        self._publisher = ProcessLocal(lambda: publisher or _default_publisher(settings))
-        self.extras: dict[str, Any] = {}  # caches other blueprints keep per app
+        self.authenticator = authenticator
+        self.rate_limiter = rate_limiter  # per agent
+        self.failed_lookups = failed_lookups  # per client address: lookups of unknown tokens
+        self._pool = pool
+        self._publisher = publisher
+        self._ingestion = ingestion
 
     @property
     def pool(self) -> ConnectionPool:
@@ -66,6 +75,11 @@ class Resources:
     def publisher(self):
         return self._publisher.get()
 
+    @property
+    def ingestion(self) -> Ingestion:
+        """The events resource's reference caches, pseudonymiser and outbox."""
+        return self._ingestion.get()
+
     def close(self) -> None:
         publisher = self._publisher.built()
         if publisher is not None:
@@ -73,12 +87,6 @@ class Resources:
         pool = self._pool.built()
         if pool is not None:
             pool.close()
-
-
-def _default_publisher(settings: Settings):
-    from ...adapters.kafka.publisher import KafkaPublisher
-
-    return KafkaPublisher(settings)
 
 
 def current_resources() -> Resources:

@@ -23,7 +23,7 @@ from ..auth import retractor_required
 from ..problems import flatten, problem_response, violation
 from ..resources import current_resources
 from .schemas import RetractionAcceptedSchema, RetractionRequestSchema
-from .views import EVENT_ID_CONFLICT, TITLES, _CONFLICT, _accept, _count_rejections, _ingestion, _json_body, \
+from .views import EVENT_ID_CONFLICT, TITLES, _CONFLICT, _accept, _count_rejections, _json_body, \
     _json_response, _openapi, blp
 
 _REQUEST = RetractionRequestSchema()
@@ -49,7 +49,7 @@ def retractor_of_token() -> Retractor:
 def retract_event(event_id: uuid.UUID) -> Response:
     """Retract an accepted event (agent: its own; supervisor: any in its provinces)"""
     res = current_resources()
-    ing = _ingestion(res)
+    ing = res.ingestion
     now = res.clock()
     body = _json_body()
     errors: list[dict[str, str]] = []

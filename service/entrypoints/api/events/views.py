@@ -16,6 +16,7 @@ import time
 from http import HTTPStatus
 from dataclasses import dataclass
 from datetime import datetime
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -23,7 +24,7 @@ import psycopg
 from flask import Response, g, request
 from flask_smorest import Blueprint
 from marshmallow import ValidationError
-from psycopg_pool import PoolTimeout
+from psycopg_pool import ConnectionPool, PoolTimeout
 
 from ....adapters.postgres import known_events
 from ....adapters.postgres.outbox import GroupedOutbox
@@ -41,6 +42,7 @@ from ..auth import agent_required
 from ..inputs import parse_json, request_body
 from ..problems import Problem, flatten, printable, problem_response, violation
 from ..resources import Resources, current_resources
+from ....config import Settings
 from .checks import PROVINCE_NOT_ASSIGNED, EventChecks, Refreshing
 from .schemas import AcceptedSchema, BatchBodySchema, BatchResultSchema
 
@@ -62,26 +64,24 @@ class Ingestion:
     outbox: GroupedOutbox
 
 
-def _ingestion(res: Resources) -> Ingestion:
-    found = res.extras.get("ingestion")
-    if found is None:
-        def read(fn):
-            def load():
-                with res.pool.connection() as conn:
-                    return fn(conn)
-            return load
+def build_ingestion(settings: Settings, pool: Callable[[], ConnectionPool]) -> Ingestion:
+    """The resource's state, built in the process that uses it (`Resources.ingestion`)."""
+    def read(fn):
+        def load():
+            with pool().connection() as conn:
+                return fn(conn)
+        return load
 
-        ttl = res.settings.reference_refresh_s
-        found = res.extras.setdefault("ingestion", Ingestion(
-            checks=EventChecks(Refreshing(read(commune_provinces), ttl), Refreshing(read(read_rules), ttl),
-                               res.settings.max_clock_skew_s),
-            pseudonymiser=Pseudonymiser(res.settings.pseudonym_key),
-            digest_key=digest_key(res.settings.pseudonym_key),
-            outbox=GroupedOutbox(lambda: psycopg.connect(res.settings.database_url, connect_timeout=3,
-                                                         application_name="enrolment-api-outbox"),
-                                 timeout_s=res.settings.publish_timeout_s),
-        ))
-    return found
+    ttl = settings.reference_refresh_s
+    return Ingestion(
+        checks=EventChecks(Refreshing(read(commune_provinces), ttl), Refreshing(read(read_rules), ttl),
+                           settings.max_clock_skew_s),
+        pseudonymiser=Pseudonymiser(settings.pseudonym_key),
+        digest_key=digest_key(settings.pseudonym_key),
+        outbox=GroupedOutbox(lambda: psycopg.connect(settings.database_url, connect_timeout=3,
+                                                     application_name="enrolment-api-outbox"),
+                             timeout_s=settings.publish_timeout_s),
+    )
 
 
 def _is_json(mimetype: str) -> bool:
@@ -188,7 +188,7 @@ def _openapi(body_schema, answers: dict[int, tuple[object, str]], problems: tupl
 def post_event() -> Response:
     """Post one event"""
     res = current_resources()
-    ing = _ingestion(res)
+    ing = res.ingestion
     now = res.clock()
     data, errors = _validate(_json_body(), ing, g.agent_provinces, now)
     if data is None:
@@ -222,7 +222,7 @@ def post_event() -> Response:
 def post_batch() -> Response:
     """Post up to MAX_BATCH_EVENTS events (an agent app's offline queue)"""
     res = current_resources()
-    ing = _ingestion(res)
+    ing = res.ingestion
     body = _json_body()
     items = body.get("events") if isinstance(body, dict) else None
     if not isinstance(body, dict) or set(body) != {"events"} or not isinstance(items, list):
