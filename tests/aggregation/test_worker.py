@@ -53,6 +53,16 @@ def in_process_worker(settings, metrics=None):
     return worker, thread
 
 
+def consume_all(settings, records: int) -> None:
+    """Run a worker in this process until it has consumed `records`, then stop it."""
+    worker, thread = in_process_worker(settings)
+    try:
+        wait_consumed(settings, records)
+    finally:
+        worker.request_stop()
+        thread.join(30)
+
+
 def test_worker_applies_events_exactly_and_dead_letters_poison(settings):
     events = random_events(40, 400, seed=1)
     resent = random.Random(2).sample(events, 40)
@@ -152,12 +162,7 @@ def test_replay_from_the_store_the_topic_and_a_file_equals_live(settings, tmp_pa
 
     events = random_events(60, 800, seed=6)
     total = produce(settings, events + events[:50], [b"{poison"])
-    worker, thread = in_process_worker(settings)
-    try:
-        wait_consumed(settings, total)
-    finally:
-        worker.request_stop()
-        thread.join(30)
+    consume_all(settings, total)
     live = tables(settings)
     env = settings.to_env()
     runner = CliRunner()

@@ -14,7 +14,7 @@ from service.adapters.kafka.consumer import DeadLetter, read_to_end
 from service.adapters.postgres.retractions import NOT_THE_SENDER
 from service.contract.events import decode_record
 from service.domain.aggregation import aggregate
-from test_worker import in_process_worker, random_events
+from test_worker import consume_all, in_process_worker, random_events
 
 pytestmark = pytest.mark.integration
 
@@ -69,12 +69,7 @@ def test_replay_with_retractions_from_the_store_the_topic_and_a_file_equals_live
     everything = events + retractions
     rng.shuffle(everything)
     total = produce(settings, everything)
-    worker, thread = in_process_worker(settings)
-    try:
-        wait_consumed(settings, total)
-    finally:
-        worker.request_stop()
-        thread.join(30)
+    consume_all(settings, total)
     live = tables(settings)
     assert live == aggregate(everything) != aggregate(events)
     env, runner = settings.to_env(), CliRunner()
