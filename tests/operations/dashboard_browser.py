@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -106,3 +107,13 @@ def table(page) -> dict[tuple[str, str], dict[str, str]]:
 def figures(page, selector: str) -> dict[str, str]:
     return dict(page.eval_on_selector_all(
         f"{selector} div", "ds => ds.map(d => [d.dataset.figure, d.querySelector('dd').textContent])"))
+
+
+def wait_until(page, expression: str, timeout_s: float = 30.0) -> None:
+    """Poll a JavaScript condition until it holds, with a deadline. Playwright's
+    wait_for_function evaluates its string with eval while it polls, which the dashboard's
+    Content-Security-Policy (script-src 'self') refuses; page.evaluate is not subject to it."""
+    deadline = time.monotonic() + timeout_s
+    while not page.evaluate(expression):
+        assert time.monotonic() < deadline, f"never true within {timeout_s} s: {expression}"
+        page.wait_for_timeout(50)

@@ -10,7 +10,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from dashboard_browser import NEEDS_CHROMIUM, dashboard, en_percent, figures, served, table, vi_number, vi_percent
+from dashboard_browser import NEEDS_CHROMIUM, dashboard, en_percent, figures, served, table, vi_number, vi_percent, wait_until
 from dashboard_seed import SA_DEC, WITHOUT_ANYTHING, WITHOUT_BHYT_KHAC, WITHOUT_DENOMINATORS, seed
 from service.adapters.postgres import tokens as token_store
 from service.domain.reporting import PERIOD_TYPES, REPORT_SCHEMES
@@ -157,7 +157,7 @@ def test_csv_download_holds_the_table(page, site):
 
 def test_screenshot_and_bad_token(browser, page, site):
     page.click('#scheme-tabs button[data-scheme="BHXH"]')
-    page.wait_for_function("document.querySelector('#trend-chart circle') !== null")
+    wait_until(page, "document.querySelector('#trend-chart circle') !== null")
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
     assert (ARTIFACTS / "dashboard.png").stat().st_size > 10_000

@@ -9,7 +9,7 @@ import re
 import psycopg
 import pytest
 
-from dashboard_browser import NEEDS_CHROMIUM, dashboard, figures, served, table, vi_number
+from dashboard_browser import NEEDS_CHROMIUM, dashboard, figures, served, table, vi_number, wait_until
 from dashboard_seed import SA_DEC, WITHOUT_DENOMINATORS, seed
 from service.adapters.postgres import tokens as token_store
 
@@ -117,7 +117,7 @@ def test_a_slow_answer_to_an_earlier_pick_does_not_overwrite_the_last_pick(brows
         with page.expect_response(lambda r: f"period={first_pick}" in r.url and "/flows" in r.url):
             held[0].continue_()
         # The body is read (a resource timing entry), then one task lets the page's promises settle.
-        page.wait_for_function(f"""performance.getEntriesByType('resource')
+        wait_until(page, f"""performance.getEntriesByType('resource')
             .some(e => e.name.includes('/flows') && e.name.includes('period={first_pick}'))""")
         page.evaluate("() => new Promise(done => setTimeout(done, 0))")
 
@@ -266,7 +266,7 @@ def test_phone_width_is_readable(browser, site, tmp_path):
 
         # Back at desktop width the same page redraws its charts wider, the table as a table.
         page.set_viewport_size({"width": 1200, "height": 1000})
-        page.wait_for_function("document.querySelector('#trend-chart').viewBox.baseVal.width > 1000")
+        wait_until(page, "document.querySelector('#trend-chart').viewBox.baseVal.width > 1000")
         assert page.evaluate("getComputedStyle(document.querySelector('#figures-table thead')).display") != "none"
 
 
