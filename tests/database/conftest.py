@@ -13,6 +13,8 @@ import pytest
 from service.adapters.postgres import migrate
 from service.adapters.postgres.logins import create_login
 
+from login_helpers import drop_role, login_url
+
 # The event builder of tests/aggregation (a directory of test modules, not a package).
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "aggregation"))
 
@@ -22,17 +24,6 @@ class AnalystLogin:
     name: str
     password: str
     url: str
-
-
-def login_url(database_url: str, name: str, password: str | None) -> str:
-    extra = {"password": password} if password is not None else {"password": ""}
-    return psycopg.conninfo.make_conninfo(database_url, user=name, connect_timeout=5, **extra)
-
-
-def drop_role(database_url: str, name: str) -> None:
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s", (name,))
-        conn.execute(psycopg.sql.SQL("DROP ROLE IF EXISTS {}").format(psycopg.sql.Identifier(name)))
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 from psycopg import errors, sql
 
-from conftest import drop_role, login_url
+from login_helpers import drop_role, login_url
 from service.adapters.postgres import make_pool
 from service.adapters.postgres.migrations import READER_LIMITS, set_reader_limits
 from service.entrypoints.cli import main

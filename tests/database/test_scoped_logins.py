@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 from psycopg import errors, sql
 
-from conftest import drop_role, login_url
+from login_helpers import drop_role, login_url
 from service.adapters.postgres.logins import create_login
 from service.adapters.postgres.reference import load_default_reference, load_denominators_csv, load_targets_csv
 from service.demo import DEMO_SEEDS
