@@ -10,7 +10,8 @@ between the two commits, or a rebalance, costs at most a re-read.
 
 Two threads: this one polls and decodes batch N+1 while a writer thread applies batch N
 (waiting on PostgreSQL releases the GIL), except while that apply holds the apply lock and
-runs Python, which every worker waits for. Kafka calls stay on this thread.
+runs Python, which every worker waits for. The consumer's calls stay on this thread; the
+writer thread also dead-letters what its apply refused (the dead-letter writer is thread-safe).
 
 Failures: no record stops the worker. A record that does not decode, validate or make a row
 (whatever it raises) goes to the dead-letter topic with the error; a batch that fails in
