@@ -40,7 +40,7 @@ from psycopg import sql
 
 from ...domain.aggregation import TABLE_KEYS, TABLE_VALUES, Tables
 from ...domain.participants import resolve
-from ...service_layer.applying import BatchResult
+from ...service_layer.applying import BatchResult, Offsets
 from . import apply_sql, outbox, retractions, sql_files
 from .apply_sql import statement
 from .locks import TAKE_APPLY_LOCK
@@ -56,9 +56,6 @@ __all__ = [
     "RETRACTION_COLUMNS", "BatchResult", "Offsets", "apply_batch", "event_row", "forget_consumer_offsets",
     "read_aggregates", "rows_for", "stored_offsets",
 ]
-
-
-Offsets = dict[tuple[str, int], int]  # (topic, partition) -> next offset to read
 
 
 def apply_batch(

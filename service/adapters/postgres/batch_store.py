@@ -28,7 +28,7 @@ class PostgresBatchStore:
               offsets: Offsets, locked_python: Callable[[], AbstractContextManager]) -> tuple[BatchResult, list[Refused]]:
         conn = self._conn.get()
         try:
-            return apply_isolating(conn, enrolments, conferences, retractions, offsets=dict(offsets),
+            return apply_isolating(conn, enrolments, conferences, retractions, offsets=offsets,
                                    consumer_group=self._consumer_group, locked_python=locked_python())
         except psycopg.OperationalError:
             if conn.broken:
