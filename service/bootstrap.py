@@ -18,19 +18,27 @@ def build_api(settings: Settings):
 
 
 def build_consumer(settings: Settings, metrics=None):
-    """The consumer worker (issue 3) with its Kafka consumer, dead-letter writer, database
-    connections and metrics (made here, or passed in), served on settings.worker_metrics_port."""
+    """The consumer worker (issue 3) with its Kafka consumer, dead-letter writer, store (its own
+    database connections), retry policy and metrics (made here, or passed in), served on
+    settings.worker_metrics_port."""
     import psycopg
+    from kafka.errors import KafkaError
 
     from .adapters.kafka.consumer import DeadLetterWriter, make_consumer
+    from .adapters.postgres.batch_store import PostgresBatchStore
     from .entrypoints.worker import Worker
     from .entrypoints.worker_metrics import ConsumerMetrics
+    from .service_layer.retrying import Retry
+
+    def connect() -> psycopg.Connection:
+        return psycopg.connect(settings.database_url, connect_timeout=5, application_name="enrolment-worker")
 
     metrics = metrics or ConsumerMetrics()
     metrics.serve(settings.worker_metrics_port, settings.worker_metrics_host)
+    # Transient: the same for every record (errors of one record's content are handled before).
+    retry = Retry(transient=(psycopg.Error, KafkaError))
     return Worker(settings, make_consumer(settings, group_id=settings.consumer_group), DeadLetterWriter(settings),
-                  lambda: psycopg.connect(settings.database_url, connect_timeout=5, application_name="enrolment-worker"),
-                  metrics)
+                  PostgresBatchStore(connect, settings.consumer_group), retry, metrics)
 
 
 def build_relay(settings: Settings):

@@ -36,6 +36,9 @@ class EnrolmentKind(StrEnum):
 CONFERENCE_HELD = "conference_held"
 RETRACTED = "retracted"  # a correction: names an earlier event that must not count
 EVENT_KINDS = tuple(k.value for k in EnrolmentKind) + (CONFERENCE_HELD, RETRACTED)
+# The three stores of events (enrolments, conferences, retractions): which one a decoded event
+# goes to, and the kinds a retraction's target is judged by.
+ENROLMENT, CONFERENCE, RETRACTION = "enrolment", "conference", "retraction"
 
 
 class RetractionReason(StrEnum):

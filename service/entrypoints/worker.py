@@ -1,6 +1,7 @@
 """The consumer worker: poll -> decode -> validate -> batch -> apply (one transaction) -> commit.
-The steps are in `consumer/` (decoding, the batch); this module runs them with the
-collaborators service/bootstrap.py gives it.
+The steps are in `consumer/` (decoding, the batch) and the service layer (applying a batch,
+the retry policy); this module runs them with the collaborators service/bootstrap.py gives it:
+the Kafka consumer, the dead-letter writer, the store, the retry policy, the metrics.
 
 Exactly-once effect: a batch's Kafka offsets are committed only after the database
 transaction that applied it (and stored the same offsets in `consumer_offsets`) has
@@ -9,7 +10,8 @@ between the two commits, or a rebalance, costs at most a re-read.
 
 Two threads: this one polls and decodes batch N+1 while a writer thread applies batch N
 (waiting on PostgreSQL releases the GIL), except while that apply holds the apply lock and
-runs Python, which every worker waits for. Kafka calls stay on this thread.
+runs Python, which every worker waits for. The consumer's calls stay on this thread; the
+writer thread also dead-letters what its apply refused (the dead-letter writer is thread-safe).
 
 Failures: no record stops the worker. A record that does not decode, validate or make a row
 (whatever it raises) goes to the dead-letter topic with the error; a batch that fails in
@@ -17,7 +19,8 @@ PostgreSQL on a record's content is split until that record stands alone, which 
 lettered, and the rest applied (adapters/postgres/isolating.py); a record reusing a stored
 event's id with other content is dead-lettered as `event_id_conflict`. Other database errors
 (lost connection, server restart, deadlock, a missing privilege) are the same for every
-record: retried with backoff for ever; kafka-python reconnects to the broker by itself.
+record: retried with backoff for ever (service_layer/retrying.py); kafka-python reconnects to
+the broker by itself.
 SIGTERM/SIGINT: the batch in hand is applied and committed, then the worker exits.
 """
 from __future__ import annotations
@@ -30,24 +33,24 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from typing import TypeVar
 
-import psycopg
 from kafka import ConsumerRebalanceListener, KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
 
-from ..adapters.kafka.consumer import DeadLetterWriter
-from ..adapters.postgres.aggregates import BatchResult
-from ..adapters.postgres.isolating import apply_isolating
 from ..config import Settings
 from ..contract.digest import digest_key
 from ..domain.identity import Pseudonymiser
+from ..service_layer.applying import Applied, BatchStore, DeadLetters, apply_batch
+from ..service_layer.retrying import Retry, StopRequested
 from .consumer.batch import Batch, Record
 from .consumer.decoding import POISON, describe, record_row
 from .worker_metrics import ConsumerMetrics
 
 log = logging.getLogger(__name__)
 
-MAX_BACKOFF_S = 5.0
+T = TypeVar("T")
+
 GIL_SWITCH_INTERVAL_S = 0.001
 # The cyclic collector's generation thresholds while a worker runs (default 700, 10, 10).
 # Decoding allocates a few container objects per record that reference counting frees, yet
@@ -58,34 +61,26 @@ GIL_SWITCH_INTERVAL_S = 0.001
 GC_THRESHOLDS = (50_000, 50, 100)
 APPLY_CHECK_MS = 10  # while an apply runs, how often the collecting loop looks whether it is done
 DECODING_PAUSE_MAX_S = 0.1  # the longest the decoding thread waits for the apply's locked Python
-GIVE_UP_AFTER_STOP_S = 10.0  # a stop during a database outage exits uncommitted (nothing lost)
-# Retried with backoff: errors that are the same for every record (adapters/postgres/isolating.py
-# handles those that come from one record's content before they get here).
-RETRIED = (psycopg.Error, KafkaError)
-
-
-class StopRequested(Exception):
-    """The worker was asked to stop while it could not apply the batch in hand."""
 
 
 class Worker:
     """Runs the steps; its collaborators come in (service/bootstrap.py builds them): the Kafka
-    consumer (subscribed by `run`), the dead-letter writer, a function opening a database
-    connection, the metrics. `run` closes the consumer, the writer and its connection."""
+    consumer (subscribed by `run`), the dead-letter writer, the store, the retry policy, the
+    metrics. `run` closes the consumer, the dead-letter writer and the store."""
 
-    def __init__(self, settings: Settings, consumer: KafkaConsumer, dead_letters: DeadLetterWriter,
-                 connect: Callable[[], psycopg.Connection], metrics: ConsumerMetrics | None = None):
+    def __init__(self, settings: Settings, consumer: KafkaConsumer, dead_letters: DeadLetters, store: BatchStore,
+                 retry: Retry, metrics: ConsumerMetrics | None = None):
         self.settings = settings
         self.metrics = metrics or ConsumerMetrics()
         self._consumer = consumer
         self._dead_letters = dead_letters
-        self._connect = connect
+        self._store = store
+        self._retry_policy = retry
         self._pseudonymiser = Pseudonymiser(settings.pseudonym_key)
         self._digest_key = digest_key(settings.pseudonym_key)
         self._stopping = threading.Event()
         self._decoding_allowed = threading.Event()
         self._decoding_allowed.set()
-        self._conn: psycopg.Connection | None = None
         self._batch = Batch()
         self._inflight: tuple[Future, Batch] | None = None
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="apply")
@@ -115,8 +110,7 @@ class Worker:
             self._writer.shutdown(wait=True)
             consumer.close(autocommit=False)
             self._dead_letters.close()
-            if self._conn is not None:
-                self._conn.close()
+            self._store.close()
 
     # -- collecting a batch ------------------------------------------------------------------
     def _fill(self) -> None:
@@ -162,25 +156,17 @@ class Worker:
         log.warning("record sent to the dead-letter topic",
                     extra={"partition": record.partition, "offset": record.offset, "error": error})
 
-    def _dead_letter_refused(self, batch: Batch, result: BatchResult) -> None:
-        """After the database commit, before the Kafka commit: the records the apply refused.
-        (A crash in between re-reads them; they are refused, and dead-lettered, again.)"""
-        letters, conflicts = batch.refused_letters(result, self.settings.events_topic)
-        if conflicts:
-            self.metrics.event_id_conflicts.inc(conflicts)
-        for record, error in letters:
-            self._dead_letter(record, error)
-        if letters:
-            self._retry(self._dead_letters.flush, "dead-letter publish")
-
     # -- applying and committing -------------------------------------------------------------
     def _hand_off(self) -> None:
-        """Apply the batch in hand on the writer thread; commit the previous one first."""
+        """Apply the batch in hand on the writer thread (service_layer/applying.py: the apply,
+        then the dead letters of what the store refused, flushed); commit the previous one first."""
         batch, self._batch = self._batch, Batch()
         if batch.dead_letters:
             self._retry(self._dead_letters.flush, "dead-letter publish")
         self._finish_inflight()
-        self._inflight = (self._writer.submit(self._retry, lambda: self._apply(batch), "apply"), batch)
+        self._inflight = (self._writer.submit(
+            apply_batch, batch, self._store, self._dead_letters, self._retry,
+            events_topic=self.settings.events_topic, locked_python=self._decoding_paused), batch)
 
     def _drain(self) -> None:
         if self._batch.records:
@@ -192,20 +178,11 @@ class Worker:
             return
         future, batch = self._inflight
         self._inflight = None
-        result: BatchResult = future.result()
-        self._dead_letter_refused(batch, result)
+        applied: Applied = future.result()
+        self.metrics.dead_letters.inc(applied.dead_letters)
+        self.metrics.event_id_conflicts.inc(applied.conflicts)
         self._commit(batch)
-        self.metrics.observe_batch(batch.records, time.monotonic() - batch.started, result)
-
-    def _apply(self, batch: Batch) -> BatchResult:
-        if self._conn is None or self._conn.closed:
-            self._conn = self._connect()
-        offsets = {(tp.topic, tp.partition): o for tp, o in batch.offsets.items()}
-        result, batch.refused = apply_isolating(self._conn, batch.enrolments, batch.conferences, batch.retractions,
-                                                offsets=offsets,
-                                                consumer_group=self.settings.consumer_group,
-                                                locked_python=self._decoding_paused())
-        return result
+        self.metrics.observe_batch(batch.records, time.monotonic() - batch.started, applied.result)
 
     @contextlib.contextmanager
     def _decoding_paused(self):
@@ -218,23 +195,10 @@ class Worker:
         finally:
             self._decoding_allowed.set()
 
-    def _retry(self, action, what: str):
-        delay, stop_seen = 0.1, None
-        while True:
-            try:
-                return action()
-            except RETRIED as exc:
-                self.metrics.retries.inc()
-                if isinstance(exc, psycopg.OperationalError) and self._conn is not None and self._conn.broken:
-                    self._conn.close()
-                    self._conn = None
-                log.warning(f"{what} failed; retrying", extra={"error": type(exc).__name__, "retry_in_s": delay})
-            if self._stopping.is_set():
-                stop_seen = stop_seen or time.monotonic()
-                if time.monotonic() - stop_seen > GIVE_UP_AFTER_STOP_S:
-                    raise StopRequested(what)
-            time.sleep(delay)
-            delay = min(delay * 2, MAX_BACKOFF_S)
+    def _retry(self, action: Callable[[], T], what: str) -> T:
+        """`action` under the retry policy, counted, given up on a while after a stop."""
+        return self._retry_policy(action, what, stopping=self._stopping.is_set,
+                                  on_retry=lambda exc: self.metrics.retries.inc())
 
     def _commit(self, batch: Batch) -> None:
         consumer = self._consumer
@@ -270,17 +234,10 @@ class Worker:
                   extra={"topic": tp.topic, "partition": tp.partition, "position": position, "highwater": highwater})
         self.metrics.partition_resets.labels(tp.topic, str(tp.partition)).inc()
         self._finish_inflight()  # its offsets (of the old topic) are stored before they are forgotten
-        self._retry(lambda: self._note_partition_reset(tp), "recording the broker reset")
+        reason = f"worker found {tp.topic}[{tp.partition}] behind its position"
+        self._retry(lambda: self._store.forget_partition(tp.topic, tp.partition, reason), "recording the broker reset")
         self._batch.offsets.pop(tp, None)  # the old topic's offsets mean nothing on the new one
         self._consumer.seek_to_beginning(tp)
-
-    def _note_partition_reset(self, tp: TopicPartition) -> None:
-        from ..adapters.postgres import outbox
-
-        with self._connect() as conn:
-            conn.execute("DELETE FROM consumer_offsets WHERE consumer_group = %s AND topic = %s AND partition = %s",
-                         (self.settings.consumer_group, tp.topic, tp.partition))
-            outbox.record_reset(conn, f"worker found {tp.topic}[{tp.partition}] behind its position")
 
     # -- rebalances ----------------------------------------------------------------------------
     def on_revoked(self, revoked: list[TopicPartition]) -> None:

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
-from ..adapters.postgres.aggregates import BatchResult
+from ..service_layer.applying import BatchResult
 
 
 class ConsumerMetrics:

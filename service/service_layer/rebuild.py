@@ -13,8 +13,9 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from ..adapters.postgres.aggregates import CONFERENCE, ENROLMENT, RETRACTION, BatchResult
 from ..adapters.postgres.rebuild import StoredRows
+from ..domain.model import CONFERENCE, ENROLMENT, RETRACTION
+from .applying import BatchResult
 
 Offsets = dict[tuple[str, int], int]  # (topic, partition) -> the next offset to read
 

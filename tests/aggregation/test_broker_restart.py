@@ -72,10 +72,13 @@ def test_a_partition_behind_the_position_is_read_again_and_recorded(settings):
         def send(self, record, error):
             raise AssertionError("nothing here is dead-lettered")
 
+    from service.adapters.postgres.batch_store import PostgresBatchStore
     from service.entrypoints.worker import Worker
+    from service.service_layer.retrying import Retry
 
     metrics = ConsumerMetrics()
-    worker = Worker(settings, Behind(), NoDeadLetters(), lambda: psycopg.connect(settings.database_url), metrics)
+    store = PostgresBatchStore(lambda: psycopg.connect(settings.database_url), settings.consumer_group)
+    worker = Worker(settings, Behind(), NoDeadLetters(), store, Retry(transient=(psycopg.Error,)), metrics)
     with psycopg.connect(settings.database_url) as conn:
         conn.execute("INSERT INTO consumer_offsets (consumer_group, topic, partition, next_offset, updated_at) "
                      "VALUES (%s, %s, 0, 120, now())", (settings.consumer_group, tp.topic))

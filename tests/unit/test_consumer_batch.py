@@ -8,11 +8,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from kafka import TopicPartition
 
-from service.adapters.kafka.consumer import StoredRecord
-from service.adapters.postgres.aggregates import CONFERENCE, ENROLMENT, RETRACTION, BatchResult
-from service.adapters.postgres.isolating import Refused
-from service.adapters.postgres.retractions import RefusedRetraction
-from service.entrypoints.consumer.batch import EVENT_ID_CONFLICT, Batch
+from service.domain.model import CONFERENCE, ENROLMENT, RETRACTION
+from service.entrypoints.consumer.batch import EVENT_ID_CONFLICT, Batch, StoredRecord
+from service.service_layer.applying import BatchResult, Refused, RefusedRetraction
 
 TOPIC = "events"
 NOTHING = BatchResult(applied=0, conferences=0, duplicates=0, newest_occurred_at=None)
@@ -46,7 +44,7 @@ def test_each_row_goes_to_its_store_beside_its_record(tables):
 
 def test_refusals_conflicts_and_refused_retractions_name_their_records_in_order():
     batch = filled([ENROLMENT, CONFERENCE, ENROLMENT, RETRACTION, CONFERENCE])
-    batch.refused = [Refused(list_index=1, index=1, error="check violation")]
+    refused = [Refused(list_index=1, index=1, error="check violation")]
     conflicting = batch.enrolments[1]
     earlier = RefusedRetraction(event_id=uuid.uuid4(), error="not yours", record_value=b"stored",
                                 source_partition=2, source_offset=40)
@@ -55,7 +53,7 @@ def test_refusals_conflicts_and_refused_retractions_name_their_records_in_order(
     result = BatchResult(applied=0, conferences=0, duplicates=1, newest_occurred_at=None,
                          conflicts=frozenset({(conflicting[0], conflicting[-1]), (uuid.uuid4(), b"other")}),
                          refused_retractions=(this_batch, earlier))
-    letters, conflicts = batch.refused_letters(result, TOPIC)
+    letters, conflicts = batch.refused_letters(result, refused, TOPIC)
     assert conflicts == 1
     assert letters == [
         (batch.conference_records[1], "check violation"),
@@ -66,7 +64,7 @@ def test_refusals_conflicts_and_refused_retractions_name_their_records_in_order(
 
 
 def test_an_apply_refusing_nothing_makes_no_letters():
-    assert filled([ENROLMENT, RETRACTION]).refused_letters(NOTHING, TOPIC) == ([], 0)
+    assert filled([ENROLMENT, RETRACTION]).refused_letters(NOTHING, [], TOPIC) == ([], 0)
 
 
 def test_only_owned_partitions_offsets_are_committed():

@@ -9,12 +9,13 @@ import uuid
 
 from kafka import TopicPartition
 
-from service.adapters.postgres.aggregates import BatchResult
 from service.config import Settings
 from service.contract.events import encode_record
 from service.domain.model import Agent, Channel, EnrolmentEvent, EnrolmentKind, Participant, Scheme
 from service.entrypoints.consumer.batch import Batch
 from service.entrypoints.worker import Worker
+from service.service_layer.applying import Applied, BatchResult
+from service.service_layer.retrying import Retry
 
 TP = TopicPartition("events", 0)
 
@@ -62,13 +63,14 @@ class ListDeadLetters:
         self.log.append("dead letters flushed")
 
 
-def no_database():
-    raise AssertionError("these tests never apply")
+class NoStore:
+    def apply(self, *rows_and_offsets):
+        raise AssertionError("these tests never apply")
 
 
-def worker(consumer, max_batch: int, dead_letters=None) -> Worker:
+def worker(consumer, max_batch: int, dead_letters=None, store=None) -> Worker:
     return Worker(Settings(pseudonym_key="k" * 32, consumer_max_batch=max_batch, consumer_max_wait_ms=200),
-                  consumer, dead_letters or ListDeadLetters(), no_database)
+                  consumer, dead_letters or ListDeadLetters(), store or NoStore(), Retry(transient=()))
 
 
 def in_flight(w: Worker) -> Future:
@@ -103,7 +105,8 @@ def test_batch_is_handed_off_when_the_apply_finishes_and_its_offsets_are_committ
 
     def poll(timeout_ms, max_records):
         if len(consumer.polls) == polls_before_done:
-            future.set_result(BatchResult(applied=1, conferences=0, duplicates=0, newest_occurred_at=None))
+            future.set_result(Applied(BatchResult(applied=1, conferences=0, duplicates=0, newest_occurred_at=None),
+                                      dead_letters=0, conflicts=0))
         return original_poll(timeout_ms, max_records)
 
     consumer.poll = poll
@@ -159,18 +162,23 @@ def test_refused_records_are_dead_lettered_and_flushed_before_the_offsets_are_co
         def commit(self, offsets):
             log.append(("committed", {tp: o.offset for tp, o in offsets.items()}))
 
+    class ConflictingStore:
+        """Applies on the writer thread: the batch's second row is another event under a taken id."""
+
+        def apply(self, enrolments, conferences, retractions, offsets, locked_python):
+            log.append(("applied", dict(offsets)))
+            return BatchResult(applied=1, conferences=0, duplicates=1, newest_occurred_at=None,
+                               conflicts=frozenset({(enrolments[1][0], enrolments[1][-1])})), []
+
     dead_letters = ListDeadLetters(log)
-    w = worker(LoggingConsumer([], per_poll=1), max_batch=10, dead_letters=dead_letters)
+    w = worker(LoggingConsumer([], per_poll=1), max_batch=10, dead_letters=dead_letters, store=ConflictingStore())
     w._take(record(0))
     w._take(record(1))
-    batch, w._batch = w._batch, Batch()
-    batch.offsets[TP] = 2
-    conflicting = batch.enrolments[1]
-    future: Future = Future()
-    future.set_result(BatchResult(applied=1, conferences=0, duplicates=1, newest_occurred_at=None,
-                                  conflicts=frozenset({(conflicting[0], conflicting[-1])})))
-    w._inflight = (future, batch)
+    w._batch.offsets[TP] = 2
+    w._hand_off()
     w._finish_inflight()
+    w._writer.shutdown(wait=True)
     assert [r.offset for r, _ in dead_letters.sent] == [1]
-    assert log == ["dead letters flushed", ("committed", {TP: 2})]
+    assert log == [("applied", {(TP.topic, TP.partition): 2}), "dead letters flushed", ("committed", {TP: 2})]
     assert w.metrics.registry.get_sample_value("enrolment_consumer_event_id_conflicts_total") == 1
+    assert w.metrics.registry.get_sample_value("enrolment_consumer_dead_letters_total") == 1

@@ -7,6 +7,7 @@ settings (short ones against Tansu, which holds a new group's JoinGroup for abou
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -86,31 +87,18 @@ class DeadLetter:
         )
 
 
-@dataclass(frozen=True)
-class StoredRecord:
-    """A topic record known from the database, not in hand: a retraction refused when its event
-    arrives, batches after it was read (a partition or offset of -1: not known)."""
-
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None
-    value: bytes | None
-
-    @classmethod
-    def of(cls, topic: str, refused) -> "StoredRecord":
-        """From a `postgres.retractions.RefusedRetraction`."""
-        return cls(topic, -1 if refused.source_partition is None else refused.source_partition,
-                   -1 if refused.source_offset is None else refused.source_offset, None, refused.record_value)
-
-
 class DeadLetterWriter:
-    """Sends refused records, unchanged, to the dead-letter topic with headers that say why."""
+    """Sends refused records, unchanged, to the dead-letter topic with headers that say why.
+
+    A worker's two threads use it (poison while decoding, the apply's refusals on the writer
+    thread): a lock makes each flush wait for every letter sent before it, whichever thread
+    sent it; a send waits while a flush runs."""
 
     def __init__(self, settings: Settings, producer: KafkaProducer | None = None):
         self.topic = settings.dead_letter_topic
         self._producer = producer or make_dead_letter_producer(settings, "enrolment-dead-letters")
         self._pending: list[tuple] = []  # (letter, the send's future)
+        self._lock = threading.RLock()  # re-entered: flush sends the failed letters again
 
     def send(self, record: ConsumerRecord, error: str) -> None:
         headers = [
@@ -132,22 +120,24 @@ class DeadLetterWriter:
 
     def _send(self, letter: tuple) -> None:
         key, value, headers = letter
-        self._pending.append((letter, self._producer.send(self.topic, key=key, value=value, headers=headers)))
+        with self._lock:
+            self._pending.append((letter, self._producer.send(self.topic, key=key, value=value, headers=headers)))
 
     def flush(self, timeout_s: float = 30) -> None:
         """Wait until every dead letter sent is acknowledged. Those that failed are sent again
         and the error raised, so that calling flush again (after a pause) completes them."""
-        self._producer.flush(timeout=timeout_s)
-        pending, self._pending = self._pending, []
-        failed = None
-        for letter, future in pending:
-            try:
-                future.get(timeout=timeout_s)
-            except KafkaError as exc:
-                failed = exc
-                self._send(letter)
-        if failed is not None:
-            raise failed
+        with self._lock:
+            self._producer.flush(timeout=timeout_s)
+            pending, self._pending = self._pending, []
+            failed = None
+            for letter, future in pending:
+                try:
+                    future.get(timeout=timeout_s)
+                except KafkaError as exc:
+                    failed = exc
+                    self._send(letter)
+            if failed is not None:
+                raise failed
 
     def close(self) -> None:
         self._producer.close(timeout=5)

@@ -33,7 +33,6 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
 from datetime import datetime
 
 import psycopg
@@ -41,10 +40,10 @@ from psycopg import sql
 
 from ...domain.aggregation import TABLE_KEYS, TABLE_VALUES, Tables
 from ...domain.participants import resolve
+from ...service_layer.applying import BatchResult, Offsets
 from . import apply_sql, outbox, retractions, sql_files
 from .apply_sql import statement
 from .locks import TAKE_APPLY_LOCK
-from .retractions import RefusedRetraction
 from .rows import Statement, one_row
 from .staging_rows import (
     CONFERENCE, CONFERENCE_COLUMNS, ENROLMENT, EVENT_COLUMNS, EVENT_TYPES, RETRACTION, RETRACTION_COLUMNS,
@@ -57,33 +56,6 @@ __all__ = [
     "RETRACTION_COLUMNS", "BatchResult", "Offsets", "apply_batch", "event_row", "forget_consumer_offsets",
     "read_aggregates", "rows_for", "stored_offsets",
 ]
-
-
-@dataclass(frozen=True)
-class BatchResult:
-    applied: int  # new enrolment events
-    conferences: int  # new conference events
-    duplicates: int  # events already stored (same event_id), skipped
-    newest_occurred_at: datetime | None  # newest occurred_at among the new events
-    rederived: int = 0  # participants re-derived from their history (late events, merges, attributes)
-    # Applies are serialised by APPLY_LOCK: the time spent waiting for it, and holding it until
-    # the commit (inside a caller's transaction, as in the replay's catch-up: until this apply
-    # ends). Summed over the workers, held time near the wall time means the serialised part is
-    # the bottleneck (more consumer processes would only wait longer).
-    lock_wait_s: float = 0.0
-    lock_held_s: float = 0.0
-    # (event_id, content_digest) of the batch's rows that reuse a stored event's id with other
-    # content: not applied (counted in `duplicates`); the caller dead-letters them.
-    conflicts: frozenset[tuple] = frozenset()
-    retractions: int = 0  # new retraction events
-    retracted: int = 0  # events that stopped counting (retracted now, by this batch's or earlier retractions)
-    retracted_on_arrival: int = 0  # of the batch's new events, those never counted (retracted already)
-    # Retractions refused now (the sender may not retract the event): the caller dead-letters
-    # them, those of earlier batches from the stored record.
-    refused_retractions: tuple[RefusedRetraction, ...] = ()
-
-
-Offsets = dict[tuple[str, int], int]  # (topic, partition) -> next offset to read
 
 
 def apply_batch(

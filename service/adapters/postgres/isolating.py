@@ -16,22 +16,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import psycopg
 
-from .aggregates import BatchResult, apply_batch
+from ...service_layer.applying import BatchResult, Refused
+from .aggregates import apply_batch
 
 log = logging.getLogger(__name__)
 
 CONTENT_ERRORS = (psycopg.DataError, psycopg.IntegrityError, ValueError, TypeError, ArithmeticError)
-
-
-@dataclass(frozen=True)
-class Refused:
-    list_index: int  # which of the batch's row lists: 0 enrolments, 1 conferences, 2 retractions
-    index: int  # the row's position in it
-    error: str
 
 
 def apply_isolating(conn: psycopg.Connection, enrolments: Sequence[tuple], conferences: Sequence[tuple],

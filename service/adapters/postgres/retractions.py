@@ -30,6 +30,7 @@ import psycopg
 from psycopg import sql
 
 from ...domain.participants import group_participants
+from ...service_layer.applying import RefusedRetraction
 from . import apply_sql
 from .apply_sql import statement
 from .rows import Statement, one_row
@@ -47,15 +48,6 @@ def _judge() -> str:
         "enrolment": ENROLMENT, "conference": CONFERENCE, "retraction": RETRACTION,
         "cannot_retract_a_retraction": CANNOT_RETRACT_A_RETRACTION, "not_the_sender": NOT_THE_SENDER,
         "not_in_provinces": NOT_IN_PROVINCES}.items()})
-
-
-@dataclass(frozen=True)
-class RefusedRetraction:
-    event_id: uuid.UUID  # the retraction's
-    error: str
-    record_value: bytes | None  # the topic record, when known (for a dead letter)
-    source_partition: int | None
-    source_offset: int | None
 
 
 @dataclass(frozen=True)

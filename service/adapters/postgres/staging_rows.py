@@ -6,7 +6,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ...domain.identity import Pseudonymiser, decode_personal_id
-from ...domain.model import ConferenceEvent, Event, PlainEnrolment, RetractionEvent, reporting_month
+from ...domain.model import (  # the store names too, for the callers that build rows
+    CONFERENCE, ENROLMENT, RETRACTION, ConferenceEvent, Event, PlainEnrolment, RetractionEvent, reporting_month,
+)
 
 EVENT_COLUMNS = (
     "event_id", "ident", "linked_ident", "scheme", "kind", "occurred_at", "month",
@@ -25,10 +27,6 @@ RETRACTION_COLUMNS = (
     "event_id", "retracts", "reason", "note", "occurred_at", "month", "locality_code", "agent_id", "channel",
     "supervisor_id", "provinces", "record_value", "source_partition", "source_offset", "content_digest",
 )
-
-# Which staging list (and store) a decoded event's row goes to; also the kinds a retraction's
-# target is judged by.
-ENROLMENT, CONFERENCE, RETRACTION = "enrolment", "conference", "retraction"
 
 
 def enrolment_row(event: PlainEnrolment, pseudonymiser: Pseudonymiser, digest: bytes | None = None) -> tuple:

@@ -2,20 +2,37 @@
 the dead letters of the records the apply refused, and the offsets to commit to Kafka."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from kafka import TopicPartition
 from kafka.structs import OffsetAndMetadata
 
-from ...adapters.kafka.consumer import StoredRecord
-from ...adapters.postgres.aggregates import CONFERENCE, ENROLMENT, BatchResult
-from ...adapters.postgres.isolating import Refused
+from ...domain.model import CONFERENCE, ENROLMENT
+from ...service_layer.applying import BatchResult, Refused, RefusedRetraction
 
 EVENT_ID_CONFLICT = "event_id_conflict: this event_id is stored with other content (a different event under a taken id)"
 
 # A topic record as the steps use it: kafka-python's ConsumerRecord, or a StoredRecord.
 Record = Any
+
+
+@dataclass(frozen=True)
+class StoredRecord:
+    """A topic record known from the database, not in hand: a retraction refused when its event
+    arrives, batches after it was read (a partition or offset of -1: not known)."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+
+    @classmethod
+    def of(cls, topic: str, refused: RefusedRetraction) -> "StoredRecord":
+        return cls(topic, -1 if refused.source_partition is None else refused.source_partition,
+                   -1 if refused.source_offset is None else refused.source_offset, None, refused.record_value)
 
 
 @dataclass
@@ -32,7 +49,6 @@ class Batch:
     enrolment_records: list[Record] = field(default_factory=list)
     conference_records: list[Record] = field(default_factory=list)
     retraction_records: list[Record] = field(default_factory=list)
-    refused: list[Refused] = field(default_factory=list)  # set by the apply
 
     def lists(self) -> tuple[tuple[list[tuple], list[Record]], ...]:
         """(rows, their records) by store, in the order apply_batch takes them."""
@@ -51,13 +67,14 @@ class Batch:
             self.retractions.append(row[:-3] + (record.partition, record.offset, row[-1]))
             self.retraction_records.append(record)
 
-    def refused_letters(self, result: BatchResult, events_topic: str) -> tuple[list[tuple[Record, str]], int]:
+    def refused_letters(self, result: BatchResult, refused: Sequence[Refused],
+                        events_topic: str) -> tuple[list[tuple[Record, str]], int]:
         """(record, error) of every record the apply refused, and how many of them are event_id
-        conflicts: content failing in the database, other content under a stored event_id,
+        conflicts: content failing in the database (`refused`), other content under a stored event_id,
         retractions the sender may not make (this batch's by their record, earlier ones, whose
         event arrived now, from the record stored with them)."""
         lists = self.lists()
-        letters: list[tuple[Record, str]] = [(lists[r.list_index][1][r.index], r.error) for r in self.refused]
+        letters: list[tuple[Record, str]] = [(lists[r.list_index][1][r.index], r.error) for r in refused]
         conflicts = 0
         if result.conflicts:
             for rows, records in lists:
@@ -66,8 +83,9 @@ class Batch:
                 letters += found
                 conflicts += len(found)
         in_batch = {row[0]: record for row, record in zip(self.retractions, self.retraction_records)}
-        for refused in result.refused_retractions:
-            letters.append((in_batch.get(refused.event_id) or StoredRecord.of(events_topic, refused), refused.error))
+        for retraction in result.refused_retractions:
+            letters.append((in_batch.get(retraction.event_id) or StoredRecord.of(events_topic, retraction),
+                            retraction.error))
         return letters, conflicts
 
     def committable(self, owned: set[TopicPartition]) -> dict[TopicPartition, OffsetAndMetadata]:

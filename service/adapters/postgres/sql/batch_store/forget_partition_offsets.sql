@@ -1,0 +1,1 @@
+DELETE FROM consumer_offsets WHERE consumer_group = %s AND topic = %s AND partition = %s
