@@ -130,7 +130,7 @@ def load_localities(
     say = progress or (lambda _msg: None)
     report = LoadReport(dry_run=dry_run)
     with _connection(conn_or_url) as conn, _unit_of_work(conn, dry_run):
-        conn.execute("DROP TABLE IF EXISTS loc_in, closure_new")
+        conn.execute(text("reference", "drop_staged_localities"))
         conn.execute(text("reference", "stage_localities"))
         say("copying rows")
         with conn.cursor().copy(text("reference", "copy_localities")) as cp:
@@ -255,7 +255,7 @@ def _load_staged(
     key = sql.SQL(", ").join(map(sql.Identifier, spec.key))
     values = [c for c in spec.columns if c not in spec.key]
     with _connection(conn_or_url) as conn, _unit_of_work(conn, dry_run):
-        conn.execute("DROP TABLE IF EXISTS ref_in")
+        conn.execute(text("reference", "drop_staged_rows"))
         conn.execute(composed("reference", "stage_rows", text_columns=sql.SQL(", ").join(
             sql.SQL("{} text").format(sql.Identifier(c)) for c in spec.columns)))
         say("copying rows")
