@@ -1,4 +1,5 @@
-"""Reference data loaders: the locality tree (with its closure), denominators and targets.
+"""Reference data loaders: the locality tree (with its closure), denominators and targets;
+what a load did is a `domain.reference_data.LoadReport`.
 
 Every loader is set-based: rows are COPYed into a temporary table, validated there with SQL,
 and merged with `INSERT … ON CONFLICT … DO UPDATE … WHERE <changed>`. Rejected rows are
@@ -11,13 +12,14 @@ from __future__ import annotations
 import csv
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
 import seeds
 from psycopg import sql
 
+from ...domain.reference_data import LoadReport, Rejected
 from ...domain.reporting import BASES, CONFERENCES, LEVELS, MEASURES, SUBJECTS
 from .locality_scope import in_scope
 from .sql_files import composed, statements, text
@@ -27,31 +29,6 @@ NATION_CODE = "VN"
 NATION_NAME = "Việt Nam"
 
 Progress = Callable[[str], None]
-
-
-@dataclass(frozen=True)
-class Rejected:
-    line: int  # 1-based data line (CSV header excluded) or position in the input
-    code: str
-    reason: str
-
-
-@dataclass
-class LoadReport:
-    added: int = 0
-    changed: int = 0
-    unchanged: int = 0
-    rejected: list[Rejected] = field(default_factory=list)
-    dry_run: bool = False
-
-    @property
-    def total(self) -> int:
-        return self.added + self.changed + self.unchanged + len(self.rejected)
-
-    def summary(self) -> str:
-        dry = " (dry run: nothing written)" if self.dry_run else ""
-        return (f"{self.added:,} added, {self.changed:,} changed, {self.unchanged:,} unchanged, "
-                f"{len(self.rejected):,} rejected{dry}")
 
 
 @dataclass(frozen=True)
@@ -359,3 +336,28 @@ def load_default_reference(
             conn_or_url, RESOLUTION_28_TARGETS, dry_run=dry_run, progress=progress
         ),
     }
+
+
+class ReferenceFiles:
+    """The loaders of the `enrolment reference` commands, on the service's URL."""
+
+    default_targets = RESOLUTION_28_TARGETS
+
+    def __init__(self, url: str):
+        self.url = url
+
+    def localities(self, csv_path: Path | None, *, dry_run: bool, progress: Progress | None) -> LoadReport:
+        """From a CSV, or today's localities (vietnam-provinces) when `csv_path` is None."""
+        if csv_path is None:
+            return load_vietnam_localities(self.url, dry_run=dry_run, progress=progress)
+        return load_localities_csv(self.url, csv_path, dry_run=dry_run, progress=progress)
+
+    def denominators(self, path: Path, *, dry_run: bool, progress: Progress | None,
+                     within: Iterable[str]) -> LoadReport:
+        return load_denominators_csv(self.url, path, dry_run=dry_run, progress=progress, within=within)
+
+    def targets(self, path: Path, *, dry_run: bool, progress: Progress | None, within: Iterable[str]) -> LoadReport:
+        return load_targets_csv(self.url, path, dry_run=dry_run, progress=progress, within=within)
+
+    def defaults(self, *, dry_run: bool, progress: Progress | None) -> dict[str, LoadReport]:
+        return load_default_reference(self.url, dry_run=dry_run, progress=progress)
