@@ -209,3 +209,36 @@ def build_reference_files(database_url: str):
     from .adapters.postgres.reference import ReferenceFiles
 
     return ReferenceFiles(database_url)
+
+
+def build_agent_client_factory(base_url: str):
+    """Makes an HTTP client of the agents' API at `base_url` (one per simulator thread)."""
+    from functools import partial
+
+    from .adapters.agent_api import AgentApiClient
+
+    return partial(AgentApiClient, base_url)
+
+
+@contextmanager
+def build_login_store(database_url: str):
+    """adapters.postgres.logins.LoginStore on a connection of its own: committed when the
+    `with` ends, rolled back on an exception."""
+    import psycopg
+
+    from .adapters.postgres.logins import LoginStore
+
+    with psycopg.connect(database_url) as conn:
+        yield LoginStore(conn)
+
+
+@contextmanager
+def build_topic_records(settings: Settings):
+    """The events topic read from offset zero without a consumer group (closed on exit)."""
+    from .adapters.kafka.topic_records import TopicRecords
+
+    topic = TopicRecords(settings)
+    try:
+        yield topic
+    finally:
+        topic.close()

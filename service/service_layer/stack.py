@@ -1,6 +1,7 @@
-"""Use cases of the stack's start-up and health: prepare the database (`enrolment migrate`, the
-runner, the benchmarks), prepare a whole stack (`enrolment run`), collect the pipeline's status
-(`enrolment status`). Their collaborators come from `bootstrap`; the unit tests pass fakes.
+"""Use cases of the stack's start-up, stop and health: prepare the database (`enrolment
+migrate`, the runner, the benchmarks), prepare a whole stack (`enrolment run`), wait at its stop
+until the workers have stored what was accepted, collect the pipeline's status (`enrolment
+status`). Their collaborators come from `bootstrap`; the unit tests pass fakes.
 """
 from __future__ import annotations
 
@@ -126,3 +127,36 @@ def collect_status(sources: StatusSources) -> PipelineStatus:
             status.dead_letters = sum(n for (topic, _), n in marks.items() if topic == sources.dead_letter_topic)
     return status
 
+
+
+class Outbox(Protocol):
+    def pending_in_outbox(self) -> int: ...
+
+
+DRAIN_POLL_S = 0.5
+
+
+def drain_outbox(outbox: Outbox, keep_running: Callable[[], None], say: Callable[[str], None], *,
+                 timeout_s: float, clock: Callable[[], float], sleep: Callable[[float], None]) -> int | None:
+    """Wait until the outbox is empty (every accepted event is in the event store), saying how
+    many are left when that changes, for `timeout_s` at most, calling `keep_running` (restart
+    exited workers) between looks. Returns what is left (None: the outbox could not be read)."""
+    deadline, said = clock() + timeout_s, None
+    while True:
+        try:
+            left = outbox.pending_in_outbox()
+        except Unreachable as exc:
+            say(f"cannot read the outbox ({exc}): not waiting for the workers")
+            return None
+        if left == 0:
+            if said is not None:
+                say("every accepted event is stored")
+            return 0
+        if clock() > deadline:
+            say(f"{left:,} accepted events not yet applied stay in the outbox: the next start publishes them")
+            return left
+        if left != said:
+            say(f"waiting for the workers: {left:,} accepted events not yet applied …")
+            said = left
+        keep_running()
+        sleep(DRAIN_POLL_S)

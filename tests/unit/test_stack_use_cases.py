@@ -1,5 +1,6 @@
 """The stack's use cases (service_layer/stack.py) on fakes: preparing the database and a
-stack, and collecting the pipeline's status with parts that do not answer."""
+stack, waiting for the outbox to drain at a stop (with a fake clock), and collecting the
+pipeline's status with parts that do not answer."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -8,7 +9,7 @@ from pathlib import Path
 
 from service.domain.pipeline_status import Unreachable
 from service.service_layer.stack import (
-    BROKER_RESET_REASON, BrokerReset, StatusSources, collect_status, prepare_database, prepare_stack,
+    BROKER_RESET_REASON, BrokerReset, StatusSources, collect_status, drain_outbox, prepare_database, prepare_stack,
 )
 
 RULES = Path("rules.csv")
@@ -116,3 +117,58 @@ def test_what_is_not_configured_is_not_checked():
     status = collect_status(_sources())
     assert (status.api_up, status.database_reachable, status.broker_reachable, status.dead_letters) == (None,) * 4
     assert status.healthy
+
+
+class Outbox:
+    """Answers the pending counts in turn (an exception is raised); the clock advances by
+    each sleep."""
+
+    def __init__(self, *answers):
+        self.answers = list(answers)
+        self.now = 0.0
+        self.looks = 0
+        self.kept_running = 0
+
+    def pending_in_outbox(self) -> int:
+        self.looks += 1
+        answer = self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+    def keep_running(self) -> None:
+        self.kept_running += 1
+
+
+def _drain(outbox: Outbox, said: list, timeout_s: float = 10.0):
+    return drain_outbox(outbox, outbox.keep_running, said.append, timeout_s=timeout_s, clock=lambda: outbox.now,
+                        sleep=outbox.sleep)
+
+
+def test_drain_waits_until_the_workers_have_stored_everything():
+    outbox, said = Outbox(5, 5, 2, 0), []
+    assert _drain(outbox, said) == 0
+    assert said == ["waiting for the workers: 5 accepted events not yet applied …",
+                    "waiting for the workers: 2 accepted events not yet applied …", "every accepted event is stored"]
+    assert outbox.looks == 4 and outbox.kept_running == 3
+
+
+def test_an_empty_outbox_is_not_waited_for_nor_mentioned():
+    outbox, said = Outbox(0), []
+    assert _drain(outbox, said) == 0 and said == [] and outbox.kept_running == 0
+
+
+def test_drain_gives_up_after_its_timeout_leaving_the_rest_in_the_outbox():
+    outbox, said = Outbox(1_200), []
+    assert _drain(outbox, said, timeout_s=2.0) == 1_200
+    assert said[-1] == "1,200 accepted events not yet applied stay in the outbox: the next start publishes them"
+    assert 2.0 < outbox.now <= 3.0  # polled every DRAIN_POLL_S until just past the deadline
+
+
+def test_an_unreadable_outbox_is_not_waited_for():
+    outbox, said = Outbox(Unreachable("OperationalError")), []
+    assert _drain(outbox, said) is None
+    assert said == ["cannot read the outbox (OperationalError): not waiting for the workers"]

@@ -86,3 +86,27 @@ def drop_login(conn: psycopg.Connection, name: str) -> int:
     conn.execute(composed("logins", "drop_role", name=sql.Identifier(name)))
     conn.execute(text("logins", "delete_login_localities"), (name,))
     return ended
+
+
+class LoginStore:
+    """The functions above on one connection, for `enrolment logins` (one command, one
+    transaction: the caller's `with` on the connection)."""
+
+    reader_role = READER_ROLE
+
+    def __init__(self, conn: psycopg.Connection):
+        self.conn = conn
+
+    @property
+    def where(self) -> str:
+        """host:port/database of the connection: where the analysts connect."""
+        return f"{self.conn.info.host}:{self.conn.info.port}/{self.conn.info.dbname}"
+
+    def create(self, name: str, password: str, connection_limit: int, localities: Iterable[str]) -> None:
+        create_login(self.conn, name, password, connection_limit, localities)
+
+    def logins(self) -> list[Login]:
+        return list_logins(self.conn)
+
+    def drop(self, name: str) -> int:
+        return drop_login(self.conn, name)

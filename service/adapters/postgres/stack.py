@@ -56,10 +56,13 @@ class StackDatabase:
         return stored, pending
 
     def pending_in_outbox(self) -> int:
-        """Accepted events not yet in the event store. psycopg.OperationalError when the
+        """Accepted events not yet in the event store; Unreachable (the error's name) when the
         database does not answer."""
-        with psycopg.connect(self.url, connect_timeout=5) as conn:
-            left, _ = outbox.pending(conn)
+        try:
+            with psycopg.connect(self.url, connect_timeout=5) as conn:
+                left, _ = outbox.pending(conn)
+        except psycopg.OperationalError as exc:
+            raise Unreachable(type(exc).__name__) from exc
         return left
 
     def progress(self, consumer_group: str) -> PipelineProgress:

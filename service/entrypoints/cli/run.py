@@ -183,30 +183,10 @@ def _forget_stack_file(settings: Settings) -> None:
 
 
 def _drain(settings: Settings, keep_running) -> None:
-    """Wait until the outbox is empty (every accepted event is in the event store), saying how
-    many are left, for DRAIN_TIMEOUT_S at most; what is left is safe in the outbox."""
-    import psycopg
-
-    database = bootstrap.build_stack_database(settings.database_url)
-    deadline, said = time.monotonic() + DRAIN_TIMEOUT_S, None
-    while True:
-        try:
-            left = database.pending_in_outbox()
-        except psycopg.OperationalError as exc:
-            click.echo(f"cannot read the outbox ({type(exc).__name__}): not waiting for the workers")
-            return
-        if left == 0:
-            if said is not None:
-                click.echo("every accepted event is stored")
-            return
-        if time.monotonic() > deadline:
-            click.echo(f"{left:,} accepted events not yet applied stay in the outbox: the next start publishes them")
-            return
-        if left != said:
-            click.echo(f"waiting for the workers: {left:,} accepted events not yet applied …")
-            said = left
-        keep_running()
-        time.sleep(0.5)
+    """Wait for the workers to store every accepted event (service_layer.stack.drain_outbox),
+    for DRAIN_TIMEOUT_S at most; what is left is safe in the outbox."""
+    stack.drain_outbox(bootstrap.build_stack_database(settings.database_url), keep_running, click.echo,
+                       timeout_s=DRAIN_TIMEOUT_S, clock=time.monotonic, sleep=time.sleep)
 
 
 def _sql_endpoint(url: str) -> str:
