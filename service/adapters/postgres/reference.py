@@ -163,9 +163,9 @@ _YEAR = r"^(19[9][0-9]|20[0-9][0-9]|2100)$"
 _PCT = r"^[0-9]{1,3}(\.[0-9]{1,3})?$"
 
 
-def _one_of(values: tuple[str, ...]) -> str:
-    """An SQL list of string literals (the values are this module's own constants)."""
-    return ", ".join(f"'{v}'" for v in values)
+def _one_of(values: tuple[str, ...]) -> sql.Composable:
+    """An SQL list of string literals."""
+    return sql.SQL(", ").join(map(sql.Literal, values))
 
 
 @dataclass(frozen=True)
@@ -176,23 +176,25 @@ class _Staged:
     columns: tuple[str, ...]
     key: tuple[str, ...]
     casts: dict[str, str]  # column -> SQL type of the target table
-    checks: tuple[tuple[str, str], ...]  # (SQL condition that is TRUE for a bad row, reason)
+    # The statements that give each bad row its reason (sql/reference/validate_<table>.sql).
+    validation: Callable[[], list[sql.Composed]]
 
+
+# The validation files' placeholders: patterns and the values reference data may name.
+_VALIDATION_PIECES = {
+    "year_pattern": sql.Literal(_YEAR), "count_pattern": sql.Literal(_INT), "rate_pattern": sql.Literal(_PCT),
+    "measures": _one_of(MEASURES), "measure_reason": sql.Literal("measure must be one of " + ", ".join(MEASURES)),
+    "subjects": _one_of(SUBJECTS), "subject_reason": sql.Literal("subject must be one of " + ", ".join(SUBJECTS)),
+    "bases": _one_of(BASES), "conferences": sql.Literal(CONFERENCES),
+    "denominator_measure_reason": sql.Literal("denominator_measure must be one of " + ", ".join(MEASURES)),
+}
 
 _DENOMINATORS = _Staged(
     table="denominators",
     columns=DENOMINATOR_COLUMNS,
     key=("locality_code", "year", "measure"),
     casts={"year": "integer", "value": "bigint"},
-    checks=(
-        ("coalesce(locality_code, '') = ''", "locality_code is empty"),
-        ("NOT EXISTS (SELECT 1 FROM localities l WHERE l.code = s.locality_code)",
-         "unknown locality_code (load localities first)"),
-        (f"coalesce(year, '') !~ '{_YEAR}'", "year must be a year between 1990 and 2100"),
-        (f"coalesce(measure, '') NOT IN ({_one_of(MEASURES)})",
-         "measure must be one of " + ", ".join(MEASURES)),
-        (f"coalesce(value, '') !~ '{_INT}'", "value must be a whole number >= 0"),
-    ),
+    validation=lambda: statements("reference", "validate_denominators", **_VALIDATION_PIECES),
 )
 
 _TARGETS = _Staged(
@@ -200,25 +202,7 @@ _TARGETS = _Staged(
     columns=TARGET_COLUMNS,
     key=("locality_code", "year", "subject", "basis"),
     casts={"year": "integer", "target_count": "bigint", "target_rate_pct": "numeric"},
-    checks=(
-        ("coalesce(locality_code, '') = ''", "locality_code is empty"),
-        ("NOT EXISTS (SELECT 1 FROM localities l WHERE l.code = s.locality_code)",
-         "unknown locality_code (load localities first)"),
-        (f"coalesce(year, '') !~ '{_YEAR}'", "year must be a year between 1990 and 2100"),
-        (f"coalesce(subject, '') NOT IN ({_one_of(SUBJECTS)})",
-         "subject must be one of " + ", ".join(SUBJECTS)),
-        (f"coalesce(basis, '') NOT IN ({_one_of(BASES)})", "basis must be active, new or held"),
-        (f"(subject = '{CONFERENCES}') <> (basis = 'held')", "basis held goes with subject conferences, and only with it"),
-        ("(target_count IS NULL) = (target_rate_pct IS NULL)", "give exactly one of target_count and target_rate_pct"),
-        (f"target_count IS NOT NULL AND target_count !~ '{_INT}'", "target_count must be a whole number >= 0"),
-        (f"target_rate_pct IS NOT NULL AND CASE WHEN target_rate_pct ~ '{_PCT}'"
-         " THEN target_rate_pct::numeric NOT BETWEEN 0.001 AND 100 ELSE true END",
-         "target_rate_pct must be a percentage in (0, 100] with at most 3 decimals"),
-        ("(target_rate_pct IS NULL) <> (denominator_measure IS NULL)",
-         "a rate target needs denominator_measure (and a count target none)"),
-        (f"denominator_measure IS NOT NULL AND denominator_measure NOT IN ({_one_of(MEASURES)})",
-         "denominator_measure must be one of " + ", ".join(MEASURES)),
-    ),
+    validation=lambda: statements("reference", "validate_targets", **_VALIDATION_PIECES),
 )
 
 
@@ -240,8 +224,8 @@ def _load_staged(
             for line, row in enumerate(rows, start=1):
                 cp.write_row((line, *((row.get(c) or None) for c in spec.columns)))
         say("validating")
-        for condition, reason in spec.checks:
-            conn.execute(composed("reference", "reject_rows", condition=sql.SQL(condition)), (reason,))
+        for statement in spec.validation():
+            conn.execute(statement)
         roots = sorted(set(within))
         if roots:
             conn.execute(composed("reference", "reject_outside", in_scope=in_scope("s.locality_code")),
