@@ -114,9 +114,10 @@ def check(files: list[Migration], applied: list[Applied]) -> list[Migration]:
 def _ensure_table(conn: psycopg.Connection) -> None:
     try:
         conn.execute(text("migrations", "create_table"))
-    except psycopg.errors.UniqueViolation:
+    except (psycopg.errors.UniqueViolation, psycopg.errors.DuplicateObject):
         # Two first starts at once: IF NOT EXISTS does not serialise them, the loser trips over
-        # the winner's row in the catalogue. The table is there; anything else is raised.
+        # the winner's row in the catalogue (a unique violation, or "type … already exists" when
+        # it meets the row type first). The table is there; anything else is raised.
         if conn.execute(text("migrations", "table_exists")).fetchone() == (None,):
             raise
     has_checksum = conn.execute(text("migrations", "has_checksum")).fetchone()
