@@ -4,8 +4,9 @@
 (migration 0051): the views then show it only their rows. The password travels as a SCRAM-SHA-256 verifier computed
 client-side (libpq's PQencryptPasswordConn), so it never reaches the server or its log in the
 clear. The statement and idle-in-transaction timeouts come from the database's defaults
-(`migrations.READER_LIMITS`), which also reach a login created by hand. The SQL is in
-sql/logins/ (sql_files.py).
+(`migrations.READER_LIMITS`), which also reach a login created by hand. `set_password` sets
+the embedded server's service role's password the same way. The SQL is in sql/logins/
+(sql_files.py).
 """
 from __future__ import annotations
 
@@ -69,6 +70,13 @@ def create_login(conn: psycopg.Connection, name: str, password: str,
         conn.execute(composed("logins", "grant_scoped", scoped_role=sql.Identifier(SCOPED_ROLE),
                               name=sql.Identifier(name)))
         conn.execute(text("logins", "insert_login_localities"), (name, localities))
+
+
+def set_password(conn: psycopg.Connection, role: str, password: str) -> None:
+    """(Re)set `role`'s password, sent as its SCRAM-SHA-256 verifier (the embedded server's
+    service role; an analyst's is set by `create_login`)."""
+    verifier = conn.pgconn.encrypt_password(password.encode(), role.encode(), b"scram-sha-256").decode()
+    conn.execute(composed("logins", "set_password", name=sql.Identifier(role), verifier=sql.Literal(verifier)))
 
 
 def list_logins(conn: psycopg.Connection) -> list[Login]:
