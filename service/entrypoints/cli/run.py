@@ -4,7 +4,9 @@ Starts what is not given by the environment (an embedded PostgreSQL 16 in `DATA_
 reused by the next start; the Tansu broker, memory only), applies migrations, loads the
 localities, creates the topics, then runs the API under gunicorn and the consumer worker(s)
 as child processes until Ctrl-C, and stops everything in reverse order. A worker that exits is
-restarted with backoff (`supervisor.py`); the API exiting stops the stack.
+restarted with backoff (`supervisor.py`); the API exiting stops the stack. The start-up steps
+and the wait for the outbox at stop are use cases of `service_layer/stack.py`; the servers and
+the database come from `service/bootstrap.py`.
 """
 from __future__ import annotations
 
@@ -23,7 +25,7 @@ import click
 
 from ... import bootstrap
 from ...config import KEY_FILE, STACK_FILE, Settings
-from ...service_layer import stack
+from ...service_layer.stack import drain_outbox, prepare_stack
 from .supervisor import RELAY_STATUS_FILE, WorkerSupervisor
 
 CHILD_STOP_TIMEOUT_S = 20
@@ -93,10 +95,9 @@ def start_infrastructure(settings: Settings, stack: ExitStack) -> Settings:
 
 
 def prepare_data(settings: Settings, fresh_broker: bool) -> None:
-    """Database, reference data, topics (service_layer.stack.prepare_stack), said as done."""
-    done = stack.prepare_stack(bootstrap.build_stack_database(settings.database_url),
-                               bootstrap.build_topic_setup(settings), bootstrap.contribution_rules_file(),
-                               fresh_broker=fresh_broker)
+    """Database, reference data, topics (`prepare_stack`), said as done."""
+    done = prepare_stack(bootstrap.build_stack_database(settings.database_url), bootstrap.build_topic_setup(settings),
+                         bootstrap.contribution_rules_file(), fresh_broker=fresh_broker)
     click.echo(f"migrations: {done.migrations} applied now; contribution rules: {done.rules}")
     for name, report in done.reference.items():
         click.echo(f"{name}: {report.summary()}")
@@ -183,10 +184,10 @@ def _forget_stack_file(settings: Settings) -> None:
 
 
 def _drain(settings: Settings, keep_running) -> None:
-    """Wait for the workers to store every accepted event (service_layer.stack.drain_outbox),
+    """Wait for the workers to store every accepted event (`drain_outbox`),
     for DRAIN_TIMEOUT_S at most; what is left is safe in the outbox."""
-    stack.drain_outbox(bootstrap.build_stack_database(settings.database_url), keep_running, click.echo,
-                       timeout_s=DRAIN_TIMEOUT_S, clock=time.monotonic, sleep=time.sleep)
+    drain_outbox(bootstrap.build_stack_database(settings.database_url), keep_running, click.echo,
+                 timeout_s=DRAIN_TIMEOUT_S, clock=time.monotonic, sleep=time.sleep)
 
 
 def _sql_endpoint(url: str) -> str:
