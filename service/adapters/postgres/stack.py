@@ -52,7 +52,7 @@ class StackDatabase:
         with psycopg.connect(self.url) as conn:
             outbox.record_reset(conn, reason)
             pending, _ = outbox.pending(conn)
-            (stored,) = one_row(conn.execute(text("stack", "stored_event_count")))
+            (stored,) = one_row(conn.execute(text("stack", "events_that_count")))
         return stored, pending
 
     def pending_in_outbox(self) -> int:
