@@ -89,3 +89,164 @@ def build_rebuild(settings: Settings, *, from_topic: bool = False, from_file: Pa
         for close in reversed(closers):
             close()
         drop_rebuild_schema(settings.database_url, schema)
+
+
+# The command line's collaborators (service/entrypoints/cli/).
+
+
+def build_stack_database(database_url: str, status_timeout_s: float = 3.0):
+    """The database side of `migrate`, `run`, `status` and `reference defaults`."""
+    from .adapters.postgres.stack import StackDatabase
+
+    return StackDatabase(database_url, status_timeout_s)
+
+
+def contribution_rules_file() -> Path:
+    """The contribution rules every installation starts with (the seeds CSV)."""
+    from .adapters.postgres.contribution_rules import SEED_FILE
+
+    return SEED_FILE
+
+
+def build_topic_setup(settings: Settings):
+    """Creates the events and dead-letter topics (or adds partitions) when called."""
+    from functools import partial
+
+    from .adapters.kafka.topics import ensure_topics
+
+    return partial(ensure_topics, settings)
+
+
+def build_acl_grant(settings: Settings):
+    """Grants the producer's, consumer's and reader's ACLs when called; returns how many."""
+    from functools import partial
+
+    from .adapters.kafka.access import create_acls
+
+    return partial(create_acls, settings)
+
+
+def build_status_sources(settings: Settings, api_base_url: str | None, timeout_s: float,
+                         worker_restarts: dict[int, int]):
+    """service_layer.stack.StatusSources: what is configured is checked, the API unless
+    `api_base_url` is None."""
+    from .adapters.api_health import ApiHealth
+    from .adapters.kafka.access import client_options
+    from .adapters.kafka.watermarks import TopicWatermarks
+    from .service_layer.stack import StatusSources
+
+    return StatusSources(
+        api=ApiHealth(api_base_url, timeout_s) if api_base_url else None,
+        database=build_stack_database(settings.database_url, timeout_s) if settings.database_url else None,
+        broker=TopicWatermarks(settings.kafka_bootstrap_servers, timeout_s, **client_options(settings))
+        if settings.kafka_bootstrap_servers else None,
+        consumer_group=settings.consumer_group, events_topic=settings.events_topic,
+        dead_letter_topic=settings.dead_letter_topic, worker_restarts=worker_restarts)
+
+
+def build_embedded_postgres(data_dir: Path):
+    """A PostgreSQL 16 server in `data_dir` (started by the caller)."""
+    from .adapters.embedded import EmbeddedPostgres
+
+    return EmbeddedPostgres(data_dir)
+
+
+def build_embedded_broker(log_file: Path):
+    """A Kafka-protocol broker (Tansu), memory only (started by the caller)."""
+    from .adapters.embedded import EmbeddedKafka
+
+    return EmbeddedKafka(log_file=log_file)
+
+
+def build_dead_letter_topic(settings: Settings):
+    """The dead-letter topic: read every dead letter, publish records again to the events topic."""
+    from .adapters.kafka.dead_letter_topic import DeadLetterTopic
+
+    return DeadLetterTopic(settings)
+
+
+def build_record_key(settings: Settings):
+    """value -> the key the API gives the record (None when it does not decode): a fixed dead
+    letter is published under the key of its participant, as the API would."""
+    from .adapters.kafka.publisher import record_key
+    from .contract.events import decode_record
+    from .domain.identity import Pseudonymiser
+    from .entrypoints.consumer.decoding import POISON
+
+    pseudonymiser = Pseudonymiser(settings.pseudonym_key)
+
+    def key_of(value: bytes) -> bytes | None:
+        try:
+            return record_key(decode_record(value), pseudonymiser)
+        except POISON:
+            return None  # still broken: the worker dead-letters it again
+
+    return key_of
+
+
+@contextmanager
+def build_token_store(database_url: str):
+    """adapters.postgres.tokens.TokenStore on a connection of its own: committed when the
+    `with` ends, rolled back on an exception."""
+    import psycopg
+
+    from .adapters.postgres.tokens import TokenStore
+
+    with psycopg.connect(database_url) as conn:
+        yield TokenStore(conn)
+
+
+def build_token_lookup(database_url: str):
+    """token -> its Principal (None: malformed, unknown or revoked), a connection per call; a
+    malformed token is refused without one."""
+    import psycopg
+
+    from .adapters.postgres.tokens import hash_token, lookup, well_formed
+
+    def find(token: str):
+        if not well_formed(token):
+            return None
+        with psycopg.connect(database_url) as conn:
+            return lookup(conn, hash_token(token))
+
+    return find
+
+
+def build_reference_files(database_url: str):
+    """The reference data loaders of `enrolment reference` (adapters.postgres.reference.ReferenceFiles)."""
+    from .adapters.postgres.reference import ReferenceFiles
+
+    return ReferenceFiles(database_url)
+
+
+def build_agent_client_factory(base_url: str):
+    """Makes an HTTP client of the agents' API at `base_url` (one per simulator thread)."""
+    from functools import partial
+
+    from .adapters.agent_api import AgentApiClient
+
+    return partial(AgentApiClient, base_url)
+
+
+@contextmanager
+def build_login_store(database_url: str):
+    """adapters.postgres.logins.LoginStore on a connection of its own: committed when the
+    `with` ends, rolled back on an exception."""
+    import psycopg
+
+    from .adapters.postgres.logins import LoginStore
+
+    with psycopg.connect(database_url) as conn:
+        yield LoginStore(conn)
+
+
+@contextmanager
+def build_topic_records(settings: Settings):
+    """The events topic read from offset zero without a consumer group (closed on exit)."""
+    from .adapters.kafka.topic_records import TopicRecords
+
+    topic = TopicRecords(settings)
+    try:
+        yield topic
+    finally:
+        topic.close()

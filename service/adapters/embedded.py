@@ -24,7 +24,8 @@ import warnings
 from pathlib import Path
 
 import psycopg
-from psycopg import sql
+
+from .postgres.logins import set_password
 
 
 class EmbeddedUnavailable(RuntimeError):
@@ -163,9 +164,7 @@ class EmbeddedPostgres:
         password = self.password_file.read_text().strip()
         with psycopg.connect(host=str(self.data_dir), port=self.port, user=self.SERVICE_ROLE,
                              dbname="postgres", autocommit=True) as conn:
-            verifier = conn.pgconn.encrypt_password(password.encode(), self.SERVICE_ROLE.encode(), b"scram-sha-256")
-            conn.execute(sql.SQL("ALTER ROLE {} PASSWORD {}").format(
-                sql.Identifier(self.SERVICE_ROLE), sql.Literal(verifier.decode())))
+            set_password(conn, self.SERVICE_ROLE, password)
 
     def stop(self, quiet: bool = False, mode: str = "fast") -> None:
         try:

@@ -5,6 +5,7 @@ tests/reporting/test_one_definition.py holds the two together."""
 from __future__ import annotations
 
 from .model import Scheme, Sex
+from .timeline import UNKNOWN_SEX
 
 # Levels of the locality tree, from the root down (a parent's level is strictly higher).
 LEVELS = ("nation", "province", "district", "commune")
@@ -32,7 +33,7 @@ PRIMARY_MEASURE = {
 }
 
 # The sexes of the breakdowns: the participant's, or unknown when no event gave it.
-BREAKDOWN_SEXES = tuple(s.value for s in Sex) + ("unknown",)
+BREAKDOWN_SEXES = tuple(s.value for s in Sex) + (UNKNOWN_SEX,)
 
 # Targets: a scheme or total, or the conferences held; counted over the participants active
 # at year end, new in the year, or (conferences) held.

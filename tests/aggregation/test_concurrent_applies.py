@@ -15,7 +15,7 @@ from service.adapters.postgres.aggregates import apply_batch, read_aggregates, r
 from service.adapters.postgres.rebuild import (
     connect_to_rebuild, create_rebuild_schema, drop_rebuild_schema, lock_and_read_live_offsets, swap_in,
 )
-from service.adapters.postgres.locks import APPLY_LOCK, TAKE_APPLY_LOCK
+from service.adapters.postgres.locks import APPLY_LOCK, take_apply_lock
 from service.domain.aggregation import aggregate
 from service.domain.identity import Pseudonymiser
 
@@ -76,7 +76,7 @@ def test_two_applies_storing_the_same_event_count_it_once(database_url):
     errors: list[BaseException] = []
     with psycopg.connect(database_url) as holder, psycopg.connect(database_url) as a, \
             psycopg.connect(database_url) as b:
-        holder.execute(TAKE_APPLY_LOCK)  # another apply in progress
+        holder.execute(take_apply_lock())  # another apply in progress
 
         def apply(conn, events):
             try:
@@ -107,7 +107,7 @@ def test_an_apply_reports_how_long_it_waited_for_and_held_the_apply_lock(databas
     events = [enrolment("registered", datetime(2020, 6, 10, tzinfo=UTC), pid=personal_id(i)) for i in range(3)]
     results = []
     with psycopg.connect(database_url) as holder, psycopg.connect(database_url) as conn:
-        holder.execute(TAKE_APPLY_LOCK)
+        holder.execute(take_apply_lock())
         applying = threading.Thread(target=lambda: results.append(apply_batch(conn, *rows_for(events, pseudonymiser))))
         applying.start()
         assert wait_until_waiting_on_a_lock(database_url, conn.info.backend_pid) == "relation"

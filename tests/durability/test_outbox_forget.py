@@ -20,7 +20,7 @@ import pytest
 
 from service.adapters.postgres import outbox
 from service.adapters.postgres.aggregates import CONFERENCE, ENROLMENT, apply_batch
-from service.adapters.postgres.locks import TAKE_APPLY_LOCK
+from service.adapters.postgres.locks import take_apply_lock
 from service.contract.digest import digest_key
 from service.domain.identity import Pseudonymiser
 from service.domain.model import (
@@ -74,7 +74,7 @@ def test_an_apply_forgets_rows_whose_acknowledgement_commits_while_it_waits(data
         for setting in PLANS[plan]:
             worker.execute(setting)
         worker.commit()
-        other_worker.execute(TAKE_APPLY_LOCK)  # the apply below stores its events, then waits here
+        other_worker.execute(take_apply_lock())  # the apply below stores its events, then waits here
         failures: list[BaseException] = []
 
         def apply() -> None:

@@ -14,9 +14,10 @@ from service.domain.model import EnrolmentKind
 SQL_DIR = Path(apply_sql.__file__).parent / "sql"
 # Files rendered with pieces of their own, not by `statement`: the signed fragments (inside the
 # statements that use them), the dedupe and conflict check per store, the judging, the reading
-# of an agg_* table (tests and checks, not the apply).
+# of an agg_* table (tests and checks, not the apply), the COPY and the clearing per table.
 OWN_PIECES = {("aggregates", "stock_changes"), ("aggregates", "flow_changes"), ("aggregates", "store_new"),
-              ("aggregates", "conflicts"), ("retractions", "judge"), ("aggregates", "read_table")}
+              ("aggregates", "conflicts"), ("retractions", "judge"), ("aggregates", "read_table"),
+              ("aggregates", "copy_in"), ("aggregates", "copy_in_binary"), ("aggregates", "clear_temp")}
 PLAIN = sorted((p.parent.name, p.stem) for module in ("aggregates", "retractions")
                for p in (SQL_DIR / module).glob("*.sql") if (p.parent.name, p.stem) not in OWN_PIECES)
 
@@ -34,6 +35,10 @@ def test_the_statements_with_pieces_of_their_own_render():
     assert 'INSERT INTO "inserted_conferences" SELECT * FROM inserted' in stored
     conflicts = apply_sql.conflicts("staging_retractions", "event_retractions")
     assert 'FROM "staging_retractions" s JOIN "event_retractions" e' in conflicts
+    copy = apply_sql.copy_in("staging_events", ("event_id", "agent_id"), False)
+    assert copy == 'COPY "staging_events" ("event_id", "agent_id") FROM STDIN'
+    assert apply_sql.copy_in("staging_events", ("event_id",), True).endswith(
+        'COPY "staging_events" ("event_id") FROM STDIN (FORMAT BINARY)')
     judge = retractions._judge()
     assert f"'{retractions.NOT_THE_SENDER}'" in judge and not re.search(r"\{\w*\}", judge)
 
@@ -55,7 +60,7 @@ def test_the_session_creates_exactly_the_temp_tables_an_apply_clears():
     flow_diff = session[session.index("flow_diff ("):]
     columns = re.findall(r'"(\w+)" (?:integer|bigint)', flow_diff)
     assert tuple(columns) == FLOWS
-    assert apply_sql.clear_temp().split("; ") == [f"DELETE FROM {t}" for t in apply_sql.TEMP_TABLES]
+    assert apply_sql.clear_temp().split("; ") == [f'DELETE FROM "{t}"' for t in apply_sql.TEMP_TABLES]
 
 
 def test_activating_kinds_are_those_of_the_domain():

@@ -11,6 +11,9 @@ import time
 from collections.abc import Mapping
 
 from kafka import KafkaConsumer, TopicPartition
+from kafka.errors import KafkaError
+
+from ...domain.pipeline_status import Unreachable
 
 
 def high_watermarks(
@@ -64,3 +67,19 @@ def high_watermarks(
         return marks
     finally:
         consumer.close()
+
+
+class TopicWatermarks:
+    """`high_watermarks` on one cluster, for `enrolment status`: Unreachable (with the broker
+    and the error in its message) when the broker does not answer."""
+
+    def __init__(self, bootstrap_servers: str, timeout_s: float, **options):
+        self.bootstrap_servers = bootstrap_servers
+        self.timeout_s = timeout_s
+        self.options = options
+
+    def high_watermarks(self, topics: list[str], near: Mapping[tuple[str, int], int]) -> dict[tuple[str, int], int]:
+        try:
+            return high_watermarks(self.bootstrap_servers, topics, near=near, timeout_s=self.timeout_s, **self.options)
+        except (KafkaError, TimeoutError, LookupError) as exc:
+            raise Unreachable(f"broker {self.bootstrap_servers}: {type(exc).__name__}: {exc}") from exc

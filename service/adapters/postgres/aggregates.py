@@ -43,7 +43,7 @@ from ...domain.participants import resolve
 from ...service_layer.applying import BatchResult, Offsets
 from . import apply_sql, outbox, retractions, sql_files
 from .apply_sql import statement
-from .locks import TAKE_APPLY_LOCK
+from .locks import take_apply_lock
 from .rows import Statement, one_row
 from .staging_rows import (
     CONFERENCE, CONFERENCE_COLUMNS, ENROLMENT, EVENT_COLUMNS, EVENT_TYPES, RETRACTION, RETRACTION_COLUMNS,
@@ -94,7 +94,7 @@ def apply_batch(
         if retracted_before or conflicts:  # copies of retracted events, other content under a taken id:
             links = _links(enrolments, retracted_before, conflicts)  # their links count for nothing
         waiting = time.monotonic()
-        cur.execute(TAKE_APPLY_LOCK)
+        cur.execute(take_apply_lock())
         locked = time.monotonic()
         with locked_python:
             verdicts = retractions.judge(cur)
@@ -179,8 +179,7 @@ def _conflicts(cur: psycopg.Cursor, staging: str, store: str) -> list[tuple]:
 def _copy(cur: psycopg.Cursor, table: str, columns: Sequence[str], rows: Iterable[tuple],
           types: Sequence[str] | None = None) -> None:
     """COPY rows in; binary when `types` is given (PostgreSQL then parses no text)."""
-    binary = " (FORMAT BINARY)" if types else ""
-    with cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN{binary}") as copy:
+    with cur.copy(apply_sql.copy_in(table, tuple(columns), bool(types))) as copy:
         if types:
             copy.set_types(types)
         for row in rows:

@@ -7,7 +7,8 @@ on first use, with their shared pieces:
   a `seq` CTE (`flow_changes`), the dedupe of staged events into a store (`store_new`);
 - column lists defined elsewhere: the event store's columns (`staging_rows.EVENT_COLUMNS`), the
   flow columns (`domain.aggregation.FLOWS`), the kinds that make a participant active
-  (`domain.model.EnrolmentKind.activates`).
+  (`domain.model.EnrolmentKind.activates`), the sex of a participant no event gave one
+  (`domain.timeline.UNKNOWN_SEX`).
 
 Rendered text, not `psycopg.sql.Composed`: the apply runs these statements thousands of times
 a minute, and text is what psycopg sends without composing again.
@@ -21,8 +22,9 @@ from psycopg import sql
 
 from ...domain.aggregation import FLOWS
 from ...domain.model import EnrolmentKind
+from ...domain.timeline import UNKNOWN_SEX
 from . import sql_files
-from .locks import TAKE_SWAP_LOCK_SHARED
+from .locks import take_swap_lock_shared
 from .staging_rows import EVENT_COLUMNS
 
 
@@ -79,7 +81,8 @@ def _pieces() -> dict[str, sql.Composable]:
     return {
         "activating": sql.SQL(ACTIVATING),
         "event_columns": sql.SQL(", ").join(map(sql.Identifier, EVENT_COLUMNS)),
-        "take_swap_lock_shared": sql.SQL(TAKE_SWAP_LOCK_SHARED),
+        "take_swap_lock_shared": sql.SQL(take_swap_lock_shared()),
+        "unknown_sex": sql.Literal(UNKNOWN_SEX),
         "flow_columns": sql.SQL(", ").join(sql.SQL(f"{{}} {FLOW_RULES[c].type}").format(sql.Identifier(c))
                                            for c in FLOWS),
         "state_upsert": fragment("aggregates", "state_upsert"),
@@ -120,5 +123,16 @@ def conflicts(staging: str, store: str) -> str:
 
 
 @cache
+def copy_in(table: str, columns: tuple[str, ...], binary: bool) -> str:
+    """COPY into `table`'s `columns` from the client, in the binary format or as text."""
+    pieces = {"table": sql.Identifier(table), "columns": sql.SQL(", ").join(map(sql.Identifier, columns))}
+    if binary:
+        return render("aggregates", "copy_in_binary", **pieces)
+    return render("aggregates", "copy_in", **pieces)
+
+
+@cache
 def clear_temp() -> str:
-    return "; ".join(f"DELETE FROM {t}" for t in TEMP_TABLES)
+    """Empty every temp table of the apply (one string of statements)."""
+    return sql.SQL("; ").join(sql_files.composed("aggregates", "clear_temp", table=sql.Identifier(t))
+                              for t in TEMP_TABLES).as_string(None)

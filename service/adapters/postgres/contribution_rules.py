@@ -1,4 +1,5 @@
-"""The dated contribution plausibility rules: load the seeds CSV, read them back."""
+"""The dated contribution plausibility rules: load the seeds CSV, read them back
+(`sql/contribution_rules/*.sql`)."""
 from __future__ import annotations
 
 import csv
@@ -7,9 +8,11 @@ from pathlib import Path
 
 import psycopg
 import seeds
+from psycopg import sql
 
 from ...domain.contribution import ContributionRule
 from ...domain.model import SupportGroup
+from .sql_files import composed, text
 
 SEED_FILE = seeds.path("contribution_rules.csv")
 COLUMNS = (
@@ -17,6 +20,11 @@ COLUMNS = (
     "contribution_rate", "allowed_months", "max_advance_months", "max_advance_discount", "support_poor",
     "support_near_poor", "support_ethnic_minority", "support_other", "rounding_tolerance_vnd", "source",
 )
+RULE_COLUMNS = COLUMNS[:-1]  # what a ContributionRule is built from (not the `source` note)
+
+
+def _columns(names: tuple[str, ...]) -> sql.Composable:
+    return sql.SQL(", ").join(map(sql.Identifier, names))
 
 
 def read_csv(path: Path) -> list[tuple]:
@@ -36,8 +44,8 @@ def read_csv(path: Path) -> list[tuple]:
 
 def replace_all(conn: psycopg.Connection, rows: list[tuple]) -> int:
     """Make the table hold exactly `rows` (in the caller's transaction)."""
-    conn.execute("DELETE FROM contribution_rules")
-    with conn.cursor().copy(f"COPY contribution_rules ({', '.join(COLUMNS)}) FROM STDIN") as copy:
+    conn.execute(text("contribution_rules", "delete_all"))
+    with conn.cursor().copy(composed("contribution_rules", "copy_in", columns=_columns(COLUMNS))) as copy:
         for row in rows:
             copy.write_row(row)
     return len(rows)
@@ -50,12 +58,7 @@ def load_seed(url: str, path: Path = SEED_FILE) -> int:
 
 
 def read_rules(conn: psycopg.Connection) -> list[ContributionRule]:
-    rows = conn.execute(
-        "SELECT effective_from, effective_to, poverty_line_vnd, reference_level_vnd, income_cap_multiple,"
-        " contribution_rate, allowed_months, max_advance_months, max_advance_discount, support_poor,"
-        " support_near_poor, support_ethnic_minority, support_other, rounding_tolerance_vnd"
-        " FROM contribution_rules ORDER BY effective_from"
-    ).fetchall()
+    rows = conn.execute(composed("contribution_rules", "read_rules", columns=_columns(RULE_COLUMNS))).fetchall()
     return [
         ContributionRule(
             effective_from=r[0], effective_to=r[1], poverty_line_vnd=int(r[2]), reference_level_vnd=int(r[3]),

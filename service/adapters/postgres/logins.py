@@ -4,8 +4,9 @@
 (migration 0051): the views then show it only their rows. The password travels as a SCRAM-SHA-256 verifier computed
 client-side (libpq's PQencryptPasswordConn), so it never reaches the server or its log in the
 clear. The statement and idle-in-transaction timeouts come from the database's defaults
-(`migrations.READER_LIMITS`), which also reach a login created by hand. The SQL is in
-sql/logins/ (sql_files.py).
+(`migrations.READER_LIMITS`), which also reach a login created by hand. `set_password` sets
+the embedded server's service role's password the same way. The SQL is in sql/logins/
+(sql_files.py).
 """
 from __future__ import annotations
 
@@ -71,6 +72,13 @@ def create_login(conn: psycopg.Connection, name: str, password: str,
         conn.execute(text("logins", "insert_login_localities"), (name, localities))
 
 
+def set_password(conn: psycopg.Connection, role: str, password: str) -> None:
+    """(Re)set `role`'s password, sent as its SCRAM-SHA-256 verifier (the embedded server's
+    service role; an analyst's is set by `create_login`)."""
+    verifier = conn.pgconn.encrypt_password(password.encode(), role.encode(), b"scram-sha-256").decode()
+    conn.execute(composed("logins", "set_password", name=sql.Identifier(role), verifier=sql.Literal(verifier)))
+
+
 def list_logins(conn: psycopg.Connection) -> list[Login]:
     rows = conn.execute(text("logins", "list_logins"), (READER_ROLE,)).fetchall()
     return [Login(name, limit, valid_until, sessions, tuple(roots)) for name, limit, valid_until, sessions, roots in rows]
@@ -86,3 +94,27 @@ def drop_login(conn: psycopg.Connection, name: str) -> int:
     conn.execute(composed("logins", "drop_role", name=sql.Identifier(name)))
     conn.execute(text("logins", "delete_login_localities"), (name,))
     return ended
+
+
+class LoginStore:
+    """The functions above on one connection, for `enrolment logins` (one command, one
+    transaction: the caller's `with` on the connection)."""
+
+    reader_role = READER_ROLE
+
+    def __init__(self, conn: psycopg.Connection):
+        self.conn = conn
+
+    @property
+    def where(self) -> str:
+        """host:port/database of the connection: where the analysts connect."""
+        return f"{self.conn.info.host}:{self.conn.info.port}/{self.conn.info.dbname}"
+
+    def create(self, name: str, password: str, connection_limit: int, localities: Iterable[str]) -> None:
+        create_login(self.conn, name, password, connection_limit, localities)
+
+    def logins(self) -> list[Login]:
+        return list_logins(self.conn)
+
+    def drop(self, name: str) -> int:
+        return drop_login(self.conn, name)

@@ -15,6 +15,7 @@ A database migrated before checksums were recorded gets them, from the files as 
 its first run (the `checksum` column is added by the runner, which owns the table).
 
 After the files, `migrate` sets the reporting logins' timeouts (`READER_LIMITS`) on every run.
+The runner's own statements are `sql/migrations/*.sql` (package data, like the migrations).
 """
 from __future__ import annotations
 
@@ -27,6 +28,8 @@ from importlib.resources.abc import Traversable
 
 import psycopg
 from psycopg import sql
+
+from .sql_files import composed, text
 
 log = logging.getLogger(__name__)
 
@@ -110,28 +113,22 @@ def check(files: list[Migration], applied: list[Applied]) -> list[Migration]:
 
 def _ensure_table(conn: psycopg.Connection) -> None:
     try:
-        conn.execute(
-            "CREATE TABLE IF NOT EXISTS schema_migrations ("
-            " version integer PRIMARY KEY, name text NOT NULL,"
-            " applied_at timestamptz NOT NULL DEFAULT now(), checksum text)"
-        )
-    except psycopg.errors.UniqueViolation:
+        conn.execute(text("migrations", "create_table"))
+    except (psycopg.errors.UniqueViolation, psycopg.errors.DuplicateObject):
         # Two first starts at once: IF NOT EXISTS does not serialise them, the loser trips over
-        # the winner's row in the catalogue. The table is there; anything else is raised.
-        if conn.execute("SELECT to_regclass('schema_migrations')").fetchone() == (None,):
+        # the winner's row in the catalogue (a unique violation, or "type … already exists" when
+        # it meets the row type first). The table is there; anything else is raised.
+        if conn.execute(text("migrations", "table_exists")).fetchone() == (None,):
             raise
-    has_checksum = conn.execute(
-        "SELECT 1 FROM pg_attribute WHERE attrelid = 'schema_migrations'::regclass"
-        " AND attname = 'checksum' AND NOT attisdropped"
-    ).fetchone()
+    has_checksum = conn.execute(text("migrations", "has_checksum")).fetchone()
     if not has_checksum:
         # A table from before checksums were kept. ALTER waits for the table's lock, then sees
         # the column a concurrent start may have just added.
-        conn.execute("ALTER TABLE schema_migrations ADD COLUMN IF NOT EXISTS checksum text")
+        conn.execute(text("migrations", "add_checksum"))
 
 
 def _applied(conn: psycopg.Connection) -> list[Applied]:
-    rows = conn.execute("SELECT version, name, checksum FROM schema_migrations ORDER BY version").fetchall()
+    rows = conn.execute(text("migrations", "applied")).fetchall()
     return [Applied(*row) for row in rows]
 
 
@@ -142,7 +139,7 @@ def record_checksums(conn: psycopg.Connection, files: list[Migration], applied: 
     for row in applied:
         if row.checksum is None:
             checksum = by_version[row.version].checksum  # check() refused rows without a file
-            conn.execute("UPDATE schema_migrations SET checksum = %s WHERE version = %s", (checksum, row.version))
+            conn.execute(text("migrations", "record_checksum"), (checksum, row.version))
             log.info("recorded checksum of an earlier migration", extra={"version": row.version, "migration": row.name})
 
 
@@ -155,7 +152,7 @@ def migrate(url: str, directory: Traversable | None = None) -> list[Migration]:
         _ensure_table(conn)
         while True:
             with conn.transaction():
-                conn.execute("LOCK TABLE schema_migrations IN EXCLUSIVE MODE")
+                conn.execute(text("migrations", "lock"))
                 # Checked again for every file: a concurrent start may have applied some meanwhile.
                 applied = _applied(conn)
                 pending = check(files, applied)
@@ -165,10 +162,7 @@ def migrate(url: str, directory: Traversable | None = None) -> list[Migration]:
                 mig = pending[0]
                 log.info("applying migration", extra={"version": mig.version, "migration": mig.name})
                 conn.execute(mig.sql)
-                conn.execute(
-                    "INSERT INTO schema_migrations (version, name, checksum) VALUES (%s, %s, %s)",
-                    (mig.version, mig.name, mig.checksum),
-                )
+                conn.execute(text("migrations", "record_applied"), (mig.version, mig.name, mig.checksum))
                 applied_now.append(mig)
         set_reader_limits(conn)
     return applied_now
@@ -180,8 +174,9 @@ def set_reader_limits(conn: psycopg.Connection, limits: dict[str, str] = READER_
     restore do not carry per-database settings."""
     database = sql.Identifier(conn.info.dbname)
     with conn.transaction():
-        conn.execute("LOCK TABLE schema_migrations IN EXCLUSIVE MODE")  # concurrent starts: one at a time
+        conn.execute(text("migrations", "lock"))  # concurrent starts: one at a time
         for name, value in limits.items():
             setting = sql.Identifier(name)
-            conn.execute(sql.SQL("ALTER DATABASE {} SET {} = {}").format(database, setting, sql.Literal(value)))
-            conn.execute(sql.SQL("ALTER ROLE CURRENT_USER IN DATABASE {} SET {} = 0").format(database, setting))
+            conn.execute(composed("migrations", "set_database_default", database=database, setting=setting,
+                                  value=sql.Literal(value)))
+            conn.execute(composed("migrations", "exempt_service_role", database=database, setting=setting))

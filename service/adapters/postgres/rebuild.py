@@ -27,7 +27,7 @@ from psycopg import sql
 from .aggregates import (
     CONFERENCE_COLUMNS, EVENT_COLUMNS, RETRACTION_COLUMNS, BatchResult, apply_batch, stored_offsets,
 )
-from .locks import TAKE_APPLY_LOCK, TAKE_SWAP_LOCK_EXCLUSIVE
+from .locks import take_apply_lock, take_swap_lock_exclusive
 from .rows import one_row
 from .sql_files import composed, text
 
@@ -73,8 +73,8 @@ def lock_and_read_live_offsets(conn: psycopg.Connection, consumer_group: str) ->
     """Open the swap transaction: take the swap and apply locks (live consumers' applies in
     flight finish first; new ones wait from here on) and return the offsets the live consumer
     group has applied."""
-    conn.execute(TAKE_SWAP_LOCK_EXCLUSIVE)
-    conn.execute(TAKE_APPLY_LOCK)
+    conn.execute(take_swap_lock_exclusive())
+    conn.execute(take_apply_lock())
     return stored_offsets(conn, consumer_group)
 
 

@@ -1,4 +1,5 @@
-"""Reference data loaders: the locality tree (with its closure), denominators and targets.
+"""Reference data loaders: the locality tree (with its closure), denominators and targets;
+what a load did is a `domain.reference_data.LoadReport`.
 
 Every loader is set-based: rows are COPYed into a temporary table, validated there with SQL,
 and merged with `INSERT … ON CONFLICT … DO UPDATE … WHERE <changed>`. Rejected rows are
@@ -11,13 +12,14 @@ from __future__ import annotations
 import csv
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
 import seeds
 from psycopg import sql
 
+from ...domain.reference_data import LoadReport, Rejected
 from ...domain.reporting import BASES, CONFERENCES, LEVELS, MEASURES, SUBJECTS
 from .locality_scope import in_scope
 from .sql_files import composed, statements, text
@@ -27,31 +29,6 @@ NATION_CODE = "VN"
 NATION_NAME = "Việt Nam"
 
 Progress = Callable[[str], None]
-
-
-@dataclass(frozen=True)
-class Rejected:
-    line: int  # 1-based data line (CSV header excluded) or position in the input
-    code: str
-    reason: str
-
-
-@dataclass
-class LoadReport:
-    added: int = 0
-    changed: int = 0
-    unchanged: int = 0
-    rejected: list[Rejected] = field(default_factory=list)
-    dry_run: bool = False
-
-    @property
-    def total(self) -> int:
-        return self.added + self.changed + self.unchanged + len(self.rejected)
-
-    def summary(self) -> str:
-        dry = " (dry run: nothing written)" if self.dry_run else ""
-        return (f"{self.added:,} added, {self.changed:,} changed, {self.unchanged:,} unchanged, "
-                f"{len(self.rejected):,} rejected{dry}")
 
 
 @dataclass(frozen=True)
@@ -130,7 +107,7 @@ def load_localities(
     say = progress or (lambda _msg: None)
     report = LoadReport(dry_run=dry_run)
     with _connection(conn_or_url) as conn, _unit_of_work(conn, dry_run):
-        conn.execute("DROP TABLE IF EXISTS loc_in, closure_new")
+        conn.execute(text("reference", "drop_staged_localities"))
         conn.execute(text("reference", "stage_localities"))
         say("copying rows")
         with conn.cursor().copy(text("reference", "copy_localities")) as cp:
@@ -186,9 +163,9 @@ _YEAR = r"^(19[9][0-9]|20[0-9][0-9]|2100)$"
 _PCT = r"^[0-9]{1,3}(\.[0-9]{1,3})?$"
 
 
-def _one_of(values: tuple[str, ...]) -> str:
-    """An SQL list of string literals (the values are this module's own constants)."""
-    return ", ".join(f"'{v}'" for v in values)
+def _one_of(values: tuple[str, ...]) -> sql.Composable:
+    """An SQL list of string literals."""
+    return sql.SQL(", ").join(map(sql.Literal, values))
 
 
 @dataclass(frozen=True)
@@ -199,23 +176,25 @@ class _Staged:
     columns: tuple[str, ...]
     key: tuple[str, ...]
     casts: dict[str, str]  # column -> SQL type of the target table
-    checks: tuple[tuple[str, str], ...]  # (SQL condition that is TRUE for a bad row, reason)
+    # The statements that give each bad row its reason (sql/reference/validate_<table>.sql).
+    validation: Callable[[], list[sql.Composed]]
 
+
+# The validation files' placeholders: patterns and the values reference data may name.
+_VALIDATION_PIECES = {
+    "year_pattern": sql.Literal(_YEAR), "count_pattern": sql.Literal(_INT), "rate_pattern": sql.Literal(_PCT),
+    "measures": _one_of(MEASURES), "measure_reason": sql.Literal("measure must be one of " + ", ".join(MEASURES)),
+    "subjects": _one_of(SUBJECTS), "subject_reason": sql.Literal("subject must be one of " + ", ".join(SUBJECTS)),
+    "bases": _one_of(BASES), "conferences": sql.Literal(CONFERENCES),
+    "denominator_measure_reason": sql.Literal("denominator_measure must be one of " + ", ".join(MEASURES)),
+}
 
 _DENOMINATORS = _Staged(
     table="denominators",
     columns=DENOMINATOR_COLUMNS,
     key=("locality_code", "year", "measure"),
     casts={"year": "integer", "value": "bigint"},
-    checks=(
-        ("coalesce(locality_code, '') = ''", "locality_code is empty"),
-        ("NOT EXISTS (SELECT 1 FROM localities l WHERE l.code = s.locality_code)",
-         "unknown locality_code (load localities first)"),
-        (f"coalesce(year, '') !~ '{_YEAR}'", "year must be a year between 1990 and 2100"),
-        (f"coalesce(measure, '') NOT IN ({_one_of(MEASURES)})",
-         "measure must be one of " + ", ".join(MEASURES)),
-        (f"coalesce(value, '') !~ '{_INT}'", "value must be a whole number >= 0"),
-    ),
+    validation=lambda: statements("reference", "validate_denominators", **_VALIDATION_PIECES),
 )
 
 _TARGETS = _Staged(
@@ -223,25 +202,7 @@ _TARGETS = _Staged(
     columns=TARGET_COLUMNS,
     key=("locality_code", "year", "subject", "basis"),
     casts={"year": "integer", "target_count": "bigint", "target_rate_pct": "numeric"},
-    checks=(
-        ("coalesce(locality_code, '') = ''", "locality_code is empty"),
-        ("NOT EXISTS (SELECT 1 FROM localities l WHERE l.code = s.locality_code)",
-         "unknown locality_code (load localities first)"),
-        (f"coalesce(year, '') !~ '{_YEAR}'", "year must be a year between 1990 and 2100"),
-        (f"coalesce(subject, '') NOT IN ({_one_of(SUBJECTS)})",
-         "subject must be one of " + ", ".join(SUBJECTS)),
-        (f"coalesce(basis, '') NOT IN ({_one_of(BASES)})", "basis must be active, new or held"),
-        (f"(subject = '{CONFERENCES}') <> (basis = 'held')", "basis held goes with subject conferences, and only with it"),
-        ("(target_count IS NULL) = (target_rate_pct IS NULL)", "give exactly one of target_count and target_rate_pct"),
-        (f"target_count IS NOT NULL AND target_count !~ '{_INT}'", "target_count must be a whole number >= 0"),
-        (f"target_rate_pct IS NOT NULL AND CASE WHEN target_rate_pct ~ '{_PCT}'"
-         " THEN target_rate_pct::numeric NOT BETWEEN 0.001 AND 100 ELSE true END",
-         "target_rate_pct must be a percentage in (0, 100] with at most 3 decimals"),
-        ("(target_rate_pct IS NULL) <> (denominator_measure IS NULL)",
-         "a rate target needs denominator_measure (and a count target none)"),
-        (f"denominator_measure IS NOT NULL AND denominator_measure NOT IN ({_one_of(MEASURES)})",
-         "denominator_measure must be one of " + ", ".join(MEASURES)),
-    ),
+    validation=lambda: statements("reference", "validate_targets", **_VALIDATION_PIECES),
 )
 
 
@@ -255,7 +216,7 @@ def _load_staged(
     key = sql.SQL(", ").join(map(sql.Identifier, spec.key))
     values = [c for c in spec.columns if c not in spec.key]
     with _connection(conn_or_url) as conn, _unit_of_work(conn, dry_run):
-        conn.execute("DROP TABLE IF EXISTS ref_in")
+        conn.execute(text("reference", "drop_staged_rows"))
         conn.execute(composed("reference", "stage_rows", text_columns=sql.SQL(", ").join(
             sql.SQL("{} text").format(sql.Identifier(c)) for c in spec.columns)))
         say("copying rows")
@@ -263,8 +224,8 @@ def _load_staged(
             for line, row in enumerate(rows, start=1):
                 cp.write_row((line, *((row.get(c) or None) for c in spec.columns)))
         say("validating")
-        for condition, reason in spec.checks:
-            conn.execute(composed("reference", "reject_rows", condition=sql.SQL(condition)), (reason,))
+        for statement in spec.validation():
+            conn.execute(statement)
         roots = sorted(set(within))
         if roots:
             conn.execute(composed("reference", "reject_outside", in_scope=in_scope("s.locality_code")),
@@ -359,3 +320,28 @@ def load_default_reference(
             conn_or_url, RESOLUTION_28_TARGETS, dry_run=dry_run, progress=progress
         ),
     }
+
+
+class ReferenceFiles:
+    """The loaders of the `enrolment reference` commands, on the service's URL."""
+
+    default_targets = RESOLUTION_28_TARGETS
+
+    def __init__(self, url: str):
+        self.url = url
+
+    def localities(self, csv_path: Path | None, *, dry_run: bool, progress: Progress | None) -> LoadReport:
+        """From a CSV, or today's localities (vietnam-provinces) when `csv_path` is None."""
+        if csv_path is None:
+            return load_vietnam_localities(self.url, dry_run=dry_run, progress=progress)
+        return load_localities_csv(self.url, csv_path, dry_run=dry_run, progress=progress)
+
+    def denominators(self, path: Path, *, dry_run: bool, progress: Progress | None,
+                     within: Iterable[str]) -> LoadReport:
+        return load_denominators_csv(self.url, path, dry_run=dry_run, progress=progress, within=within)
+
+    def targets(self, path: Path, *, dry_run: bool, progress: Progress | None, within: Iterable[str]) -> LoadReport:
+        return load_targets_csv(self.url, path, dry_run=dry_run, progress=progress, within=within)
+
+    def defaults(self, *, dry_run: bool, progress: Progress | None) -> dict[str, LoadReport]:
+        return load_default_reference(self.url, dry_run=dry_run, progress=progress)

@@ -128,3 +128,30 @@ def unknown_localities(conn: psycopg.Connection, codes: list[str]) -> list[str]:
     """Codes that are not in the locality tree."""
     rows = conn.execute(text("tokens", "unknown_localities"), (codes,)).fetchall()
     return [c for (c,) in rows]
+
+
+class TokenStore:
+    """The functions above on one connection, for the commands that issue, revoke and list
+    tokens: what one command does is one transaction (the caller's `with` on the connection)."""
+
+    def __init__(self, conn: psycopg.Connection):
+        self.conn = conn
+
+    def unknown_provinces(self, codes: list[str]) -> list[str]:
+        return unknown_provinces(self.conn, codes)
+
+    def unknown_localities(self, codes: list[str]) -> list[str]:
+        return unknown_localities(self.conn, codes)
+
+    def upsert_agent(self, agent_id: str, name: str, channel: Channel, provinces: list[str]) -> None:
+        upsert_agent(self.conn, agent_id, name, channel, provinces)
+
+    def issue(self, scope: str, agent_id: str | None, label: str = "", localities: Iterable[str] = (),
+              min_cell_size: int | None = None) -> tuple[int, str]:
+        return issue(self.conn, scope, agent_id, label, localities, min_cell_size)
+
+    def revoke(self, *, token_id: int | None = None, token: str | None = None, agent_id: str | None = None) -> int:
+        return revoke(self.conn, token_id=token_id, token=token, agent_id=agent_id)
+
+    def list_tokens(self) -> list[TokenRow]:
+        return list_tokens(self.conn)

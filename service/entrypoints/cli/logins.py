@@ -8,9 +8,10 @@ import secrets
 import sys
 
 import click
-import psycopg
 
-from ...adapters.postgres import logins as store
+# The login rules' error (translated into a click error) and the default limit of the option.
+from ...adapters.postgres.logins import DEFAULT_CONNECTION_LIMIT, LoginError
+from ...bootstrap import build_login_store
 from .migrate import database_url_option
 
 
@@ -23,7 +24,7 @@ def logins() -> None:
 @database_url_option
 @click.argument("name")
 @click.option("--password-stdin", is_flag=True, help="read the password from stdin instead of generating one")
-@click.option("--connection-limit", type=click.IntRange(1, 100), default=store.DEFAULT_CONNECTION_LIMIT,
+@click.option("--connection-limit", type=click.IntRange(1, 100), default=DEFAULT_CONNECTION_LIMIT,
               show_default=True, help="sessions this login may have open at once")
 @click.option("--locality", "localities", multiple=True, metavar="CODE",
               help="limit the login to this locality and everything below it (repeat for several; none: the nation)")
@@ -32,13 +33,13 @@ def create(database_url: str, name: str, password_stdin: bool, connection_limit:
     """Create the login NAME, a member of reporting_reader (limited to --locality subtrees)."""
     password = sys.stdin.readline().rstrip("\r\n") if password_stdin else secrets.token_urlsafe(18)
     try:
-        with psycopg.connect(database_url) as conn:
-            store.create_login(conn, name, password, connection_limit, localities)
-            where = f"{conn.info.host}:{conn.info.port}/{conn.info.dbname}"
-    except store.LoginError as exc:
+        with build_login_store(database_url) as store:
+            store.create(name, password, connection_limit, localities)
+            where, reader_role = store.where, store.reader_role
+    except LoginError as exc:
         raise click.ClickException(str(exc)) from exc
     sees = ", ".join(sorted(set(localities))) or "the nation"
-    click.echo(f"login {name} created (member of {store.READER_ROLE}, sees {sees}, at most {connection_limit} "
+    click.echo(f"login {name} created (member of {reader_role}, sees {sees}, at most {connection_limit} "
                f"sessions); connect with: psql \"postgresql://{name}:PASSWORD@{where}\"", err=True)
     if not password_stdin:
         click.echo("password (shown once, keep it now):", err=True)
@@ -49,8 +50,8 @@ def create(database_url: str, name: str, password_stdin: bool, connection_limit:
 @database_url_option
 def list_command(database_url: str) -> None:
     """The analyst logins, their connection limit and open sessions."""
-    with psycopg.connect(database_url) as conn:
-        found = store.list_logins(conn)
+    with build_login_store(database_url) as store:
+        found = store.logins()
     for login in found:
         until = f" valid until {login.valid_until:%Y-%m-%d}" if login.valid_until else ""
         sees = ",".join(login.localities) or "nation"
@@ -65,9 +66,9 @@ def list_command(database_url: str) -> None:
 def drop(database_url: str, name: str) -> None:
     """Drop the analyst login NAME and end its open sessions."""
     try:
-        with psycopg.connect(database_url) as conn:
-            ended = store.drop_login(conn, name)
-    except store.LoginError as exc:
+        with build_login_store(database_url) as store:
+            ended = store.drop(name)
+    except LoginError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"login {name} dropped; {ended} open session(s) ended")
 

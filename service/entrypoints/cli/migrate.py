@@ -5,18 +5,16 @@ from pathlib import Path
 
 import click
 
-from ...adapters.kafka.access import create_acls
-from ...adapters.kafka.topics import ensure_topics
-from ...adapters.postgres import migrate as apply_migrations
-from ...adapters.postgres.contribution_rules import SEED_FILE, load_seed
+from ... import bootstrap
 from ...config import Settings, env_name
+from ...service_layer import stack
 
 
-def prepare_database(url: str, rules_file: Path = SEED_FILE) -> tuple[int, int]:
-    """Migrations, then the contribution rules from the seeds CSV (replacing the table's rows).
-    Returns (migrations applied now, rules loaded). The runner and the one-shot job call this."""
-    applied = apply_migrations(url)
-    return len(applied), load_seed(url, rules_file)
+def prepare_database(url: str, rules_file: Path | None = None) -> tuple[int, int]:
+    """Migrations, then the contribution rules (default: the seeds CSV), replacing the table's
+    rows. Returns (migrations applied now, rules loaded). The one-shot job and the benchmarks
+    call this."""
+    return stack.prepare_database(bootstrap.build_stack_database(url), rules_file or bootstrap.contribution_rules_file())
 
 
 def _running_stack_database_url() -> str | None:
@@ -32,8 +30,9 @@ def database_url_option(f):
 
 @click.command("migrate")
 @database_url_option
-@click.option("--rules-file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=SEED_FILE,
-              show_default=True, help="contribution rules CSV")
+@click.option("--rules-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=bootstrap.contribution_rules_file, show_default="seeds/contribution_rules.csv",
+              help="contribution rules CSV")
 @click.option("--create-topics", is_flag=True,
               help="also create the Kafka topics (KAFKA_BOOTSTRAP_SERVERS, EVENTS_TOPIC, ...)")
 @click.option("--kafka-acls", is_flag=True,
@@ -44,10 +43,10 @@ def migrate_command(database_url: str, rules_file: Path, create_topics: bool, ka
     click.echo(f"applied {migrations} migration(s); loaded {rules} contribution rule(s) from {rules_file}")
     settings = Settings.from_env()
     if create_topics:
-        ensure_topics(settings)
+        bootstrap.build_topic_setup(settings)()
         click.echo(f"topics ready: {settings.events_topic}, {settings.dead_letter_topic}")
     if kafka_acls:
-        click.echo(f"ACLs granted: {create_acls(settings)}")
+        click.echo(f"ACLs granted: {bootstrap.build_acl_grant(settings)()}")
 
 
 commands: list[click.Command] = [migrate_command]

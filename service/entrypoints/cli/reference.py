@@ -11,12 +11,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-import psycopg
 from rich.console import Console
 from rich.table import Table
 
-from ...adapters.postgres import reference as ref
-from ...adapters.postgres import tokens as token_store
+from ... import bootstrap
+from ...domain.reference_data import LoadReport
 from ...service_layer.reporting import NotAReferenceWriter, reference_writer
 from .migrate import database_url_option
 
@@ -27,7 +26,7 @@ dry_run_option = click.option(
 )
 
 
-def print_report(what: str, report: ref.LoadReport, max_rejected: int = 20) -> None:
+def print_report(what: str, report: LoadReport, max_rejected: int = 20) -> None:
     table = Table(title=f"{what}{' (dry run: nothing written)' if report.dry_run else ''}")
     for column in ("added", "changed", "unchanged", "rejected"):
         table.add_column(column, justify="right")
@@ -39,7 +38,7 @@ def print_report(what: str, report: ref.LoadReport, max_rejected: int = 20) -> N
         console.print(f"… and {len(report.rejected) - max_rejected} more rejected rows")
 
 
-def run_with_status(what: str, load) -> ref.LoadReport:
+def run_with_status(what: str, load) -> LoadReport:
     with console.status(f"{what}: starting") as status:
         report = load(lambda step: status.update(f"{what}: {step}"))
     print_report(what, report)
@@ -53,14 +52,8 @@ token_option = click.option(
 
 def writer_localities(database_url: str, token: str) -> frozenset[str]:
     """The localities a reference token may write (empty: the nation); refuses any other token."""
-    def lookup(candidate: str) -> token_store.Principal | None:
-        if not token_store.well_formed(candidate):
-            return None
-        with psycopg.connect(database_url) as conn:
-            return token_store.lookup(conn, token_store.hash_token(candidate))
-
     try:
-        return reference_writer(lookup, token)
+        return reference_writer(bootstrap.build_token_lookup(database_url), token)
     except NotAReferenceWriter as refused:
         raise click.ClickException(str(refused)) from refused
 
@@ -77,16 +70,9 @@ def reference() -> None:
 @dry_run_option
 def localities(csv_path: Path | None, database_url: str, dry_run: bool) -> None:
     """Load the locality tree (idempotent) and its closure."""
-    if csv_path:
-        report = run_with_status(
-            f"localities from {csv_path}",
-            lambda say: ref.load_localities_csv(database_url, csv_path, dry_run=dry_run, progress=say),
-        )
-    else:
-        report = run_with_status(
-            "localities (vietnam-provinces)",
-            lambda say: ref.load_vietnam_localities(database_url, dry_run=dry_run, progress=say),
-        )
+    files = bootstrap.build_reference_files(database_url)
+    report = run_with_status(f"localities from {csv_path}" if csv_path else "localities (vietnam-provinces)",
+                             lambda say: files.localities(csv_path, dry_run=dry_run, progress=say))
     if report.rejected:
         raise SystemExit(1)
 
@@ -99,9 +85,10 @@ def localities(csv_path: Path | None, database_url: str, dry_run: bool) -> None:
 def denominators(csv_path: Path, database_url: str, token: str, dry_run: bool) -> None:
     """Load denominators: CSV locality_code,year,measure,value[,source]."""
     within = writer_localities(database_url, token)
+    files = bootstrap.build_reference_files(database_url)
     report = run_with_status(
         f"denominators from {csv_path}",
-        lambda say: ref.load_denominators_csv(database_url, csv_path, dry_run=dry_run, progress=say, within=within),
+        lambda say: files.denominators(csv_path, dry_run=dry_run, progress=say, within=within),
     )
     if report.rejected:
         raise SystemExit(1)
@@ -116,10 +103,11 @@ def targets(csv_path: Path | None, database_url: str, token: str, dry_run: bool)
     """Load targets: CSV locality_code,year,subject,basis,target_count,target_rate_pct,
     denominator_measure[,source]; default: the national targets of Resolution 28-NQ/TW."""
     within = writer_localities(database_url, token)
-    path = csv_path or ref.RESOLUTION_28_TARGETS
+    files = bootstrap.build_reference_files(database_url)
+    path = csv_path or files.default_targets
     report = run_with_status(
         f"targets from {path}",
-        lambda say: ref.load_targets_csv(database_url, path, dry_run=dry_run, progress=say, within=within),
+        lambda say: files.targets(path, dry_run=dry_run, progress=say, within=within),
     )
     if report.rejected:
         raise SystemExit(1)
@@ -131,7 +119,7 @@ def targets(csv_path: Path | None, database_url: str, token: str, dry_run: bool)
 def defaults(database_url: str, dry_run: bool) -> None:
     """Load today's localities and the Resolution 28-NQ/TW targets (what `enrolment run` does)."""
     with console.status("reference data") as status:
-        reports = ref.load_default_reference(database_url, dry_run=dry_run, progress=status.update)
+        reports = bootstrap.build_reference_files(database_url).defaults(dry_run=dry_run, progress=status.update)
     for what, report in reports.items():
         print_report(what, report)
 

@@ -11,18 +11,16 @@ from ...config import Settings
 @click.command("relay")
 def relay_command() -> None:
     """Relay the outbox to the events topic (one process per stack; the runner starts it)."""
-    from ...adapters.kafka.topics import ensure_topics
-    from ...adapters.postgres import migrate
-    from ...bootstrap import build_relay
+    from ...bootstrap import build_relay, build_stack_database, build_topic_setup
     from ..logs import configure_logging
 
     settings = Settings.from_env()
     configure_logging(settings.log_level)
-    migrate(settings.database_url)
+    build_stack_database(settings.database_url).migrate()
     relay = build_relay(settings)
     signal.signal(signal.SIGTERM, relay.request_stop)
     signal.signal(signal.SIGINT, relay.request_stop)
-    relay.run(ensure_topics=lambda: ensure_topics(settings))
+    relay.run(ensure_topics=build_topic_setup(settings))
 
 
 commands = [relay_command]

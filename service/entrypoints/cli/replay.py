@@ -35,6 +35,7 @@ def replay_group(ctx: click.Context, from_topic: bool, from_file: Path | None) -
         return
     if from_topic and from_file:
         raise click.UsageError("--from-topic and --from-file exclude each other")
+    # The topic's error when it cannot catch up with the live consumer, translated below.
     from ...adapters.kafka.topic_records import CatchUpFailed
     from ...bootstrap import build_rebuild
     from ...service_layer.rebuild import RebuildRefused, rebuild
@@ -68,25 +69,20 @@ def replay_group(ctx: click.Context, from_topic: bool, from_file: Path | None) -
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 def export_command(path: Path) -> None:
     """Write every record of the events topic as JSON lines (personal data: file mode 0600)."""
-    from ...adapters.kafka.consumer import read_to_end
-    from ...adapters.kafka.topic_records import open_topic_reader
+    from ...bootstrap import build_topic_records
 
-    settings = Settings.from_env()
-    consumer, partitions = open_topic_reader(settings)
     written = skipped = 0
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as out, _progress() as progress:
+    with build_topic_records(Settings.from_env()) as topic, os.fdopen(fd, "wb") as out, _progress() as progress:
         task = progress.add_task("exporting", total=None, rate="")
-        for records in read_to_end(consumer, partitions):
-            for r in records:
-                if r.value is None or b"\n" in r.value:
+        for values in topic.batches():
+            for value in values:
+                if value is None or b"\n" in value:
                     skipped += 1  # not one JSON line: poison the worker dead-lettered
                     continue
-                out.write(r.value + b"\n")
+                out.write(value + b"\n")
                 written += 1
-            progress.update(task, completed=written + skipped,
-                            total=sum(consumer.highwater(tp) or 0 for tp in partitions), rate="")
-    consumer.close(autocommit=False)
+            progress.update(task, completed=written + skipped, total=topic.total(), rate="")
     click.echo(f"exported {written:,} records to {path} ({skipped:,} skipped)")
 
 

@@ -4,7 +4,9 @@ Starts what is not given by the environment (an embedded PostgreSQL 16 in `DATA_
 reused by the next start; the Tansu broker, memory only), applies migrations, loads the
 localities, creates the topics, then runs the API under gunicorn and the consumer worker(s)
 as child processes until Ctrl-C, and stops everything in reverse order. A worker that exits is
-restarted with backoff (`supervisor.py`); the API exiting stops the stack.
+restarted with backoff (`supervisor.py`); the API exiting stops the stack. The start-up steps
+and the wait for the outbox at stop are use cases of `service_layer/stack.py`; the servers and
+the database come from `service/bootstrap.py`.
 """
 from __future__ import annotations
 
@@ -21,7 +23,9 @@ from typing import cast
 
 import click
 
+from ... import bootstrap
 from ...config import KEY_FILE, STACK_FILE, Settings
+from ...service_layer.stack import drain_outbox, prepare_stack
 from .supervisor import RELAY_STATUS_FILE, WorkerSupervisor
 
 CHILD_STOP_TIMEOUT_S = 20
@@ -74,18 +78,16 @@ def _stop(children: list[subprocess.Popen]) -> None:
 
 def start_infrastructure(settings: Settings, stack: ExitStack) -> Settings:
     """Start embedded servers for what the environment leaves unset; return filled settings."""
-    from ...adapters.embedded import EmbeddedKafka, EmbeddedPostgres
-
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     changes: dict = {}
     if not settings.database_url:
         click.echo(f"starting embedded PostgreSQL 16 in {settings.data_dir / 'postgres'} …")
-        pg = EmbeddedPostgres(settings.data_dir / "postgres").start()
+        pg = bootstrap.build_embedded_postgres(settings.data_dir / "postgres").start()
         stack.callback(pg.stop, quiet=True)
         changes["database_url"] = pg.url
     if not settings.kafka_bootstrap_servers:
         click.echo("starting embedded Kafka-protocol broker (Tansu, memory storage) …")
-        broker = EmbeddedKafka(log_file=settings.data_dir / "tansu.log").start()
+        broker = bootstrap.build_embedded_broker(settings.data_dir / "tansu.log").start()
         stack.callback(broker.stop)
         changes["kafka_bootstrap_servers"] = broker.bootstrap_servers
     changes["pseudonym_key"] = _pseudonym_key(settings)
@@ -93,37 +95,16 @@ def start_infrastructure(settings: Settings, stack: ExitStack) -> Settings:
 
 
 def prepare_data(settings: Settings, fresh_broker: bool) -> None:
-    from ...adapters.kafka.topics import ensure_topics
-    from ...adapters.postgres.aggregates import forget_consumer_offsets
-    from ...adapters.postgres.reference import load_default_reference
-    from .migrate import prepare_database
-
-    migrations, rules = prepare_database(settings.database_url)
-    click.echo(f"migrations: {migrations} applied now; contribution rules: {rules}")
-    for name, report in load_default_reference(settings.database_url).items():
+    """Database, reference data, topics (`prepare_stack`), said as done."""
+    done = prepare_stack(bootstrap.build_stack_database(settings.database_url), bootstrap.build_topic_setup(settings),
+                         bootstrap.contribution_rules_file(), fresh_broker=fresh_broker)
+    click.echo(f"migrations: {done.migrations} applied now; contribution rules: {done.rules}")
+    for name, report in done.reference.items():
         click.echo(f"{name}: {report.summary()}")
-    ensure_topics(settings)
-    if fresh_broker:
-        # A new in-memory broker numbers offsets from zero again; offsets stored for the
-        # previous broker's topic would skip its records. Whatever it held is gone: the relay
-        # publishes every accepted event not yet stored again, from the outbox.
-        forget_consumer_offsets(settings.database_url)
-        click.echo(_fresh_broker_note(settings))
-
-
-def _fresh_broker_note(settings: Settings) -> str:
-    import psycopg
-
-    from ...adapters.postgres import outbox
-    from ...adapters.postgres.rows import one_row
-
-    with psycopg.connect(settings.database_url) as conn:
-        outbox.record_reset(conn, "enrolment run started an empty embedded broker")
-        pending, _ = outbox.pending(conn)
-        (stored,) = one_row(conn.execute("SELECT (SELECT count(*) FROM enrolment_events) + "
-                                         "(SELECT count(*) FROM conference_events)"))
-    return (f"the embedded broker starts empty (memory only): the {stored:,} events in the event store keep "
-            f"their figures, and the {pending:,} accepted events not yet stored are published again from the outbox")
+    if done.broker_reset:
+        click.echo(f"the embedded broker starts empty (memory only): the {done.broker_reset.stored:,} events in the "
+                   f"event store keep their figures, and the {done.broker_reset.pending:,} accepted events not yet "
+                   "stored are published again from the outbox")
 
 
 @click.command("run")
@@ -203,32 +184,10 @@ def _forget_stack_file(settings: Settings) -> None:
 
 
 def _drain(settings: Settings, keep_running) -> None:
-    """Wait until the outbox is empty (every accepted event is in the event store), saying how
-    many are left, for DRAIN_TIMEOUT_S at most; what is left is safe in the outbox."""
-    import psycopg
-
-    from ...adapters.postgres import outbox
-
-    deadline, said = time.monotonic() + DRAIN_TIMEOUT_S, None
-    while True:
-        try:
-            with psycopg.connect(settings.database_url, connect_timeout=5) as conn:
-                left, _ = outbox.pending(conn)
-        except psycopg.OperationalError as exc:
-            click.echo(f"cannot read the outbox ({type(exc).__name__}): not waiting for the workers")
-            return
-        if left == 0:
-            if said is not None:
-                click.echo("every accepted event is stored")
-            return
-        if time.monotonic() > deadline:
-            click.echo(f"{left:,} accepted events not yet applied stay in the outbox: the next start publishes them")
-            return
-        if left != said:
-            click.echo(f"waiting for the workers: {left:,} accepted events not yet applied …")
-            said = left
-        keep_running()
-        time.sleep(0.5)
+    """Wait for the workers to store every accepted event (`drain_outbox`),
+    for DRAIN_TIMEOUT_S at most; what is left is safe in the outbox."""
+    drain_outbox(bootstrap.build_stack_database(settings.database_url), keep_running, click.echo,
+                 timeout_s=DRAIN_TIMEOUT_S, clock=time.monotonic, sleep=time.sleep)
 
 
 def _sql_endpoint(url: str) -> str:
@@ -253,15 +212,13 @@ def _fresh_dir(path: Path) -> Path:
 
 
 def _load_demo(settings: Settings, base_url: str) -> None:
-    import psycopg
-
-    from ...adapters.postgres import tokens
     from ...demo import load_demo
+    from ...service_layer.tokens import REPORTING
 
     click.echo("loading the demo data set through the API …")
     click.echo(load_demo(settings, base_url).summary())
-    with psycopg.connect(settings.database_url) as conn:
-        _, token = tokens.issue(conn, "reporting", None, label="enrolment run --demo")
+    with bootstrap.build_token_store(settings.database_url) as tokens:
+        _, token = tokens.issue(REPORTING, None, label="enrolment run --demo")
     click.echo(f"reporting token for the dashboard and /v1/reports (revoke with `enrolment tokens revoke`): {token}")
 
 

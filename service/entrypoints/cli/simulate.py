@@ -1,181 +1,29 @@
 """`enrolment simulate`: play realistic agent traffic against the API over HTTP.
 
-`run_simulation()` is the function `enrolment run --simulate` and the tests call; the click
+`run_simulation()` is the function `enrolment run --simulate` and the tests call; it plays
+`service_layer.simulation.play_traffic` through the API client bootstrap builds. The click
 command adds agent set-up, a progress bar and the printed summary.
 """
 from __future__ import annotations
 
 import random
 import signal
-import statistics
 import threading
-import time
-from collections import Counter
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 
 import click
 
-from ...adapters.agent_api import AgentApiClient, Outcome
+from ... import bootstrap
 from ...domain.model import Channel
-from ...domain.simulation import PlannedRequest, SimAgent, TrafficMix, TrafficPlan
-
-DEMO_AGENT_PREFIX = "sim-agent-"
-
-
-@dataclass
-class SimulationSummary:
-    requests: int = 0
-    events_sent: int = 0
-    accepted: int = 0
-    retried_events: int = 0  # events sent again with the same event_id
-    late_events: int = 0
-    planned_invalid: int = 0
-    rejected: Counter = field(default_factory=Counter)  # rule -> events
-    status: Counter = field(default_factory=Counter)  # HTTP status -> requests
-    errors: Counter = field(default_factory=Counter)  # connection errors
-    latencies_s: list[float] = field(default_factory=list)
-    elapsed_s: float = 0.0
-
-    def add(self, request: PlannedRequest, outcome: Outcome) -> None:
-        n = len(request.events)
-        self.requests += 1
-        self.events_sent += n
-        self.retried_events += n if request.retry else 0
-        self.late_events += request.late
-        self.planned_invalid += len(request.invalid)
-        self.accepted += outcome.accepted
-        self.rejected.update(outcome.rejected_rules)
-        self.status[outcome.status] += 1
-        if outcome.error and outcome.status == 0:
-            self.errors[outcome.error] += 1
-        self.latencies_s.append(outcome.latency_s)
-
-    @property
-    def throttled(self) -> int:
-        return self.status[429] + self.status[503]
-
-    def latency_ms(self, q: float) -> float:
-        if not self.latencies_s:
-            return 0.0
-        if len(self.latencies_s) == 1:
-            return self.latencies_s[0] * 1000
-        return statistics.quantiles(self.latencies_s, n=100, method="inclusive")[round(q * 100) - 1] * 1000
-
-    def rows(self) -> list[tuple[str, str]]:
-        rate = self.events_sent / self.elapsed_s if self.elapsed_s else 0.0
-        rows = [
-            ("requests", f"{self.requests:,}"),
-            ("events sent", f"{self.events_sent:,} ({rate:,.0f}/s over {self.elapsed_s:,.1f} s)"),
-            ("accepted", f"{self.accepted:,}"),
-            ("retried events (same event_id; counted once downstream)", f"{self.retried_events:,}"),
-            ("late events (> 1 week old)", f"{self.late_events:,}"),
-            ("invalid on purpose", f"{self.planned_invalid:,}"),
-            ("rejected", f"{sum(self.rejected.values()):,}"),
-        ]
-        rows += [(f"  rejected: {rule}", f"{n:,}") for rule, n in self.rejected.most_common()]
-        rows += [("throttled 429 / unavailable 503", f"{self.status[429]:,} / {self.status[503]:,}")]
-        rows += [(f"HTTP {code}", f"{n:,}") for code, n in sorted(self.status.items()) if code]
-        rows += [(f"connection error: {name}", f"{n:,}") for name, n in self.errors.most_common()]
-        rows.append(
-            ("latency p50 / p95 / p99", f"{self.latency_ms(0.5):.1f} / {self.latency_ms(0.95):.1f} / {self.latency_ms(0.99):.1f} ms")
-        )
-        return rows
+from ...domain.simulation import SimAgent, TrafficMix
+from ...service_layer.simulation import SimulationSummary, create_simulated_agents, play_traffic
+from ...service_layer.tokens import UnknownCodes
 
 
-class _Pacer:
-    """Hands out send times so that events leave at `rate` per second (0 = as fast as possible)."""
-
-    def __init__(self, rate: float):
-        self._rate = rate
-        self._next = time.monotonic()
-        self._lock = threading.Lock()
-
-    def slot(self, events: int) -> float:
-        with self._lock:
-            at = self._next
-            if self._rate > 0:
-                self._next = max(self._next, time.monotonic() - 1.0) + events / self._rate
-            return at
-
-
-def run_simulation(
-    base_url: str,
-    agents: Sequence[SimAgent],
-    *,
-    rate: float = 50.0,
-    duration_s: float | None = None,
-    max_events: int | None = None,
-    concurrency: int = 4,
-    seed: int | None = None,
-    mix: TrafficMix = TrafficMix(),
-    on_progress: Callable[[SimulationSummary], None] | None = None,
-    stop: threading.Event | None = None,
-) -> SimulationSummary:
-    """Send planned traffic until `duration_s` passes, `max_events` are sent or `stop` is set."""
-    plan = TrafficPlan(agents, seed=random.randrange(2**32) if seed is None else seed, mix=mix)
-    summary = SimulationSummary()
-    pacer = _Pacer(rate)
-    stop = stop or threading.Event()
-    lock = threading.Lock()
-    started = time.monotonic()
-    deadline = started + duration_s if duration_s else None
-    local = threading.local()
-
-    def next_request() -> PlannedRequest | None:
-        with lock:
-            if stop.is_set() or (max_events is not None and summary.events_sent + _in_flight[0] >= max_events):
-                return None
-            request = next(plan)
-            if max_events is not None:
-                room = max_events - summary.events_sent - _in_flight[0]
-                if len(request.events) > room:
-                    request = PlannedRequest(request.agent, request.events[:room], request.batch, request.retry,
-                                             min(request.late, room), request.invalid[:room])
-            _in_flight[0] += len(request.events)
-            return request
-
-    _in_flight = [0]
-
-    def worker() -> None:
-        local.client = AgentApiClient(base_url)
-        try:
-            while True:
-                request = next_request()
-                if request is None:
-                    return
-                wait = pacer.slot(len(request.events)) - time.monotonic()
-                if deadline is not None and time.monotonic() + max(wait, 0) >= deadline:
-                    stop.set()
-                    with lock:
-                        _in_flight[0] -= len(request.events)
-                    return
-                if wait > 0 and stop.wait(wait):
-                    with lock:
-                        _in_flight[0] -= len(request.events)
-                    return
-                outcome = local.client.send(request.agent.token, list(request.events), request.batch)
-                with lock:
-                    _in_flight[0] -= len(request.events)
-                    summary.add(request, outcome)
-                    summary.elapsed_s = time.monotonic() - started
-                if on_progress:
-                    on_progress(summary)
-        finally:
-            local.client.close()
-
-    with ThreadPoolExecutor(concurrency, thread_name_prefix="simulate") as pool:
-        futures = [pool.submit(worker) for _ in range(concurrency)]
-        try:
-            for future in futures:
-                future.result()
-        except KeyboardInterrupt:
-            stop.set()
-            for future in futures:
-                future.result()
-    summary.elapsed_s = time.monotonic() - started
-    return summary
+def run_simulation(base_url: str, agents: Sequence[SimAgent], **traffic) -> SimulationSummary:
+    """`service_layer.simulation.play_traffic` against the API at `base_url` (keyword arguments:
+    rate, duration_s, max_events, concurrency, seed, mix, on_progress, stop)."""
+    return play_traffic(bootstrap.build_agent_client_factory(base_url), agents, **traffic)
 
 
 # --------------------------------------------------------------------------- agents
@@ -204,28 +52,15 @@ def sim_agent(agent_id: str, token: str, channel: Channel, provinces: Sequence[s
 
 def create_demo_agents(database_url: str, count: int, provinces: Sequence[str], seed: int = 0) -> list[SimAgent]:
     """`count` agents with fresh agent tokens in the database, spread over `provinces`."""
-    import psycopg
-
-    from ...adapters.postgres import tokens as token_store
-
     rng = random.Random(seed)
-    channels = list(Channel)
-    agents = []
-    with psycopg.connect(database_url) as conn:
-        unknown = token_store.unknown_provinces(conn, list(provinces))
-        if unknown:
-            raise click.BadParameter(f"not provinces in the database: {', '.join(unknown)}", param_hint="--provinces")
-        for i in range(count):
-            agent_id = f"{DEMO_AGENT_PREFIX}{i + 1:03d}"
-            channel = channels[i % len(channels)]
-            mine = [provinces[i % len(provinces)]]
-            if rng.random() < 0.3 and len(provinces) > 1:
-                mine.append(provinces[(i + 1) % len(provinces)])
-            token_store.upsert_agent(conn, agent_id, f"Simulated agent {i + 1}", channel, mine)
-            token_store.revoke(conn, agent_id=agent_id)  # a previous run's tokens for this demo agent
-            _, token = token_store.issue(conn, token_store.AGENT, agent_id, label="simulator")
-            agents.append(sim_agent(agent_id, token, channel, mine, rng))
-    return agents
+    try:
+        with bootstrap.build_token_store(database_url) as store:
+            return create_simulated_agents(store, count, provinces, rng,
+                                           lambda agent_id, token, channel, mine: sim_agent(agent_id, token, channel,
+                                                                                           mine, rng))
+    except UnknownCodes as unknown:
+        raise click.BadParameter(f"not provinces in the database: {', '.join(unknown.codes)}",
+                                 param_hint="--provinces") from unknown
 
 
 def _parse_agent_token(value: str) -> tuple[str, str, Channel, list[str]]:

@@ -6,76 +6,21 @@ import json
 from datetime import UTC, datetime
 
 import click
-import psycopg
-import requests
 
+from ... import bootstrap
 from ...config import Settings
-from ...domain.pipeline_status import PipelineStatus, consumer_lag
-from ...adapters.postgres.aggregates import stored_offsets
+from ...domain.pipeline_status import PipelineStatus
+from ...service_layer import stack
 from .supervisor import read_runner_status
 
 TIMEOUT_S = 3.0
 
 
-def _check_api(status: PipelineStatus, base_url: str) -> None:
-    try:
-        status.api_up = requests.get(f"{base_url}/healthz", timeout=TIMEOUT_S).status_code == 200
-        ready = requests.get(f"{base_url}/readyz", timeout=TIMEOUT_S)
-        status.api_ready = ready.status_code == 200
-        status.api_checks = ready.json().get("checks", {}) if ready.headers.get("content-type", "").startswith("application/json") else {}
-    except requests.RequestException as exc:
-        status.api_up = status.api_ready = False
-        status.problems.append(f"API {base_url}: {type(exc).__name__}")
-
-
-def _read_database(status: PipelineStatus, settings: Settings) -> dict[tuple[str, int], int]:
-    """Offsets the consumer group has applied, and the aggregation status row."""
-    try:
-        with psycopg.connect(settings.database_url, connect_timeout=int(TIMEOUT_S)) as conn:
-            offsets = stored_offsets(conn, settings.consumer_group)
-            row = conn.execute(
-                "SELECT last_applied_at, newest_occurred_at, events_applied + conferences_applied FROM aggregation_status"
-            ).fetchone()
-        status.database_reachable = True
-        if row:
-            status.last_applied_at, status.newest_occurred_at, status.events_applied = row
-        return offsets
-    except psycopg.Error as exc:
-        status.database_reachable = False
-        status.problems.append(f"database: {type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc) else ''}")
-        return {}
-
-
-def _read_broker(status: PipelineStatus, settings: Settings, offsets: dict) -> None:
-    from kafka.errors import KafkaError
-
-    from ...adapters.kafka.access import client_options
-    from ...adapters.kafka.watermarks import high_watermarks
-
-    try:
-        marks = high_watermarks(settings.kafka_bootstrap_servers, [settings.events_topic, settings.dead_letter_topic],
-                                near=offsets, timeout_s=TIMEOUT_S, **client_options(settings))
-    except (KafkaError, TimeoutError, LookupError) as exc:
-        status.broker_reachable = False
-        status.problems.append(f"broker {settings.kafka_bootstrap_servers}: {type(exc).__name__}: {exc}")
-        return
-    status.broker_reachable = True
-    status.lag = consumer_lag(marks, offsets, settings.events_topic)
-    status.dead_letters = sum(n for (topic, _), n in marks.items() if topic == settings.dead_letter_topic)
-
-
 def collect_status(settings: Settings, base_url: str | None) -> PipelineStatus:
     """Everything `enrolment status` shows. `base_url=None` skips the API check."""
-    status = PipelineStatus()
-    if base_url:
-        _check_api(status, base_url.rstrip("/"))
-    offsets = _read_database(status, settings) if settings.database_url else {}
-    if settings.kafka_bootstrap_servers:
-        _read_broker(status, settings, offsets)
     runner = read_runner_status(settings.data_dir)
-    if runner:
-        status.worker_restarts = {w["index"]: w["restarts"] for w in runner["workers"]}
-    return status
+    restarts = {w["index"]: w["restarts"] for w in runner["workers"]} if runner else {}
+    return stack.collect_status(bootstrap.build_status_sources(settings, base_url, TIMEOUT_S, restarts))
 
 
 def _mark(ok: bool | None) -> str:

@@ -1,12 +1,13 @@
-"""`enrolment tokens`: issue, revoke and list API tokens. A token is printed once, at issue;
-the database keeps only its SHA-256."""
+"""`enrolment tokens`: issue, revoke and list API tokens (`service_layer/tokens.py`, on the
+token store `bootstrap.build_token_store` opens). A token is printed once, at issue; the
+database keeps only its SHA-256."""
 from __future__ import annotations
 
 import click
-import psycopg
 
-from ...adapters.postgres import tokens as store
+from ...bootstrap import build_token_store
 from ...domain.model import Channel
+from ...service_layer import tokens as use_cases
 from .migrate import database_url_option
 
 
@@ -25,12 +26,11 @@ def tokens() -> None:
 @click.option("--label", default="", help="a note to recognise the token by (e.g. the device)")
 def issue_agent(database_url: str, agent_id: str, name: str, channel: str, provinces: tuple[str, ...], label: str) -> None:
     """Create or update AGENT_ID and issue a token for it."""
-    with psycopg.connect(database_url) as conn:
-        unknown = store.unknown_provinces(conn, list(provinces))
-        if unknown:
-            raise click.ClickException(f"not provinces in the reference data: {', '.join(unknown)}")
-        store.upsert_agent(conn, agent_id, name, Channel(channel), list(provinces))
-        token_id, token = store.issue(conn, store.AGENT, agent_id, label)
+    try:
+        with build_token_store(database_url) as store:
+            token_id, token = use_cases.issue_agent_token(store, agent_id, name, Channel(channel), provinces, label)
+    except use_cases.UnknownCodes as unknown:
+        raise click.ClickException(str(unknown)) from unknown
     click.echo(f"token {token_id} for agent {agent_id} (shown once, keep it now):", err=True)
     click.echo(token)
 
@@ -41,11 +41,11 @@ locality_option = click.option(
 
 
 def _issue_limited(database_url: str, scope: str, label: str, localities: tuple[str, ...], **kw) -> None:
-    with psycopg.connect(database_url) as conn:
-        unknown = store.unknown_localities(conn, list(localities))
-        if unknown:
-            raise click.ClickException(f"not localities in the reference data: {', '.join(unknown)}")
-        token_id, token = store.issue(conn, scope, None, label, localities=localities, **kw)
+    try:
+        with build_token_store(database_url) as store:
+            token_id, token = use_cases.issue_locality_token(store, scope, label, localities, **kw)
+    except use_cases.UnknownCodes as unknown:
+        raise click.ClickException(str(unknown)) from unknown
     where = ", ".join(sorted(set(localities))) or "the nation"
     click.echo(f"{scope} token {token_id} for {where} (shown once, keep it now):", err=True)
     click.echo(token)
@@ -59,7 +59,7 @@ def _issue_limited(database_url: str, scope: str, label: str, localities: tuple[
               help="withhold breakdown cells below this many people (publication-safe; default: off)")
 def issue_reporting(database_url: str, label: str, localities: tuple[str, ...], min_cell_size: int | None) -> None:
     """Issue a token for the report API and the dashboard (reads only)."""
-    _issue_limited(database_url, store.REPORTING, label, localities, min_cell_size=min_cell_size)
+    _issue_limited(database_url, use_cases.REPORTING, label, localities, min_cell_size=min_cell_size)
 
 
 @tokens.command("issue-reference")
@@ -68,7 +68,7 @@ def issue_reporting(database_url: str, label: str, localities: tuple[str, ...], 
 @locality_option
 def issue_reference(database_url: str, label: str, localities: tuple[str, ...]) -> None:
     """Issue a token that writes reference data (denominators, targets) in its localities."""
-    _issue_limited(database_url, store.REFERENCE, label, localities)
+    _issue_limited(database_url, use_cases.REFERENCE, label, localities)
 
 
 @tokens.command("issue-supervisor")
@@ -78,11 +78,11 @@ def issue_reference(database_url: str, label: str, localities: tuple[str, ...]) 
               help="province whose events the token may retract (repeat for several)")
 def issue_supervisor(database_url: str, label: str, provinces: tuple[str, ...]) -> None:
     """Issue a token that may retract any event recorded in its provinces (corrections)."""
-    with psycopg.connect(database_url) as conn:
-        unknown = store.unknown_provinces(conn, list(provinces))
-        if unknown:
-            raise click.ClickException(f"not provinces in the reference data: {', '.join(unknown)}")
-        token_id, token = store.issue(conn, store.SUPERVISOR, None, label, localities=provinces)
+    try:
+        with build_token_store(database_url) as store:
+            token_id, token = use_cases.issue_supervisor_token(store, label, provinces)
+    except use_cases.UnknownCodes as unknown:
+        raise click.ClickException(str(unknown)) from unknown
     click.echo(f"supervisor token {token_id} for provinces {', '.join(sorted(set(provinces)))} "
                f"(shown once, keep it now):", err=True)
     click.echo(token)
@@ -97,8 +97,8 @@ def revoke(database_url: str, token_id: int | None, token: str | None, agent_id:
     """Revoke tokens. API workers stop accepting them within AUTH_CACHE_TTL_S seconds."""
     if sum(x is not None for x in (token_id, token, agent_id)) != 1:
         raise click.UsageError("name exactly one of --id, --token, --agent")
-    with psycopg.connect(database_url) as conn:
-        count = store.revoke(conn, token_id=token_id, token=token, agent_id=agent_id)
+    with build_token_store(database_url) as store:
+        count = store.revoke(token_id=token_id, token=token, agent_id=agent_id)
     if count == 0:
         raise click.ClickException("no active token matched")
     click.echo(f"revoked {count} token(s)")
@@ -109,11 +109,11 @@ def revoke(database_url: str, token_id: int | None, token: str | None, agent_id:
 def list_tokens(database_url: str) -> None:
     """Every token: id, scope, agent, localities (or "nation"), minimum cell size, label,
     created, revoked (never the token itself)."""
-    with psycopg.connect(database_url) as conn:
-        rows = store.list_tokens(conn)
+    with build_token_store(database_url) as store:
+        rows = store.list_tokens()
     for r in rows:
         revoked = r.revoked_at.isoformat(timespec="seconds") if r.revoked_at else "active"
-        where = ",".join(r.localities) or ("-" if r.scope == store.AGENT else "nation")
+        where = ",".join(r.localities) or ("-" if r.scope == use_cases.AGENT else "nation")
         cells = f"min-cell-size {r.min_cell_size}" if r.min_cell_size else "-"
         click.echo(f"{r.token_id}\t{r.scope}\t{r.agent_id or '-'}\t{where}\t{cells}\t{r.label}\t"
                    f"{r.created_at.isoformat(timespec='seconds')}\t{revoked}")

@@ -17,15 +17,14 @@ def worker_command(metrics_port: int | None) -> None:
     # The API's gunicorn uses prometheus_client's multiprocess mode through this variable; the
     # worker keeps its metrics in memory on its own port, so it must not inherit it.
     os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    from ...adapters.postgres import migrate
-    from ...bootstrap import build_consumer
+    from ...bootstrap import build_consumer, build_stack_database
     from ..logs import configure_logging
 
     settings = Settings.from_env()
     if metrics_port is not None:
         settings = settings.with_(worker_metrics_port=metrics_port)
     configure_logging(settings.log_level)
-    migrate(settings.database_url)
+    build_stack_database(settings.database_url).migrate()
     worker = build_consumer(settings)
     signal.signal(signal.SIGTERM, worker.request_stop)
     signal.signal(signal.SIGINT, worker.request_stop)

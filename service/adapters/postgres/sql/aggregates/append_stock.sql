@@ -8,7 +8,7 @@ WITH fast AS (  -- only the columns used below: it is materialised (read three t
 ), person AS (
     SELECT f.participant_id,
            coalesce(min(s.sex), (array_agg(f.sex ORDER BY f.occurred_at DESC, f.event_id DESC)
-                                 FILTER (WHERE f.sex IS NOT NULL))[1], 'unknown') AS sex,
+                                 FILTER (WHERE f.sex IS NOT NULL))[1], {unknown_sex}) AS sex,
            coalesce(min(s.birth_year), (array_agg(f.birth_year ORDER BY f.occurred_at DESC, f.event_id DESC)
                                         FILTER (WHERE f.birth_year IS NOT NULL))[1], 0)::smallint AS birth_year
     FROM fast f LEFT JOIN prior_state s USING (participant_id)

@@ -3,7 +3,7 @@
 WITH person AS (
     SELECT sign, participant_id,
            coalesce((array_agg(sex ORDER BY occurred_at DESC, event_id DESC)
-                     FILTER (WHERE sex IS NOT NULL))[1], 'unknown') AS sex,
+                     FILTER (WHERE sex IS NOT NULL))[1], {unknown_sex}) AS sex,
            coalesce((array_agg(birth_year ORDER BY occurred_at DESC, event_id DESC)
                      FILTER (WHERE birth_year IS NOT NULL))[1], 0)::smallint AS birth_year
     FROM timeline GROUP BY sign, participant_id

@@ -1,0 +1,1 @@
+COPY contribution_rules ({columns}) FROM STDIN

@@ -1,0 +1,1 @@
+DELETE FROM contribution_rules

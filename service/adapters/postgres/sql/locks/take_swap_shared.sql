@@ -1,0 +1,2 @@
+-- Held by every apply for its whole transaction (SHARE does not conflict with SHARE).
+LOCK TABLE {swap_lock} IN SHARE MODE

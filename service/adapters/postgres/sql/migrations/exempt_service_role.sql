@@ -1,0 +1,1 @@
+ALTER ROLE CURRENT_USER IN DATABASE {database} SET {setting} = 0

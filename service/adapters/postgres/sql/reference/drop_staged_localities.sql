@@ -1,0 +1,1 @@
+DROP TABLE IF EXISTS loc_in, closure_new
