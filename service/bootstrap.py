@@ -26,6 +26,9 @@ def build_consumer(settings: Settings, metrics=None):
 
     from .adapters.kafka.consumer import DeadLetterWriter, make_consumer
     from .adapters.postgres.batch_store import PostgresBatchStore
+    from .adapters.postgres.record_rows import RecordDecoder
+    from .contract.digest import digest_key
+    from .domain.identity import Pseudonymiser
     from .entrypoints.worker import Worker
     from .entrypoints.worker_metrics import ConsumerMetrics
     from .service_layer.retrying import Retry
@@ -37,8 +40,9 @@ def build_consumer(settings: Settings, metrics=None):
     metrics.serve(settings.worker_metrics_port, settings.worker_metrics_host)
     # Transient: the same for every record (errors of one record's content are handled before).
     retry = Retry(transient=(psycopg.Error, KafkaError))
-    return Worker(settings, make_consumer(settings, group_id=settings.consumer_group), DeadLetterWriter(settings),
-                  PostgresBatchStore(connect, settings.consumer_group), retry, metrics)
+    decode = RecordDecoder(Pseudonymiser(settings.pseudonym_key), digest_key(settings.pseudonym_key))
+    return Worker(settings, make_consumer(settings, group_id=settings.consumer_group), decode,
+                  DeadLetterWriter(settings), PostgresBatchStore(connect, settings.consumer_group), retry, metrics)
 
 
 def build_relay(settings: Settings):
@@ -64,7 +68,7 @@ def build_rebuild(settings: Settings, *, from_topic: bool = False, from_file: Pa
     from .adapters.postgres.rebuild import RebuildTables, StoredEvents, create_rebuild_schema, drop_rebuild_schema
     from .contract.digest import digest_key
     from .domain.identity import Pseudonymiser
-    from .entrypoints.consumer.decoding import record_row
+    from .adapters.postgres.record_rows import record_row
     from .service_layer.rebuild import RecordSource
 
     migrate(settings.database_url)
@@ -171,7 +175,7 @@ def build_record_key(settings: Settings):
     from .adapters.kafka.publisher import record_key
     from .contract.events import decode_record
     from .domain.identity import Pseudonymiser
-    from .entrypoints.consumer.decoding import POISON
+    from .adapters.postgres.record_rows import POISON
 
     pseudonymiser = Pseudonymiser(settings.pseudonym_key)
 

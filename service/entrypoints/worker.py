@@ -1,7 +1,7 @@
 """The consumer worker: poll -> decode -> validate -> batch -> apply (one transaction) -> commit.
-The steps are in `consumer/` (decoding, the batch) and the service layer (applying a batch,
+The steps are the decode step (adapters/postgres/record_rows.py), the batch (`consumer/`) and the service layer (applying a batch,
 the retry policy); this module runs them with the collaborators service/bootstrap.py gives it:
-the Kafka consumer, the dead-letter writer, the store, the retry policy, the metrics.
+the Kafka consumer, the decode step, the dead-letter writer, the store, the retry policy, the metrics.
 
 Exactly-once effect: a batch's Kafka offsets are committed only after the database
 transaction that applied it (and stored the same offsets in `consumer_offsets`) has
@@ -39,12 +39,9 @@ from kafka import ConsumerRebalanceListener, KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
 
 from ..config import Settings
-from ..contract.digest import digest_key
-from ..domain.identity import Pseudonymiser
-from ..service_layer.applying import Applied, BatchStore, DeadLetters, apply_batch
+from ..service_layer.applying import Applied, BatchStore, DeadLetters, Decode, Poison, apply_batch
 from ..service_layer.retrying import Retry, StopRequested
 from .consumer.batch import Batch, Record
-from .consumer.decoding import POISON, describe, record_row
 from .worker_metrics import ConsumerMetrics
 
 log = logging.getLogger(__name__)
@@ -65,19 +62,18 @@ DECODING_PAUSE_MAX_S = 0.1  # the longest the decoding thread waits for the appl
 
 class Worker:
     """Runs the steps; its collaborators come in (service/bootstrap.py builds them): the Kafka
-    consumer (subscribed by `run`), the dead-letter writer, the store, the retry policy, the
-    metrics. `run` closes the consumer, the dead-letter writer and the store."""
+    consumer (subscribed by `run`), the decode step, the dead-letter writer, the store, the retry
+    policy, the metrics. `run` closes the consumer, the dead-letter writer and the store."""
 
-    def __init__(self, settings: Settings, consumer: KafkaConsumer, dead_letters: DeadLetters, store: BatchStore,
-                 retry: Retry, metrics: ConsumerMetrics | None = None):
+    def __init__(self, settings: Settings, consumer: KafkaConsumer, decode: Decode, dead_letters: DeadLetters,
+                 store: BatchStore, retry: Retry, metrics: ConsumerMetrics | None = None):
         self.settings = settings
         self.metrics = metrics or ConsumerMetrics()
         self._consumer = consumer
         self._dead_letters = dead_letters
         self._store = store
         self._retry_policy = retry
-        self._pseudonymiser = Pseudonymiser(settings.pseudonym_key)
-        self._digest_key = digest_key(settings.pseudonym_key)
+        self._decode = decode
         self._stopping = threading.Event()
         self._decoding_allowed = threading.Event()
         self._decoding_allowed.set()
@@ -143,9 +139,9 @@ class Worker:
             batch.started = time.monotonic()
         batch.records += 1
         try:
-            table, row = record_row(record.value, self._pseudonymiser, self._digest_key)
-        except POISON as exc:
-            self._dead_letter(record, describe(exc))
+            table, row = self._decode(record.value)
+        except Poison as exc:
+            self._dead_letter(record, str(exc))
             batch.dead_letters += 1
             return
         batch.add(record, table, row)

@@ -70,6 +70,14 @@ class BatchResult:
     refused_retractions: tuple[RefusedRetraction, ...] = ()
 
 
+Decode = Callable[[bytes], tuple[str, tuple]]  # the decode step: a record's bytes -> (its store, staging row)
+
+
+class Poison(Exception):
+    """Raised by the decode step for a record that is no valid, storable event; the message is
+    its dead letter's error."""
+
+
 class BatchStore(Protocol):
     def apply(self, enrolments: Sequence[tuple], conferences: Sequence[tuple], retractions: Sequence[tuple],
               offsets: Offsets, locked_python: Callable[[], AbstractContextManager]) -> tuple[BatchResult, list[Refused]]:

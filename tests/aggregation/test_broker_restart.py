@@ -68,6 +68,9 @@ def test_a_partition_behind_the_position_is_read_again_and_recorded(settings):
         def seek_to_beginning(self, *partitions):
             self.sought.extend(partitions)
 
+    def no_decoding(value):
+        raise AssertionError("nothing here is decoded")
+
     class NoDeadLetters:
         def send(self, record, error):
             raise AssertionError("nothing here is dead-lettered")
@@ -78,7 +81,7 @@ def test_a_partition_behind_the_position_is_read_again_and_recorded(settings):
 
     metrics = ConsumerMetrics()
     store = PostgresBatchStore(lambda: psycopg.connect(settings.database_url), settings.consumer_group)
-    worker = Worker(settings, Behind(), NoDeadLetters(), store, Retry(transient=(psycopg.Error,)), metrics)
+    worker = Worker(settings, Behind(), no_decoding, NoDeadLetters(), store, Retry(transient=(psycopg.Error,)), metrics)
     with psycopg.connect(settings.database_url) as conn:
         conn.execute("INSERT INTO consumer_offsets (consumer_group, topic, partition, next_offset, updated_at) "
                      "VALUES (%s, %s, 0, 120, now())", (settings.consumer_group, tp.topic))

@@ -20,7 +20,7 @@ from service.contract.events import encode_record, record_dict
 from service.domain.aggregation import aggregate
 from service.domain.identity import Pseudonymiser
 from service.adapters.postgres.aggregates import CONFERENCE, ENROLMENT
-from service.entrypoints.consumer.decoding import record_row
+from service.adapters.postgres.record_rows import record_row
 from service.entrypoints.worker_metrics import ConsumerMetrics
 from test_worker import in_process_worker
 

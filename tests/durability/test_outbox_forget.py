@@ -26,7 +26,7 @@ from service.domain.identity import Pseudonymiser
 from service.domain.model import (
     Agent, Channel, ConferenceEvent, EnrolmentEvent, EnrolmentKind, Participant, Scheme,
 )
-from service.entrypoints.consumer.decoding import record_row
+from service.adapters.postgres.record_rows import record_row
 from service.service_layer.ingestion import outbox_entry
 
 pytestmark = pytest.mark.integration

@@ -8,7 +8,7 @@ from service.adapters.postgres.aggregates import apply_batch
 from service.contract.digest import digest_key
 from service.domain.identity import Pseudonymiser
 from service.adapters.postgres.aggregates import CONFERENCE, ENROLMENT, RETRACTION
-from service.entrypoints.consumer.decoding import record_row
+from service.adapters.postgres.record_rows import record_row
 
 pytestmark = pytest.mark.integration
 

@@ -15,7 +15,7 @@ from service.adapters.postgres.reference import LocalityRow, load_localities
 from service.contract.digest import digest_key
 from service.contract.jsonschema import RECORD_FILE
 from service.domain.identity import Pseudonymiser
-from service.entrypoints.consumer.decoding import record_row
+from service.adapters.postgres.record_rows import record_row
 
 pytestmark = pytest.mark.integration
 

@@ -9,7 +9,10 @@ import uuid
 
 from kafka import TopicPartition
 
+from service.adapters.postgres.record_rows import RecordDecoder
 from service.config import Settings
+from service.contract.digest import digest_key
+from service.domain.identity import Pseudonymiser
 from service.contract.events import encode_record
 from service.domain.model import Agent, Channel, EnrolmentEvent, EnrolmentKind, Participant, Scheme
 from service.entrypoints.consumer.batch import Batch
@@ -18,6 +21,7 @@ from service.service_layer.applying import Applied, BatchResult
 from service.service_layer.retrying import Retry
 
 TP = TopicPartition("events", 0)
+DECODE = RecordDecoder(Pseudonymiser("k" * 32), digest_key("k" * 32))
 
 
 def record(offset: int):
@@ -70,7 +74,7 @@ class NoStore:
 
 def worker(consumer, max_batch: int, dead_letters=None, store=None) -> Worker:
     return Worker(Settings(pseudonym_key="k" * 32, consumer_max_batch=max_batch, consumer_max_wait_ms=200),
-                  consumer, dead_letters or ListDeadLetters(), store or NoStore(), Retry(transient=()))
+                  consumer, DECODE, dead_letters or ListDeadLetters(), store or NoStore(), Retry(transient=()))
 
 
 def in_flight(w: Worker) -> Future:

@@ -1,3 +1,4 @@
-"""The consumer worker's steps, each replaceable and tested on its own: decoding a record
-(`decoding`), collecting a batch and what follows from its apply (`batch`). The worker
-(`entrypoints/worker.py`) runs them: poll -> decode -> batch -> apply -> commit."""
+"""The consumer worker's batch step, replaceable and tested on its own: collecting decoded
+records and what follows from their apply (`batch`). The worker (`entrypoints/worker.py`) runs
+poll -> decode (adapters/postgres/record_rows.py) -> batch -> apply (service_layer/applying.py)
+-> commit."""

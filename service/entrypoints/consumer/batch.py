@@ -56,7 +56,7 @@ class Batch:
                 (self.retractions, self.retraction_records))
 
     def add(self, record: Record, table: str, row: tuple) -> None:
-        """A decoded record's row (`decoding.record_row`), to the list of its store."""
+        """A decoded record's row (the decode step: `adapters/postgres/record_rows.py`), to the list of its store."""
         if table == ENROLMENT:
             self.enrolments.append(row)
             self.enrolment_records.append(record)

@@ -1,15 +1,16 @@
-"""Decoding one topic record into the row its store takes: the worker, `enrolment replay`
-and `enrolment deadletters` all decode with this module."""
+"""Decoding one topic record into the staging row its store takes (the worker's decode step):
+the worker, `enrolment replay` and `enrolment deadletters` get it from service/bootstrap.py."""
 from __future__ import annotations
 
 import orjson
 from marshmallow import ValidationError
 
-from ...adapters.postgres.aggregates import event_row
 from ...contract.digest import content_digest
 from ...contract.events import decode_record
 from ...contract.fast_body import fast_record
 from ...domain.identity import Pseudonymiser
+from ...service_layer.applying import Poison
+from .aggregates import event_row
 
 BIGINT_MAX = 2**63 - 1
 # What decoding a record may raise: anything. Decoding, validating and making the row is pure
@@ -51,3 +52,17 @@ def describe(exc: Exception) -> str:
     if isinstance(exc, ValidationError):
         return f"contract: {exc.messages}"
     return f"{type(exc).__name__}: {exc}"
+
+
+class RecordDecoder:
+    """The worker's decode step (`service_layer.applying.Decode`): `record_row` with the
+    service's pseudonymiser and digest key, raising Poison with the dead letter's error."""
+
+    def __init__(self, pseudonymiser: Pseudonymiser, key: bytes):
+        self._pseudonymiser, self._key = pseudonymiser, key
+
+    def __call__(self, value: bytes) -> tuple[str, tuple]:
+        try:
+            return record_row(value, self._pseudonymiser, self._key)
+        except POISON as exc:
+            raise Poison(describe(exc)) from exc
