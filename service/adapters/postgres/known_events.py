@@ -5,20 +5,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import psycopg
 
-from ...domain.model import RETRACTED
-
-
-@dataclass(frozen=True)
-class KnownEvent:
-    event_id: uuid.UUID
-    is_retraction: bool
-    agent_id: str | None  # the sender (None: a supervisor's retraction)
-    locality_code: str
-    places: frozenset[str]  # the locality and its ancestors (locality_closure)
+from ...domain.model import RETRACTED, KnownEvent
 
 
 # The outbox holds the topic record itself: agent and locality are read from it.

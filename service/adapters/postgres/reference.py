@@ -11,47 +11,21 @@ from __future__ import annotations
 import csv
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
 import seeds
 from psycopg import sql
 
-from ...domain.reporting import BASES, CONFERENCES, LEVELS, MEASURES, SUBJECTS
+from ...domain.reporting import BASES, CONFERENCES, LEVELS, MEASURES, NATION_CODE, SUBJECTS, LoadReport, Rejected
 from .locality_scope import in_scope
 from .sql_files import composed, statements, text
 from .rows import one_row
 
-NATION_CODE = "VN"
 NATION_NAME = "Việt Nam"
 
 Progress = Callable[[str], None]
-
-
-@dataclass(frozen=True)
-class Rejected:
-    line: int  # 1-based data line (CSV header excluded) or position in the input
-    code: str
-    reason: str
-
-
-@dataclass
-class LoadReport:
-    added: int = 0
-    changed: int = 0
-    unchanged: int = 0
-    rejected: list[Rejected] = field(default_factory=list)
-    dry_run: bool = False
-
-    @property
-    def total(self) -> int:
-        return self.added + self.changed + self.unchanged + len(self.rejected)
-
-    def summary(self) -> str:
-        dry = " (dry run: nothing written)" if self.dry_run else ""
-        return (f"{self.added:,} added, {self.changed:,} changed, {self.unchanged:,} unchanged, "
-                f"{len(self.rejected):,} rejected{dry}")
 
 
 @dataclass(frozen=True)
