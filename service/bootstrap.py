@@ -38,6 +38,7 @@ def build_api_resources(settings: Settings, *, publisher=None, pool=None, clock=
     database takes a connection of that process's pool when called."""
     from .adapters.kafka.publisher import KafkaPublisher
     from .adapters.postgres import known_events, make_pool, reference, tokens
+    from .adapters.postgres.pool import answers
     from .entrypoints.api.auth import FAILED_LOOKUPS_PER_MINUTE, Authenticator
     from .entrypoints.api.ratelimit import RateLimiter
     from .entrypoints.api.resources import ProcessLocal, Resources, utc_now
@@ -57,6 +58,7 @@ def build_api_resources(settings: Settings, *, publisher=None, pool=None, clock=
         reports=_report_store(pools.get),
         load_denominators=_on_pooled_connection(pools.get, reference.load_denominators),
         load_targets=_on_pooled_connection(pools.get, reference.load_targets),
+        check_database=lambda timeout_s: answers(pools.get(), timeout_s),
     )
 
 

@@ -42,6 +42,8 @@ def test_database_down_answers_503_quickly(settings, tmp_path):
             took = time.monotonic() - started
             assert r.status_code == 503 and r.headers["Retry-After"], r.get_data(as_text=True)
             assert r.mimetype == "application/problem+json" and took < WITHIN_S
+        r = client.get("/readyz")
+        assert r.status_code == 503 and r.json["checks"]["database"] is False
         app.extensions["enrolment"].close()
     finally:
         server.stop(quiet=True, mode="immediate")

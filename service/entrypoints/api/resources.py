@@ -1,12 +1,12 @@
-"""What a worker process of the API holds: settings, a database pool, the publisher, the
-token cache, the rate limiters, the ingestion's state and the ports the views call (the
-lookup of known events, the report store, the reference loaders), each a typed attribute set
-when `bootstrap.build_api_resources` (the composition root) creates it. The views reach the
-adapters only through these.
+"""What a worker process of the API holds: settings, the publisher, the token cache, the rate
+limiters, the ingestion's state and the ports the views call (the lookup of known events, the
+report store, the reference loaders, the database's readiness: each takes a connection of the
+process's pool), each a typed attribute set when `bootstrap.build_api_resources` (the
+composition root) creates it. The views reach the adapters only through these.
 
 Everything that opens a connection or starts a thread is made on first use, in the process
-that uses it (gunicorn forks workers, and kafka-python's producer runs threads that a fork does not copy), and made again if the process id
-changed since.
+that uses it (gunicorn forks workers, and kafka-python's producer runs threads that a fork
+does not copy), and made again if the process id changed since.
 """
 from __future__ import annotations
 
@@ -19,7 +19,6 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from flask import current_app
-from psycopg_pool import ConnectionPool
 
 from ...config import Settings
 from ...domain.identity import Pseudonymiser
@@ -85,7 +84,7 @@ class Resources:
                  clock: Callable[[], datetime], authenticator: Authenticator, rate_limiter: RateLimiter,
                  failed_lookups: RateLimiter, ingestion: ProcessLocal, known_events: FindKnown,
                  reports: Callable[[], AbstractContextManager[ReportStore]], load_denominators: LoadRows,
-                 load_targets: LoadRows):
+                 load_targets: LoadRows, check_database: Callable[[float], None]):
         self.settings = settings
         self.clock = clock
         self.authenticator = authenticator
@@ -95,14 +94,10 @@ class Resources:
         self.reports = reports  # `with reports() as store:` the report queries on one pooled connection
         self.load_denominators = load_denominators
         self.load_targets = load_targets
+        self.check_database = check_database  # readiness: raises psycopg.Error unless it answers in time
         self._pool = pool
         self._publisher = publisher
         self._ingestion = ingestion
-
-    @property
-    def pool(self) -> ConnectionPool:
-        """The worker's PostgreSQL pool (shared by every port above; /readyz checks it)."""
-        return self._pool.get()
 
     @property
     def publisher(self):
