@@ -143,32 +143,3 @@ class Page:
     columns: tuple[str, ...]
     meta: dict[str, Any] = field(default_factory=dict)  # what the answer adds to its filters (min_cell_size)
 
-
-# ---- loading reference data (denominators, targets, localities) ----
-
-
-@dataclass(frozen=True)
-class Rejected:
-    line: int  # 1-based data line (CSV header excluded) or position in the input
-    code: str
-    reason: str
-
-
-@dataclass
-class LoadReport:
-    """What a load did (or, dry run, would do): rows added, changed, unchanged, rejected."""
-
-    added: int = 0
-    changed: int = 0
-    unchanged: int = 0
-    rejected: list[Rejected] = field(default_factory=list)
-    dry_run: bool = False
-
-    @property
-    def total(self) -> int:
-        return self.added + self.changed + self.unchanged + len(self.rejected)
-
-    def summary(self) -> str:
-        dry = " (dry run: nothing written)" if self.dry_run else ""
-        return (f"{self.added:,} added, {self.changed:,} changed, {self.unchanged:,} unchanged, "
-                f"{len(self.rejected):,} rejected{dry}")

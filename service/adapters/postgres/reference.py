@@ -18,7 +18,8 @@ import psycopg
 import seeds
 from psycopg import sql
 
-from ...domain.reporting import BASES, CONFERENCES, LEVELS, MEASURES, NATION_CODE, SUBJECTS, LoadReport, Rejected
+from ...domain.reference_data import LoadReport, Rejected
+from ...domain.reporting import BASES, CONFERENCES, LEVELS, MEASURES, NATION_CODE, SUBJECTS
 from .locality_scope import in_scope
 from .sql_files import composed, statements, text
 from .rows import one_row

@@ -22,7 +22,7 @@ from flask import current_app
 
 from ...config import Settings
 from ...domain.identity import Pseudonymiser
-from ...domain.reporting import LoadReport
+from ...domain.reference_data import LoadReport
 from ...service_layer.ingestion import Outbox
 from ...service_layer.reporting import ReportStore
 from ...service_layer.retractions import FindKnown
