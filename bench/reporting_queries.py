@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from service.adapters.embedded import EmbeddedPostgres  # noqa: E402
 from service.adapters.postgres import migrate, reports  # noqa: E402
-from service.adapters.postgres.locality_scope import NATION, Scope  # noqa: E402
+from service.domain.access import NATION, Scope  # noqa: E402
 from service.adapters.postgres.logins import create_login  # noqa: E402
 from service.adapters.postgres.reference import load_vietnam_localities  # noqa: E402
 

@@ -4,17 +4,107 @@ Entrypoints call these functions; nothing here runs at import time.
 """
 from __future__ import annotations
 
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING, Concatenate, ParamSpec, TypeVar
 
 from .config import Settings
 
+if TYPE_CHECKING:
+    import psycopg
+    from flask import Flask
+    from psycopg_pool import ConnectionPool
 
-def build_api(settings: Settings):
-    """The Flask app with its publisher, pools and reference caches (issue 2)."""
+    from .entrypoints.api.resources import Ingestion, Resources
+    from .service_layer.reporting import ReportStore
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def build_api(settings: Settings, *, publisher=None, pool=None, clock=None) -> Flask:
+    """The Flask app (issue 2) with its collaborators (`build_api_resources`). `publisher`,
+    `pool` and `clock` replace the defaults (tests, benchmarks)."""
     from .entrypoints.api.app import create_app
 
-    return create_app(settings)
+    return create_app(settings, build_api_resources(settings, publisher=publisher, pool=pool, clock=clock))
+
+
+def build_api_resources(settings: Settings, *, publisher=None, pool=None, clock=None) -> Resources:
+    """The API's collaborators, wired here once. The pool, the producer and the ingestion's
+    state are made on first use in each process (gunicorn forks its workers after importing,
+    and kafka-python's producer threads must start after the fork); every port that reads the
+    database takes a connection of that process's pool when called."""
+    from .adapters.kafka.publisher import KafkaPublisher
+    from .adapters.postgres import known_events, make_pool, reference, tokens
+    from .adapters.postgres.pool import answers
+    from .entrypoints.api.auth import FAILED_LOOKUPS_PER_MINUTE, Authenticator
+    from .entrypoints.api.ratelimit import RateLimiter
+    from .entrypoints.api.resources import ProcessLocal, Resources, utc_now
+
+    # Few connections: the hot path reads the database only on cache misses.
+    pools = ProcessLocal(lambda: pool or make_pool(settings.database_url, max_size=8, name="api"))
+    return Resources(
+        settings,
+        pool=pools,
+        publisher=ProcessLocal(lambda: publisher or KafkaPublisher(settings)),
+        clock=clock or utc_now,
+        authenticator=Authenticator(_on_pooled_connection(pools.get, tokens.lookup), settings.auth_cache_ttl_s),
+        rate_limiter=RateLimiter(settings.rate_limit_per_minute),
+        failed_lookups=RateLimiter(FAILED_LOOKUPS_PER_MINUTE),
+        ingestion=ProcessLocal(lambda: build_ingestion(settings, pools.get)),
+        known_events=_on_pooled_connection(pools.get, known_events.find),
+        reports=_report_store(pools.get),
+        load_denominators=_on_pooled_connection(pools.get, reference.load_denominators),
+        load_targets=_on_pooled_connection(pools.get, reference.load_targets),
+        check_database=lambda timeout_s: answers(pools.get(), timeout_s),
+    )
+
+
+def build_ingestion(settings: Settings, pool: Callable[[], ConnectionPool]) -> Ingestion:
+    """The events resource's state, built in the process that uses it (`Resources.ingestion`):
+    the API's checks with their reference caches, the pseudonymiser and the grouped outbox."""
+    import psycopg
+
+    from .adapters.postgres.communes import commune_provinces
+    from .adapters.postgres.contribution_rules import read_rules
+    from .adapters.postgres.outbox import GroupedOutbox
+    from .contract.digest import digest_key
+    from .domain.identity import Pseudonymiser
+    from .entrypoints.api.events.checks import EventChecks, Refreshing
+    from .entrypoints.api.resources import Ingestion
+
+    ttl = settings.reference_refresh_s
+    return Ingestion(
+        checks=EventChecks(Refreshing(_on_pooled_connection(pool, commune_provinces), ttl),
+                           Refreshing(_on_pooled_connection(pool, read_rules), ttl), settings.max_clock_skew_s),
+        pseudonymiser=Pseudonymiser(settings.pseudonym_key),
+        digest_key=digest_key(settings.pseudonym_key),
+        outbox=GroupedOutbox(lambda: psycopg.connect(settings.database_url, connect_timeout=3,
+                                                     application_name="enrolment-api-outbox"),
+                             timeout_s=settings.publish_timeout_s),
+    )
+
+
+def _on_pooled_connection(pool: Callable[[], ConnectionPool],
+                          query: Callable[Concatenate[psycopg.Connection, P], R]) -> Callable[P, R]:
+    """`query` with its connection taken from the pool for each call (committed after it)."""
+    def on_connection(*args: P.args, **kwargs: P.kwargs) -> R:
+        with pool().connection() as conn:
+            return query(conn, *args, **kwargs)
+    return on_connection
+
+
+def _report_store(pool: Callable[[], ConnectionPool]) -> Callable[[], AbstractContextManager[ReportStore]]:
+    """`with store() as reports:` the report queries on one connection of the pool."""
+    from .adapters.postgres.reports import ConnectionReportStore
+
+    @contextmanager
+    def store() -> Iterator[ReportStore]:
+        with pool().connection() as conn:
+            yield ConnectionReportStore(conn)
+    return store
 
 
 def build_consumer(settings: Settings, metrics=None):

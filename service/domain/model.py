@@ -163,6 +163,18 @@ def may_retract(retractor: Retractor, target_agent_id: str | None, places: Itera
     return not retractor.provinces.isdisjoint(places)
 
 
+@dataclass(frozen=True)
+class KnownEvent:
+    """An event accepted already (stored, or in the outbox on its way), as a retraction of it
+    is judged: by whom, where."""
+
+    event_id: uuid.UUID
+    is_retraction: bool
+    agent_id: str | None  # the sender (None: a supervisor's retraction)
+    locality_code: str
+    places: frozenset[str]  # the locality and its ancestors (locality_closure)
+
+
 class PlainEnrolment(NamedTuple):
     """An enrolment event's fields as plain values (enums as their text, nothing nested): what
     the consumer stores. Its hot path decodes valid records straight into these, skipping the

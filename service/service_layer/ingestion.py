@@ -5,11 +5,14 @@ answers; only events new to the outbox and the event store are then published. I
 does not acknowledge, the events are still accepted: the relay publishes them
 (docs/durability.md). An event id already known with the same content is a duplicate (accepted
 again, not published again); with other content it is a conflict and is refused.
+
+`ingest` is what an agent's request asks (one event or a batch, validated by the API): its
+retractions judged, then its events accepted in one go.
 """
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -20,9 +23,10 @@ import orjson
 from ..adapters.kafka.publisher import OutgoingRecord, PublishUnavailable, record_key
 from ..adapters.postgres.outbox import Admission, OutboxEntry
 from ..contract.digest import content_digest
-from ..contract.events import record_dict
+from ..contract.events import build_event, record_dict
 from ..domain.identity import Pseudonymiser
-from ..domain.model import Event
+from ..domain.model import RETRACTED, Agent, Event, Retractor
+from .retractions import FindKnown, Refusal, retraction_refusals
 
 
 class Outcome(StrEnum):
@@ -78,3 +82,26 @@ def accept(entries: Sequence[OutboxEntry], outbox: Outbox, publisher: Publisher)
         return Acceptance(outcomes, published=False)
     outbox.mark_published([e.event_id for e in new])
     return Acceptance(outcomes, published=True)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What became of one valid event of a request."""
+
+    event: Event
+    refusal: Refusal | None = None  # a retraction refused now: not offered to the outbox
+    outcome: Outcome | None = None  # offered: accepted, a duplicate, or a conflict
+
+
+def ingest(bodies: Sequence[dict], agent: Agent, find_known: FindKnown,
+           accept_events: Callable[[list[Event]], Acceptance]) -> list[Verdict]:
+    """One verdict per loaded event body (valid by the contract and the API's rules), in order.
+    Retractions of known events that `agent` may not retract are refused (one lookup); the
+    other events go to `accept_events` together (durable, then published: `accept`), unless
+    there are none."""
+    refusals = retraction_refusals(find_known, Retractor(agent=agent),
+                                   [(i, d) for i, d in enumerate(bodies) if d["kind"] == RETRACTED])
+    events = [build_event(data, agent) for data in bodies]
+    offered = [i for i in range(len(events)) if i not in refusals]
+    outcomes = dict(zip(offered, accept_events([events[i] for i in offered]).outcomes)) if offered else {}
+    return [Verdict(event, refusals.get(i), outcomes.get(i)) for i, event in enumerate(events)]

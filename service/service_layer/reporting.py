@@ -13,9 +13,8 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Protocol
 
-from ..adapters.postgres.locality_scope import Scope
-from ..adapters.postgres.reports import REPORTS, TREND_COLUMNS, Page
-from ..adapters.postgres.tokens import REFERENCE, Principal
+from ..domain.access import REFERENCE, Principal, Scope
+from ..domain.reporting import REPORT_CATALOG, TREND_COLUMNS, Page
 
 PERIOD_EXAMPLES = {"month": "2024-02", "quarter": "2024-Q1", "year": "2024", "ytd": "2024-02-YTD"}
 
@@ -32,6 +31,8 @@ class ReportStore(Protocol):
     def trend(self, locality: str, scheme: str, end: date, months: int, *, scope: Scope) -> list[dict[str, Any]]: ...
     def localities(self, *, parent: str | None, code: str | None, level: str | None, scope: Scope,
                    limit: int, offset: int) -> Page: ...
+    def scope_localities(self, scope: Scope) -> list[dict[str, Any]]:
+        """The roots `scope` sees: its subtree roots, or the nation's root."""
 
 
 class UnknownPeriod(ValueError):
@@ -83,7 +84,7 @@ def report(store: ReportStore, name: str, args: dict[str, Any], paging: Paging, 
     """One page of report `name` within `scope`, and the filters applied (defaults included).
     `args` may hold more than the report's filters (paging, format): only its whitelisted
     filters, period_type/period and min_cell_size are read."""
-    spec = REPORTS[name]
+    spec = REPORT_CATALOG[name]
     filters = {k: v for k, v in args.items() if k in spec.filters and v is not None}
     if spec.periodic:
         filters = resolve_period(store, args.get("period_type", "month"), args.get("period"), this_month) | filters

@@ -6,13 +6,17 @@ gets 403, a retraction of a retraction 422, and the retraction's locality must b
 An unknown event is 404 where the event must be known (the resource route), and accepted
 otherwise (a batch from an offline agent may carry the retraction before the event): the
 consumer then judges the retraction when the event arrives, and dead-letters it if refused.
+
+`find_known` is the lookup of the events accepted so far (adapters/postgres/known_events.py,
+on a pooled connection: bootstrap.build_api), asked once per request.
 """
 from __future__ import annotations
 
+import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from ..adapters.postgres.known_events import KnownEvent
-from ..domain.model import Retractor, may_retract
+from ..domain.model import KnownEvent, RetractionEvent, Retractor, may_retract
 
 EVENT_KNOWN = "event_known"
 RETRACTION_FORBIDDEN = "retraction_forbidden"
@@ -44,3 +48,39 @@ def refusal(retractor: Retractor, target: KnownEvent | None, *, target_field: st
         return Refusal(422, "locality_code", RETRACTION_LOCALITY,
                        f"must be the locality of the event it retracts ({target.locality_code})")
     return None
+
+
+# The events accepted so far among these ids (one query for a request's ids).
+FindKnown = Callable[[Sequence[uuid.UUID]], dict[uuid.UUID, KnownEvent]]
+
+
+def retraction_refusals(find_known: FindKnown, retractor: Retractor, retractions: Sequence[tuple[int, dict]]
+                        ) -> dict[int, Refusal]:
+    """Position -> why the retraction there is refused now, for loaded retraction bodies (one
+    lookup, only when a request retracts something). An event not known yet is no refusal: an
+    offline agent's queue may hold the retraction before the event."""
+    if not retractions:
+        return {}
+    known = find_known(sorted({d["retraction"]["event_id"] for _, d in retractions}))
+    out = {}
+    for position, data in retractions:
+        found = refusal(retractor, known.get(data["retraction"]["event_id"]), target_field="retraction.event_id",
+                        must_be_known=False, locality_code=data["locality_code"])
+        if found is not None:
+            out[position] = found
+    return out
+
+
+def retraction_of(find_known: FindKnown, retractor: Retractor, retracted: uuid.UUID, data: dict, *,
+                  target_field: str) -> RetractionEvent | Refusal:
+    """The retraction of the accepted event `retracted` that a loaded retraction request (its
+    own event_id, occurred_at, reason, note) makes, or why it is refused: the event must be
+    known, and `retractor` allowed to retract it. It takes the event's locality."""
+    target = find_known([retracted]).get(retracted)
+    refused = refusal(retractor, target, target_field=target_field, must_be_known=True)
+    if refused is not None:
+        return refused
+    assert target is not None  # must_be_known: refusal() refuses an event not accepted so far (404)
+    return RetractionEvent(event_id=data["event_id"], occurred_at=data["occurred_at"],
+                           locality_code=target.locality_code, retractor=retractor, retracts=retracted,
+                           reason=data["reason"], note=data.get("note"))

@@ -10,7 +10,7 @@ from ingestion_helpers import LOCALITIES
 from service.adapters.postgres import tokens as token_store
 from service.adapters.postgres.contribution_rules import load_seed
 from service.domain.model import Channel
-from service.entrypoints.api.app import create_app
+from service.bootstrap import build_api
 
 
 @dataclass
@@ -46,7 +46,7 @@ def tokens(reference) -> Tokens:
 
 @pytest.fixture
 def app(settings, tokens):
-    app = create_app(settings)
+    app = build_api(settings)
     yield app
     app.extensions["enrolment"].close()
 

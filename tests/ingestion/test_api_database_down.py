@@ -10,7 +10,7 @@ from service.adapters.postgres import migrate
 from service.adapters.postgres import tokens as token_store
 from service.adapters.postgres.contribution_rules import load_seed
 from service.domain.model import Channel
-from service.entrypoints.api.app import create_app
+from service.bootstrap import build_api
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 WITHIN_S = 10.0  # pool wait (5 s) + slack for a loaded machine
@@ -28,7 +28,7 @@ def test_database_down_answers_503_quickly(settings, tmp_path):
             _, other_agent = token_store.issue(conn, token_store.AGENT, "agent-1")
             _, reporting = token_store.issue(conn, token_store.REPORTING, None)
         load_seed(server.url)
-        app = create_app(settings.with_(database_url=server.url))
+        app = build_api(settings.with_(database_url=server.url))
         client = app.test_client()
         assert client.post("/v1/events", json=enrolment(), headers=auth(agent)).status_code == 202
         server.stop(quiet=True, mode="immediate")
@@ -42,6 +42,8 @@ def test_database_down_answers_503_quickly(settings, tmp_path):
             took = time.monotonic() - started
             assert r.status_code == 503 and r.headers["Retry-After"], r.get_data(as_text=True)
             assert r.mimetype == "application/problem+json" and took < WITHIN_S
+        r = client.get("/readyz")
+        assert r.status_code == 503 and r.json["checks"]["database"] is False
         app.extensions["enrolment"].close()
     finally:
         server.stop(quiet=True, mode="immediate")

@@ -7,7 +7,7 @@ import pytest
 
 from ingestion_helpers import auth, enrolment
 from service.adapters.postgres import tokens as token_store
-from service.entrypoints.api.app import create_app
+from service.bootstrap import build_api
 
 pytestmark = pytest.mark.integration
 PROBLEM = "application/problem+json"
@@ -70,7 +70,7 @@ def test_the_token_is_checked_before_the_body(client, path):
 
 
 def test_a_chunked_body_over_max_body_bytes_is_a_413(settings, tokens):
-    app = create_app(settings.with_(max_body_bytes=64 * 1024))
+    app = build_api(settings.with_(max_body_bytes=64 * 1024))
     client = app.test_client()
     body = json.dumps(enrolment()).encode() + b" " * (64 * 1024) + b"garbage"
     r = client.post("/v1/events", input_stream=io.BytesIO(body), content_type="application/json",
@@ -95,10 +95,20 @@ def test_csv_cells_that_would_run_as_formulas_are_escaped(client, tokens, refere
     assert ',=HYPERLINK' not in r.get_data(as_text=True).replace('"', "")
 
 
-def test_garbage_tokens_cost_no_token_query(client, tokens, monkeypatch):
-    lookups = []
+@pytest.fixture
+def counted(settings, tokens, monkeypatch):
+    """(client, the token hashes its app looked up): the store's lookup is wrapped before
+    bootstrap.build_api binds it."""
+    lookups: list[bytes] = []
     real = token_store.lookup
     monkeypatch.setattr(token_store, "lookup", lambda conn, h: lookups.append(h) or real(conn, h))
+    app = build_api(settings)
+    yield app.test_client(), lookups
+    app.extensions["enrolment"].close()
+
+
+def test_garbage_tokens_cost_no_token_query(counted, tokens):
+    client, lookups = counted
     for n in range(200):
         r = client.get("/v1/reports/flows", headers=auth(f"garbage-{n}"))
         assert problem(r, 401)["type"].endswith("unauthorized")
@@ -107,14 +117,12 @@ def test_garbage_tokens_cost_no_token_query(client, tokens, monkeypatch):
     assert len(lookups) == 1
 
 
-def test_unknown_tokens_cost_a_bounded_number_of_queries_per_client_address(client, tokens, monkeypatch):
+def test_unknown_tokens_cost_a_bounded_number_of_queries_per_client_address(counted, tokens):
     import secrets
 
     from service.entrypoints.api import auth as api_auth
 
-    queries = []
-    real = token_store.lookup
-    monkeypatch.setattr(token_store, "lookup", lambda conn, h: queries.append(h) or real(conn, h))
+    client, queries = counted
     one_unknown = token_store.TOKEN_PREFIX + secrets.token_urlsafe(32)
     for _ in range(15):  # the same unknown token: remembered, one query
         assert problem(client.post("/v1/events", json=enrolment(), headers=auth(one_unknown)), 401)

@@ -125,9 +125,9 @@ def test_future_event_is_rejected(settings, client, tokens):
 
 
 def test_body_limits_and_media_type(settings, tokens):
-    from service.entrypoints.api.app import create_app
+    from service.bootstrap import build_api
 
-    small = create_app(settings.with_(max_body_bytes=2000)).test_client()
+    small = build_api(settings.with_(max_body_bytes=2000)).test_client()
     h = auth(tokens.agent)
     r = small.post("/v1/events", data=json.dumps(enrolment(campaign="x" * 100, padding="y" * 3000)),
                    content_type="application/json", headers=h)
@@ -190,9 +190,9 @@ def test_authentication_and_scope(settings, app, client, tokens):
 
 def test_revoked_token_is_refused(settings, tokens):
     from service.adapters.postgres import tokens as token_store
-    from service.entrypoints.api.app import create_app
+    from service.bootstrap import build_api
 
-    client = create_app(settings.with_(auth_cache_ttl_s=0)).test_client()
+    client = build_api(settings.with_(auth_cache_ttl_s=0)).test_client()
     assert client.post("/v1/events", json=enrolment(), headers=auth(tokens.agent)).status_code == 202
     with psycopg.connect(settings.database_url) as conn:
         assert token_store.revoke(conn, token_id=tokens.agent_token_id) == 1
@@ -200,10 +200,10 @@ def test_revoked_token_is_refused(settings, tokens):
 
 
 def test_reporting_required_guards_other_blueprints(settings, tokens):
-    from service.entrypoints.api.app import create_app
+    from service.bootstrap import build_api
     from service.entrypoints.api.auth import reporting_required
 
-    app = create_app(settings)
+    app = build_api(settings)
     app.add_url_rule("/probe", "probe", reporting_required(lambda: "ok"))
     client = app.test_client()
     assert client.get("/probe").status_code == 401
@@ -212,9 +212,9 @@ def test_reporting_required_guards_other_blueprints(settings, tokens):
 
 
 def test_rate_limit_per_agent(settings, tokens):
-    from service.entrypoints.api.app import create_app
+    from service.bootstrap import build_api
 
-    client = create_app(settings.with_(rate_limit_per_minute=6)).test_client()  # bursts of 1
+    client = build_api(settings.with_(rate_limit_per_minute=6)).test_client()  # bursts of 1
     assert client.post("/v1/events", json=enrolment(), headers=auth(tokens.agent)).status_code == 202
     r = client.post("/v1/events", json=enrolment(), headers=auth(tokens.agent))
     assert r.status_code == 429 and r.mimetype == "application/problem+json"

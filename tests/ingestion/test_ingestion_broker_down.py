@@ -11,7 +11,7 @@ from service.adapters.embedded import EmbeddedKafka, free_port
 from service.adapters.kafka.publisher import KafkaPublisher
 from service.adapters.kafka.topics import ensure_topics
 from service.adapters.postgres import outbox
-from service.entrypoints.api.app import create_app
+from service.bootstrap import build_api
 from service.entrypoints.relay import Relay
 
 pytestmark = pytest.mark.integration
@@ -32,7 +32,7 @@ def relay_for(settings) -> Relay:
 def test_unreachable_broker_still_accepts_durably_and_the_relay_publishes_later(settings, tokens):
     # Same topic name as the real broker's, but a port nobody listens on.
     down = settings.with_(kafka_bootstrap_servers=f"127.0.0.1:{free_port()}", publish_timeout_s=TIMEOUT_S)
-    app = create_app(down)
+    app = build_api(down)
     client = app.test_client()
     single = enrolment()
     r, took = timed_post(client, "/v1/events", single, tokens.agent)
@@ -57,7 +57,7 @@ def test_a_broker_restarted_empty_is_survived_without_restarting_the_api(setting
     try:
         own = settings.with_(kafka_bootstrap_servers=broker.bootstrap_servers, publish_timeout_s=TIMEOUT_S)
         ensure_topics(own)
-        app = create_app(own)
+        app = build_api(own)
         client = app.test_client()
         before = enrolment()
         assert client.post("/v1/events", json=before, headers=auth(tokens.agent)).status_code == 202

@@ -7,7 +7,7 @@ from click.testing import CliRunner
 
 from ingestion_helpers import auth, enrolment
 from service.adapters.postgres.contribution_rules import read_rules
-from service.entrypoints.api.app import create_app
+from service.bootstrap import build_api
 from service.entrypoints.cli import main
 
 pytestmark = pytest.mark.integration
@@ -26,7 +26,7 @@ def test_issue_list_revoke_tokens(settings, reference):
     token = issued.stdout.strip().splitlines()[-1]
     assert token.startswith("enr_") and len(token) > 40
 
-    client = create_app(settings.with_(auth_cache_ttl_s=0)).test_client()
+    client = build_api(settings.with_(auth_cache_ttl_s=0)).test_client()
     assert client.post("/v1/events", json=enrolment(), headers=auth(token)).status_code == 202
 
     listing = run("tokens", "list", *url)

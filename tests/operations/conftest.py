@@ -10,7 +10,7 @@ from werkzeug.serving import make_server
 
 from service.adapters.postgres.contribution_rules import load_seed
 from service.adapters.postgres.reference import load_vietnam_localities
-from service.entrypoints.api.app import create_app
+from service.bootstrap import build_api
 
 
 @dataclass
@@ -30,7 +30,7 @@ def reference_data(database_url: str) -> str:
 @pytest.fixture
 def served_api(settings, reference_data) -> Iterator[ServedApi]:
     """The real app (real PostgreSQL, real broker) behind a real HTTP server in a thread."""
-    app = create_app(settings)
+    app = build_api(settings)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="api-server", daemon=True)
     thread.start()

@@ -15,7 +15,7 @@ import requests
 from werkzeug.serving import make_server
 
 from service.adapters.postgres import tokens as token_store
-from service.entrypoints.api.app import create_app
+from service.bootstrap import build_api
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -64,7 +64,7 @@ class Site:
 
 @contextmanager
 def served(settings, token: str, period: str) -> Iterator[Site]:
-    app = create_app(settings)
+    app = build_api(settings)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="dashboard-server", daemon=True)
     thread.start()

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from service.adapters.postgres import tokens as token_store
 from service.adapters.postgres.reference import load_default_reference
-from service.entrypoints.api.app import create_app
+from service.bootstrap import build_api
 
 pytestmark = pytest.mark.integration
 
@@ -57,7 +57,7 @@ def api(settings):
             "reference": token_store.issue(conn, token_store.REFERENCE, None, "statistics office")[1],
             "hue_reference": token_store.issue(conn, token_store.REFERENCE, None, "hue office", localities=[HUE])[1],
         }
-    app = create_app(settings)
+    app = build_api(settings)
     client = app.test_client()
 
     def get(token: str, path: str, **query):
@@ -276,7 +276,7 @@ def test_reference_data_needs_a_reference_token(api):
 
 def test_every_report_endpoint_is_covered_by_these_tests(settings):
     """A new report endpoint must join REPORT_PATHS (or the endpoints tested on their own)."""
-    app = create_app(settings)
+    app = build_api(settings)
     try:
         paths = app.test_client().get("/openapi.json").json["paths"]
     finally:

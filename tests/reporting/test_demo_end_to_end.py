@@ -15,7 +15,7 @@ from reporting_figures import assert_api_figures, assert_sql_figures
 from service.adapters.postgres import tokens as token_store
 from service.adapters.postgres.contribution_rules import load_seed
 from service.demo import load_demo
-from service.entrypoints.api.app import create_app
+from service.bootstrap import build_api
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -28,7 +28,7 @@ def consumed(settings) -> int:
 
 def test_demo_reproduces_the_articles(settings):
     load_seed(settings.database_url)
-    app = create_app(settings)
+    app = build_api(settings)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     env = {**os.environ, **settings.to_env(), "WORKER_METRICS_PORT": "0", "LOG_LEVEL": "WARNING"}

@@ -1,5 +1,5 @@
 """Each enum and column list of the read side is defined once in Python (service/domain/
-reporting.py, domain.aggregation, adapters/postgres/reports.py); the database holds the same
+reporting.py with its report catalog, domain.aggregation, domain.access); the database holds the same
 knowledge in CHECK constraints, tables, the age_band() function and the views' columns. These
 tests hold the two together: a value or column changed on one side alone fails here."""
 from __future__ import annotations
@@ -10,8 +10,8 @@ from dataclasses import fields
 import psycopg
 import pytest
 
-from service.adapters.postgres import tokens
-from service.adapters.postgres.reports import REPORTS
+from service.domain.access import SCOPES
+from service.adapters.postgres.reports import QUERIES
 from service.domain.ageband import BANDS, age_band
 from service.domain.aggregation import TABLE_KEYS, TABLE_VALUES
 from service.domain.model import Channel, Scheme
@@ -29,7 +29,7 @@ CHECKED_VALUES = {
     ("targets", "basis"): BASES,
     ("targets", "denominator_measure"): MEASURES,
     ("agents", "channel"): tuple(c.value for c in Channel),
-    ("api_tokens", "scope"): tokens.SCOPES,
+    ("api_tokens", "scope"): SCOPES,
 }
 
 
@@ -88,7 +88,7 @@ def test_flow_columns_are_one_list(database_url):
 
 def test_every_report_column_is_a_column_of_its_view(database_url):
     with psycopg.connect(database_url) as conn:
-        for name, spec in REPORTS.items():
+        for name, spec in QUERIES.items():
             schema, view = spec.view.split(".")
             columns = [c for (c,) in conn.execute(
                 "SELECT column_name FROM information_schema.columns WHERE table_schema = %s AND table_name = %s",
@@ -96,5 +96,5 @@ def test_every_report_column_is_a_column_of_its_view(database_url):
             assert columns, spec.view
             missing = set(spec.columns) - set(columns)
             assert not missing, f"{name}: {sorted(missing)} not in {spec.view}"
-    flows = REPORTS["flows"].columns
+    flows = QUERIES["flows"].columns
     assert flows[flows.index("scheme") + 1:] == TABLE_VALUES["agg_flows"]

@@ -19,7 +19,7 @@ from service.adapters.postgres import tokens as token_store
 from service.adapters.postgres.aggregates import apply_batch, rows_for
 from service.domain.aggregation import TABLE_KEYS, TABLE_VALUES, aggregate
 from service.domain.identity import Pseudonymiser
-from service.entrypoints.api.app import create_app
+from service.bootstrap import build_api
 
 pytestmark = pytest.mark.integration
 
@@ -194,7 +194,7 @@ def test_rest_reports_follow_the_rule(settings, url):
         conn.execute("INSERT INTO agg_active_changes VALUES ('87003', 'BHXH_BB', '2024-09-01', 0)")
         conn.execute("INSERT INTO agg_active_changes_by_person VALUES ('87003', 'BHXH_BB', '2024-09-01', 'male', 1980, 0)")
         _, token = token_store.issue(conn, token_store.REPORTING, None, "analyst")
-    app = create_app(settings)
+    app = build_api(settings)
     client = app.test_client()
     auth = {"Authorization": f"Bearer {token}"}
 

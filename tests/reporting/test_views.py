@@ -13,7 +13,7 @@ from service.adapters.postgres import tokens as token_store
 from service.adapters.postgres.reference import load_default_reference, load_denominators_csv, load_targets_csv
 from service.demo import DEMO_SEEDS
 from service.domain.model import Channel
-from service.entrypoints.api.app import create_app
+from service.bootstrap import build_api
 
 pytestmark = pytest.mark.integration
 
@@ -69,7 +69,7 @@ def api(settings, loaded):
         _, reporting = token_store.issue(conn, token_store.REPORTING, None, "analyst")
         token_store.upsert_agent(conn, "a1", "agent", Channel.POST_OFFICE, ["82"])
         _, agent = token_store.issue(conn, token_store.AGENT, "a1", "agent")
-    app = create_app(settings)
+    app = build_api(settings)
     yield app.test_client(), reporting, agent
     app.extensions["enrolment"].close()
 

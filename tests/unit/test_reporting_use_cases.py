@@ -9,10 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from service.adapters.postgres.locality_scope import NATION, Scope
-from service.adapters.postgres.reports import REPORTS, TREND_COLUMNS, Page
-from service.adapters.postgres.tokens import AGENT, REFERENCE, REPORTING, Principal
-from service.domain.reporting import PERIOD_TYPES
+from service.domain.access import AGENT, NATION, REFERENCE, REPORTING, Principal, Scope
+from service.domain.reporting import PERIOD_TYPES, REPORT_CATALOG, TREND_COLUMNS, Page
 from service.service_layer import reporting as uc
 
 THIS_MONTH = date(2031, 5, 1)
@@ -31,7 +29,7 @@ class FakeStore:
 
     def fetch(self, report, filters, *, scope, limit, offset, min_cell_size):
         self.calls.append(("fetch", report, filters, scope, limit, offset, min_cell_size))
-        return Page([dict(i) for i in self.items], len(self.items), REPORTS[report].columns, {})
+        return Page([dict(i) for i in self.items], len(self.items), REPORT_CATALOG[report].columns, {})
 
     def base_period_figure(self, figure, period_type, base_period, keys):
         self.calls.append(("base", figure, period_type, base_period, keys))

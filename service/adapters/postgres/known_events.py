@@ -5,21 +5,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import psycopg
 
-from ...domain.model import RETRACTED
+from ...domain.model import RETRACTED, KnownEvent
 from .sql_files import text
-
-
-@dataclass(frozen=True)
-class KnownEvent:
-    event_id: uuid.UUID
-    is_retraction: bool
-    agent_id: str | None  # the sender (None: a supervisor's retraction)
-    locality_code: str
-    places: frozenset[str]  # the locality and its ancestors (locality_closure)
 
 
 def find(conn: psycopg.Connection, event_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, KnownEvent]:

@@ -1,38 +1,16 @@
-"""Access by locality: a reader's scope (the roots of the locality subtrees it may see; none =
-the nation) and the SQL that keeps a query inside it (sql/locality_scope/). Used by every report
-query (reports.py)."""
+"""Access by locality: the SQL that keeps a query inside a reader's scope (domain/access.py: the
+roots of the locality subtrees it may see; none = the nation), in sql/locality_scope/. Used by
+every report query (reports.py)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
 
+from ...domain.access import OutOfScope, Scope
 from .sql_files import composed, text
-
-
-@dataclass(frozen=True)
-class Scope:
-    """What a reader may see: the subtrees under `roots` (none: the whole nation)."""
-
-    roots: frozenset[str] = frozenset()
-
-    @property
-    def nation(self) -> bool:
-        return not self.roots
-
-
-NATION = Scope()
-
-
-class OutOfScope(LookupError):
-    """A parameter names a locality outside the reader's subtrees (or none that exists)."""
-
-    def __init__(self, parameter: str, code: str, scope: Scope):
-        self.parameter, self.code = parameter, code
-        super().__init__(f"locality {code!r} is outside this token's localities ({', '.join(sorted(scope.roots))})")
 
 
 def in_scope(column: str) -> sql.Composed:
@@ -58,8 +36,6 @@ def scope_condition(scope: Scope, column: str = "locality_code") -> tuple[list[s
         return [], []
     return [in_scope(column)], [sorted(scope.roots)]
 
-
-SCOPE_COLUMNS = ("code", "name", "level", "parent_code")
 
 
 def scope_localities(conn: psycopg.Connection, scope: Scope) -> list[dict[str, Any]]:

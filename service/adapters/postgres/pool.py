@@ -3,7 +3,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import psycopg
+from psycopg import sql
 from psycopg_pool import ConnectionPool
+
+from .sql_files import statements
 
 CONNECT_TIMEOUT_S = 3
 WAIT_TIMEOUT_S = 5.0
@@ -24,6 +27,14 @@ def make_pool(url: str, *, min_size: int = 1, max_size: int = 8, name: str = "ap
         check=ConnectionPool.check_connection,
         kwargs={"autocommit": False, "application_name": f"enrolment-{name}", "connect_timeout": CONNECT_TIMEOUT_S},
     )
+
+
+def answers(pool: ConnectionPool, timeout_s: float) -> None:
+    """Raise psycopg.Error (PoolTimeout is one) unless a connection of `pool` answers a trivial
+    query, each step within `timeout_s` (readiness)."""
+    with pool.connection(timeout=timeout_s) as conn:
+        for statement in statements("pool", "answers", timeout_ms=sql.Literal(int(timeout_s * 1000))):
+            conn.execute(statement)
 
 
 class LazyConnection:

@@ -20,12 +20,11 @@ import seeds
 from psycopg import sql
 
 from ...domain.reference_data import LoadReport, Rejected
-from ...domain.reporting import BASES, CONFERENCES, LEVELS, MEASURES, SUBJECTS
+from ...domain.reporting import BASES, CONFERENCES, LEVELS, MEASURES, NATION_CODE, SUBJECTS
 from .locality_scope import in_scope
 from .sql_files import composed, statements, text
 from .rows import one_row
 
-NATION_CODE = "VN"
 NATION_NAME = "Việt Nam"
 
 Progress = Callable[[str], None]

@@ -10,7 +10,9 @@ locality outside them raises `OutOfScope` (the API answers 403), and every query
 rows inside them, so no answer (rows, totals, counts) says anything about other areas.
 
 The SQL text lives in `sql/reports/*.sql` (sql_files.py); the whitelisted filters, column lists
-and sort orders below are composed into it with psycopg.sql.
+and sort orders are composed into it with psycopg.sql. Which reports there are, their columns
+and their filters are the catalog's (domain/reporting.py); each report's view, conditions and
+order are added here (`QUERIES`).
 """
 from __future__ import annotations
 
@@ -22,156 +24,90 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
 
-from ...domain.aggregation import FLOWS, PEOPLE_FLOWS, TABLE_VALUES
-from ...domain.reporting import LEVELS
+from ...domain.access import Scope
+from ...domain.aggregation import TABLE_VALUES
+from ...domain.reporting import (LEVELS, LOCALITY_COLUMNS, PERIOD_COLUMNS, PLACE, REPORT_CATALOG, TREND_FLOWS, Page,
+                                 ReportShape)
 from ...domain.suppression import SUPPRESSED, Cells, suppress
-from .locality_scope import Scope, check_in_scope, in_scope, scope_condition
+from .locality_scope import check_in_scope, in_scope, scope_condition, scope_localities
 from .rows import one_row
 from .sql_files import composed, text
 
 LEVEL_ORDER = "CASE level " + " ".join(f"WHEN '{level}' THEN {rank}" for rank, level in enumerate(LEVELS)) + " END"
 
-# Query parameters every period report accepts -> how they filter.
-LOCALITY_FILTERS = {
+# How each query parameter filters (one %s); a report names its own where its column differs.
+CONDITIONS = {
     "locality": "locality_code = %s",
     "parent": "locality_code IN (SELECT code FROM localities WHERE parent_code = %s)",
     "within": "locality_code IN (SELECT descendant_code FROM locality_closure WHERE ancestor_code = %s)",
     "level": "level = %s",
+    "scheme": "scheme = %s",
+    "measure": "measure = %s",
+    "campaign": "campaign = %s",
+    "channel": "channel = %s",
+    "agent": "agent_id = %s",
+    "reason": "reason = %s",
+    "year": "year = %s",
+    "subject": "subject = %s",
+    "basis": "basis = %s",
+    "flagged": "(flag IS NOT NULL) = %s",
 }
 
 
 @dataclass(frozen=True)
-class Report:
+class ReportQuery:
+    """A report of the catalog (domain/reporting.py) and how it is read."""
+
+    shape: ReportShape
     view: str
-    columns: tuple[str, ...]
-    filters: dict[str, str]  # query parameter -> SQL condition with one %s
     order: tuple[str, ...]
-    periodic: bool = True
+    conditions: dict[str, str] = field(default_factory=dict)  # parameter -> its condition here, if not CONDITIONS'
     group_by: tuple[str, ...] = ()  # set: the view is aggregated to these columns + sums
     sums: tuple[str, ...] = ()
-    cells: Cells | None = None  # set: a breakdown that can single out a person (small cells withheld)
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return self.shape.columns
+
+    @property
+    def periodic(self) -> bool:
+        return self.shape.periodic
+
+    @property
+    def cells(self) -> Cells | None:
+        return self.shape.cells
+
+    @property
+    def filters(self) -> dict[str, str]:
+        """Query parameter -> SQL condition with one %s."""
+        return {name: self.conditions.get(name, CONDITIONS[name]) for name in self.shape.filters}
 
 
-PERIOD_COLUMNS = ("period_type", "period", "period_start", "period_end")
-PLACE = ("locality_code", "locality_name", "level")
+def _by_period(view: str, order: tuple[str, ...] = ("scheme",), **kw: Any) -> dict[str, Any]:
+    return {"view": view, "order": (LEVEL_ORDER, "locality_code", *order), **kw}
 
 
-def _periodic(view: str, columns: tuple[str, ...], extra_filters: dict[str, str] | None = None,
-              order: tuple[str, ...] = ("scheme",), scheme: bool = True, **kw: Any) -> Report:
-    filters = dict(LOCALITY_FILTERS)
-    if scheme:
-        filters["scheme"] = "scheme = %s"
-    filters.update(extra_filters or {})
-    return Report(view, PERIOD_COLUMNS + PLACE + columns, filters, (LEVEL_ORDER, "locality_code", *order), **kw)
-
-
-# Breakdowns that can single out a person: their cells of people (and money) under a minimum
-# cell size are withheld (domain/suppression.py). Other reports are totals per locality.
-_PAID = {"contribution_vnd": ("new_participants", "reactivations", "renewals")}  # registered or renewed
-_PERIOD_KEY = ("period_type", "period")
-
-
-def _cells(*keys: str, counts: tuple[str, ...] = PEOPLE_FLOWS, money: dict | None = None) -> Cells:
-    return Cells(keys=_PERIOD_KEY + keys, counts=counts, money=_PAID if money is None else money)
-
-
-REPORTS: dict[str, Report] = {
-    "coverage": _periodic(
-        "reporting.coverage",
-        ("scheme", "active", "denominator_measure", "denominator", "denominator_flag", "coverage_pct"),
-        {"measure": "denominator_measure = %s"}, ("scheme", "denominator_measure"),
-    ),
-    "flows": _periodic(
-        "reporting.flows",
-        ("scheme", *FLOWS),
-    ),
-    "growth": _periodic(
-        "reporting.growth",
-        ("scheme", "active", "active_previous_period", "active_change_vs_previous_period_pct",
-         "active_same_period_last_year", "active_change_vs_last_year_pct",
-         "new_participants", "reactivations", "new_participants_previous_period",
-         "new_participants_change_vs_previous_period_pct", "new_participants_same_period_last_year",
-         "new_participants_change_vs_last_year_pct"),
-    ),
-    "withdrawals": _periodic(
-        "reporting.withdrawals",
-        ("scheme", "withdrawals", "withdrawals_previous_period", "change_vs_previous_period",
-         "change_vs_previous_period_pct", "withdrawals_same_period_last_year", "change_vs_last_year_pct"),
-    ),
-    "outreach": _periodic(
-        "reporting.outreach",
-        ("campaign", "conferences", "conferences_planned", "attendees", "cost_vnd", "enrolments",
-         "enrolments_per_conference", "cost_per_enrolment_vnd"),
-        {"campaign": "campaign = %s"}, ("campaign",), scheme=False,
-    ),
-    "breakdown:channel": _periodic(
-        "reporting.flows_by_channel",
-        ("scheme", "channel", "agents", *PEOPLE_FLOWS, "contribution_vnd"),
-        {"channel": "channel = %s"}, ("scheme", "channel"), cells=_cells("channel"),
-    ),
-    "breakdown:agent": _periodic(
-        "reporting.flows_by_agent",
-        ("scheme", "channel", "agent_id", *PEOPLE_FLOWS, "contribution_vnd"),
-        {"channel": "channel = %s", "agent": "agent_id = %s"}, ("scheme", "channel", "agent_id"),
-        cells=_cells("channel", "agent_id"),
-    ),
-    "breakdown:sex": _periodic(
-        "reporting.active_by_sex_age", ("scheme", "sex", "active"), order=("scheme", "sex"),
-        group_by=PERIOD_COLUMNS + PLACE + ("scheme", "sex"), sums=("active",),
-        cells=_cells("sex", counts=("active",), money={}),
-    ),
-    "breakdown:age_band": _periodic(
-        "reporting.active_by_sex_age", ("scheme", "age_band", "active"), order=("scheme", "age_band"),
-        group_by=PERIOD_COLUMNS + PLACE + ("scheme", "age_band"), sums=("active",),
-        cells=_cells("age_band", counts=("active",), money={}),
-    ),
-    "breakdown:sex_age_band": _periodic(
-        "reporting.active_by_sex_age", ("scheme", "sex", "age_band", "active"),
-        order=("scheme", "sex", "age_band"), cells=_cells("sex", "age_band", counts=("active",), money={}),
-    ),
-    "retractions": _periodic(
-        "reporting.retractions",
-        ("channel", "agent_id", "reason", "retractions", "retracted_events", "retracted_conferences",
-         "by_supervisor", "refused"),
-        {"channel": "channel = %s", "agent": "agent_id = %s", "reason": "reason = %s"},
-        ("channel", "agent_id", "reason"), scheme=False,
-    ),
-    "plan": Report(
-        "reporting.plan_attainment",
-        ("year", *PLACE, "subject", "basis", "target_count", "target_rate_pct", "denominator_measure",
-         "denominator", "denominator_flag", "target_value", "achieved", "achieved_rate_pct", "attainment_pct"),
-        {**LOCALITY_FILTERS, "year": "year = %s", "subject": "subject = %s", "basis": "basis = %s"},
-        ("year", LEVEL_ORDER, "locality_code", "subject", "basis"),
-        periodic=False,
-    ),
-    "denominators": Report(
-        "reporting.denominators",
-        (*PLACE, "year", "measure", "value", "source", "children_sum", "children_with_value",
-         "parent_value", "flag"),
-        {**LOCALITY_FILTERS, "year": "year = %s", "measure": "measure = %s",
-         "flagged": "(flag IS NOT NULL) = %s"},
-        ("year", LEVEL_ORDER, "locality_code", "measure"),
-        periodic=False,
-    ),
-    "targets": Report(
-        "reporting.targets",
-        (*PLACE, "year", "subject", "basis", "target_count", "target_rate_pct", "denominator_measure", "source"),
-        {**LOCALITY_FILTERS, "year": "year = %s", "subject": "subject = %s"},
-        ("year", LEVEL_ORDER, "locality_code", "subject", "basis"),
-        periodic=False,
-    ),
+_BY_SEX_AGE = "reporting.active_by_sex_age"
+_READ = {
+    "coverage": _by_period("reporting.coverage", ("scheme", "denominator_measure"),
+                           conditions={"measure": "denominator_measure = %s"}),
+    "flows": _by_period("reporting.flows"),
+    "growth": _by_period("reporting.growth"),
+    "withdrawals": _by_period("reporting.withdrawals"),
+    "outreach": _by_period("reporting.outreach", ("campaign",)),
+    "breakdown:channel": _by_period("reporting.flows_by_channel", ("scheme", "channel")),
+    "breakdown:agent": _by_period("reporting.flows_by_agent", ("scheme", "channel", "agent_id")),
+    "breakdown:sex": _by_period(_BY_SEX_AGE, ("scheme", "sex"),
+                                group_by=PERIOD_COLUMNS + PLACE + ("scheme", "sex"), sums=("active",)),
+    "breakdown:age_band": _by_period(_BY_SEX_AGE, ("scheme", "age_band"),
+                                     group_by=PERIOD_COLUMNS + PLACE + ("scheme", "age_band"), sums=("active",)),
+    "breakdown:sex_age_band": _by_period(_BY_SEX_AGE, ("scheme", "sex", "age_band")),
+    "retractions": _by_period("reporting.retractions", ("channel", "agent_id", "reason")),
+    "plan": {"view": "reporting.plan_attainment", "order": ("year", LEVEL_ORDER, "locality_code", "subject", "basis")},
+    "denominators": {"view": "reporting.denominators", "order": ("year", LEVEL_ORDER, "locality_code", "measure")},
+    "targets": {"view": "reporting.targets", "order": ("year", LEVEL_ORDER, "locality_code", "subject", "basis")},
 }
-
-
-BREAKDOWNS = tuple(name.removeprefix("breakdown:") for name in REPORTS if name.startswith("breakdown:"))
-
-
-@dataclass
-class Page:
-    items: list[dict[str, Any]]
-    total: int
-    columns: tuple[str, ...]
-    meta: dict[str, Any] = field(default_factory=dict)
+QUERIES: dict[str, ReportQuery] = {name: ReportQuery(shape, **_READ[name]) for name, shape in REPORT_CATALOG.items()}
 
 
 def latest_month(conn: psycopg.Connection) -> date | None:
@@ -194,7 +130,7 @@ def fetch(
     reports) and any of the report's whitelisted filters; None values are ignored. With
     `min_cell_size`, a breakdown's small cells are withheld (and listed in each row's
     `suppressed`); the page is the answer they cannot be computed back from."""
-    spec = REPORTS[report]
+    spec = QUERIES[report]
     check_in_scope(conn, scope, {k: filters.get(k) for k in NAMED_PLACES})
     where, params = scope_condition(scope)
     source: sql.Composable = sql.SQL(spec.view)
@@ -267,13 +203,13 @@ def _place_codes(conn: psycopg.Connection, filters: dict[str, Any], scope: Scope
     named = {k: filters[k] for k in NAMED_PLACES if filters.get(k) is not None}
     if not named and scope.nation:
         return None
-    where: list[sql.Composable] = [sql.SQL(LOCALITY_FILTERS[k]) for k in named]
+    where: list[sql.Composable] = [sql.SQL(CONDITIONS[k]) for k in named]
     params: list[Any] = list(named.values())
     if not scope.nation:
         where.append(in_scope("locality_code"))
         params.append(sorted(scope.roots))
     if filters.get("level") is not None:
-        where.append(sql.SQL(LOCALITY_FILTERS["level"]))
+        where.append(sql.SQL(CONDITIONS["level"]))
         params.append(filters["level"])
     query = composed("reports", "named_localities", where=sql.SQL(" AND ").join(where))
     codes = [c for (c,) in conn.execute(query, [*params, MAX_NAMED_LOCALITIES + 1])]
@@ -298,11 +234,6 @@ def base_period_figure(
     return {(loc, scheme): value for loc, scheme, value in rows}
 
 
-# The month's flows of people but renewals (the trend shows who came and went).
-TREND_FLOWS = tuple(c for c in PEOPLE_FLOWS if c != "renewals")
-TREND_COLUMNS = ("period", "active", *TREND_FLOWS)
-
-
 def trend(conn: psycopg.Connection, locality: str, scheme: str, end: date, months: int, *,
           scope: Scope) -> list[dict[str, Any]]:
     """Monthly series ending with `end`: active at each month end (running sum of the stock
@@ -316,9 +247,6 @@ def trend(conn: psycopg.Connection, locality: str, scheme: str, end: date, month
     )
     with conn.cursor(row_factory=dict_row) as cur:
         return cur.execute(query, {"locality": locality, "scheme": scheme, "end": end, "months": months}).fetchall()
-
-
-LOCALITY_COLUMNS = ("code", "name", "level", "parent_code", "children")
 
 
 def localities(conn: psycopg.Connection, *, parent: str | None, code: str | None, level: str | None,
@@ -376,3 +304,6 @@ class ConnectionReportStore:
 
     def localities(self, **kw: Any) -> Page:
         return localities(self.conn, **kw)
+
+    def scope_localities(self, scope: Scope) -> list[dict[str, Any]]:
+        return scope_localities(self.conn, scope)

@@ -1,9 +1,8 @@
 """Agents and API tokens in PostgreSQL. A token is shown once at issue; only its SHA-256 is kept.
+Scopes, the token format and `Principal` are defined in domain/access.py.
 The SQL is in sql/tokens/ (sql_files.py)."""
 from __future__ import annotations
 
-import hashlib
-import re
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -12,42 +11,16 @@ from datetime import datetime
 import psycopg
 from psycopg import sql
 
+# The tokens' vocabulary is the domain's (domain/access.py); the CLI and the tests read it here too.
+from ...domain.access import AGENT as AGENT
+from ...domain.access import REFERENCE as REFERENCE
+from ...domain.access import REPORTING as REPORTING
+from ...domain.access import SUPERVISOR as SUPERVISOR
+from ...domain.access import well_formed as well_formed
+from ...domain.access import SCOPES, TOKEN_BYTES, TOKEN_PREFIX, Principal, hash_token
 from ...domain.model import Agent, Channel
 from .rows import one_row
 from .sql_files import composed, text
-
-AGENT = "agent"  # posts events for its provinces
-REPORTING = "reporting"  # reads reports within its localities (none: the nation)
-SUPERVISOR = "supervisor"  # retracts any event recorded in its provinces (its localities)
-REFERENCE = "reference"  # writes reference data (denominators, targets)
-SCOPES = (AGENT, REPORTING, SUPERVISOR, REFERENCE)
-TOKEN_PREFIX = "enr_"
-TOKEN_BYTES = 32
-# What `issue` makes: the prefix and token_urlsafe(TOKEN_BYTES) (43 characters of base64url).
-_TOKEN_FORMAT = re.compile(re.escape(TOKEN_PREFIX) + r"[A-Za-z0-9_-]{43}")
-
-
-def well_formed(token: str) -> bool:
-    """Whether `token` could have been issued: anything else is refused without a query."""
-    return _TOKEN_FORMAT.fullmatch(token) is not None
-
-
-def hash_token(token: str) -> bytes:
-    return hashlib.sha256(token.encode()).digest()
-
-
-@dataclass(frozen=True)
-class Principal:
-    """Who a valid, unrevoked token speaks for."""
-
-    token_id: int
-    scope: str
-    agent: Agent | None  # set for scope "agent"
-    provinces: frozenset[str]  # provinces the agent may post for
-    # Roots of the locality subtrees the token is limited to (api_token_localities); empty =
-    # the whole nation. Reporting: what it may read; supervisor: whose events it may retract.
-    localities: frozenset[str] = frozenset()
-    min_cell_size: int | None = None  # reporting: breakdown cells below it are withheld (None: off)
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""The Flask app factory of the enrolment API (flask-smorest, OpenAPI 3).
+"""The Flask app factory of the enrolment API (flask-smorest, OpenAPI 3): `create_app(settings,
+resources)`; `bootstrap.build_api(settings)` builds the resources and calls it.
 
 `/openapi.json` is the OpenAPI document, `/docs` the Swagger UI, served from the
 `swagger-ui-bundle` wheel (no asset comes from the internet at run time).
@@ -14,15 +15,13 @@ from flask_smorest import Api
 from psycopg_pool import PoolTimeout
 from werkzeug.exceptions import HTTPException
 
-from ...adapters.kafka.publisher import KafkaPublisher
-from ...adapters.postgres import make_pool
 from ...config import Settings
 from . import metrics
 from .events.schemas import ProblemSchema
 from .openapi import ProblemAnswers, register_problem_responses
 from .inputs import check_query
 from .problems import from_http_exception, problem_response
-from .resources import EXTENSION, ProcessLocal, Resources, utc_now
+from .resources import EXTENSION, Resources
 
 log = logging.getLogger("service.api")
 DOCS_ASSETS = "/docs/assets/"
@@ -53,8 +52,8 @@ def _register_blueprints(app: Flask, api: Api) -> None:
     # ---- end of blueprints ----
 
 
-def create_app(settings: Settings, *, publisher=None, pool=None, clock=None) -> Flask:
-    """The API. `publisher`, `pool` and `clock` replace the defaults (tests, benchmarks)."""
+def create_app(settings: Settings, resources: Resources) -> Flask:
+    """The API on its collaborators, which `bootstrap.build_api` (the composition root) wires."""
     if not settings.pseudonym_key:  # record keys are pseudonyms: refuse to start without the key
         raise ValueError("PSEUDONYM_KEY is required")
     app = Flask("enrolment_api")
@@ -69,7 +68,7 @@ def create_app(settings: Settings, *, publisher=None, pool=None, clock=None) -> 
         OPENAPI_SWAGGER_UI_URL=DOCS_ASSETS,
         JSON_SORT_KEYS=False,
     )
-    app.extensions[EXTENSION] = build_resources(settings, publisher=publisher, pool=pool, clock=clock)
+    app.extensions[EXTENSION] = resources
 
     api = ProblemApi(app, spec_kwargs={
         "extra_plugins": [ProblemAnswers()],
@@ -83,28 +82,6 @@ def create_app(settings: Settings, *, publisher=None, pool=None, clock=None) -> 
     _serve_docs_assets(app)
     _observe_requests(app)
     return app
-
-
-def build_resources(settings: Settings, *, publisher=None, pool=None, clock=None) -> Resources:
-    """The API's collaborators, wired here once. The pool, the producer and the ingestion's
-    state are made on first use in each process (gunicorn forks its workers after importing,
-    and kafka-python's producer threads must start after the fork)."""
-    from .auth import FAILED_LOOKUPS_PER_MINUTE, Authenticator, token_lookup
-    from .events.views import build_ingestion
-    from .ratelimit import RateLimiter
-
-    # Few connections: the hot path reads the database only on cache misses.
-    pools = ProcessLocal(lambda: pool or make_pool(settings.database_url, max_size=8, name="api"))
-    return Resources(
-        settings,
-        pool=pools,
-        publisher=ProcessLocal(lambda: publisher or KafkaPublisher(settings)),
-        clock=clock or utc_now,
-        authenticator=Authenticator(token_lookup(pools.get), settings.auth_cache_ttl_s),
-        rate_limiter=RateLimiter(settings.rate_limit_per_minute),
-        failed_lookups=RateLimiter(FAILED_LOOKUPS_PER_MINUTE),
-        ingestion=ProcessLocal(lambda: build_ingestion(settings, pools.get)),
-    )
 
 
 def database_unavailable(error: Exception) -> Response:

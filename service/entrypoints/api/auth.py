@@ -25,10 +25,9 @@ import time
 from collections.abc import Callable
 
 from flask import g, request
-from psycopg_pool import ConnectionPool
 
-from ...adapters.postgres import tokens as token_store
-from ...adapters.postgres.tokens import Principal
+from ...domain import access
+from ...domain.access import Principal
 from .problems import Problem, violation
 from .resources import current_resources
 
@@ -49,6 +48,7 @@ class Authenticator:
     MAX_REFUSED = 10_000  # unknown tokens remembered (apart: a flood of them evicts no valid one)
 
     def __init__(self, lookup: Callable[[bytes], Principal | None], ttl_s: float):
+        """`lookup`: a token's hash -> its principal (the token store, `bootstrap.build_api_resources`)."""
         self._lookup = lookup
         self._ttl = ttl_s
         self._cache: dict[bytes, tuple[float, Principal | None]] = {}
@@ -61,7 +61,7 @@ class Authenticator:
         return hit if hit is not None and hit[0] > time.monotonic() else None
 
     def principal(self, token: str) -> Principal | None:
-        key = token_store.hash_token(token)
+        key = access.hash_token(token)
         hit = self._fresh(key)
         if hit is not None:
             return hit[1]
@@ -86,14 +86,6 @@ class Authenticator:
         return found
 
 
-def token_lookup(pool: Callable[[], ConnectionPool]) -> Callable[[bytes], Principal | None]:
-    """The Authenticator's lookup: one query on a connection of the process's pool."""
-    def lookup(token_hash: bytes) -> Principal | None:
-        with pool().connection() as conn:
-            return token_store.lookup(conn, token_hash)
-    return lookup
-
-
 def _unauthorized(detail: str, rule: str) -> Problem:
     return Problem(401, "Unauthorized", detail, headers=_CHALLENGE, type_="unauthorized",
                    errors=[violation("Authorization", rule, detail)])
@@ -105,7 +97,7 @@ def _authenticate(scope: str | tuple[str, ...]) -> Principal:
     token = header[len(BEARER):].strip()
     if header[: len(BEARER)].lower() != BEARER or not token:
         raise _unauthorized("send 'Authorization: Bearer <token>'", "bearer_token")
-    if not token_store.well_formed(token):  # refused without a database query
+    if not access.well_formed(token):  # refused without a database query
         raise _unauthorized("not a token of this service", "token_format")
     client = request.remote_addr or ""
     res = current_resources()
@@ -133,7 +125,7 @@ def agent_required(view):
 
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
-        found = _authenticate(token_store.AGENT)
+        found = _authenticate(access.AGENT)
         g.agent = found.agent
         g.agent_provinces = found.provinces
         wait_s = current_resources().rate_limiter.acquire(found.agent.agent_id)
@@ -150,7 +142,7 @@ def retractor_required(view):
 
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
-        found = _authenticate((token_store.AGENT, token_store.SUPERVISOR))
+        found = _authenticate((access.AGENT, access.SUPERVISOR))
         if found.agent is not None:
             wait_s = current_resources().rate_limiter.acquire(found.agent.agent_id)
             if wait_s > 0:
@@ -172,5 +164,5 @@ def _scope_required(scope: str):
     return decorator
 
 
-reporting_required = _scope_required(token_store.REPORTING)
-reference_required = _scope_required(token_store.REFERENCE)
+reporting_required = _scope_required(access.REPORTING)
+reference_required = _scope_required(access.REFERENCE)

@@ -37,9 +37,7 @@ def readyz() -> Response:
 
 def _database_answers(res) -> bool:
     try:
-        with res.pool.connection(timeout=READY_TIMEOUT_S) as conn:
-            conn.execute("SET LOCAL statement_timeout = 1000")
-            conn.execute("SELECT 1")
+        res.check_database(READY_TIMEOUT_S)
         return True
     except psycopg.Error as exc:  # PoolTimeout is one too
         log.warning("database not ready", extra={"error": type(exc).__name__})

@@ -6,7 +6,8 @@ provinces: 403 otherwise. The retraction is an event like any other (kind `retra
 client-generated `event_id` as the idempotency key): durable in the outbox before the 202,
 published on the events topic, counted by the consumer, which takes the retracted event out of
 every figure. Offline agents may also post retractions inside a batch (kind `retracted`),
-before the event they name has arrived.
+before the event they name has arrived. The view translates HTTP to the use case
+(`service_layer.retractions.retraction_of`) and back.
 """
 from __future__ import annotations
 
@@ -15,16 +16,15 @@ import uuid
 from flask import Response, g
 from marshmallow import ValidationError
 
-from ....adapters.postgres import known_events
-from ....domain.model import RetractionEvent, Retractor
+from ....domain.model import Retractor
 from ....service_layer.ingestion import Outcome
-from ....service_layer.retractions import refusal
+from ....service_layer.retractions import Refusal, retraction_of
 from ..auth import retractor_required
 from ..problems import flatten, problem_response, violation
 from ..resources import current_resources
 from .schemas import RetractionAcceptedSchema, RetractionRequestSchema
 from .views import EVENT_ID_CONFLICT, TITLES, _CONFLICT, _accept, _count_rejections, _json_body, \
-    _json_response, _openapi, blp
+    _json_response, _openapi, _refusal_errors, blp
 
 _REQUEST = RetractionRequestSchema()
 PATH_EVENT_ID = "path.event_id"  # the retracted event, named in the path
@@ -61,23 +61,15 @@ def retract_event(event_id: uuid.UUID) -> Response:
         except ValidationError as err:
             errors = flatten(err.messages)
     if not errors:
-        occurred_at = data["occurred_at"]
-        errors = ing.checks.future(occurred_at, now)
+        errors = ing.checks.future(data["occurred_at"], now)
         if data["event_id"] == event_id:
             errors.append(violation("event_id", "retraction_target",
                                     "is the retracted event's id: a retraction has an id of its own"))
     if errors:
         return _refused(422, "the retraction breaks the rules listed in errors", errors, "invalid-retraction")
-    retractor = retractor_of_token()
-    with res.pool.connection() as conn:
-        target = known_events.find(conn, [event_id]).get(event_id)
-    refused = refusal(retractor, target, target_field=PATH_EVENT_ID, must_be_known=True)
-    if refused is not None:
-        return _refused(refused.status, refused.message, [violation(refused.field, refused.rule, refused.message)],
-                        refused.rule.replace("_", "-"))
-    assert target is not None  # must_be_known: refusal() refuses an event not accepted so far (404)
-    event = RetractionEvent(event_id=data["event_id"], occurred_at=occurred_at, locality_code=target.locality_code,
-                            retractor=retractor, retracts=event_id, reason=data["reason"], note=data.get("note"))
+    event = retraction_of(res.known_events, retractor_of_token(), event_id, data, target_field=PATH_EVENT_ID)
+    if isinstance(event, Refusal):  # the event is not known (404), or not this token's to retract (403, 422)
+        return _refused(event.status, event.message, _refusal_errors(event), event.rule.replace("_", "-"))
     if _accept(res, ing, [event], now).outcomes[0] is Outcome.CONFLICT:
         return problem_response(409, "Conflict", "this event_id names another event", [_CONFLICT],
                                 type_=EVENT_ID_CONFLICT.replace("_", "-"))

@@ -1,5 +1,6 @@
 """Agents post events here. 202 only once the event is durable: stored in the outbox
-(PostgreSQL, committed), then published (`service_layer.ingestion.accept`).
+(PostgreSQL, committed), then published. The views translate HTTP to the use case
+(`service_layer.ingestion.ingest`: a request's retractions judged, its events accepted) and back.
 
 Validation order: the event contract (`EventBodySchema`), then the API's own rules
 (`checks.py`). A single event answers 422 (or 403 for a province the agent is not assigned
@@ -14,9 +15,7 @@ from __future__ import annotations
 import logging
 import time
 from http import HTTPStatus
-from dataclasses import dataclass
 from datetime import datetime
-from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -24,26 +23,19 @@ import psycopg
 from flask import Response, g, request
 from flask_smorest import Blueprint
 from marshmallow import ValidationError
-from psycopg_pool import ConnectionPool, PoolTimeout
+from psycopg_pool import PoolTimeout
 
-from ....adapters.postgres import known_events
-from ....adapters.postgres.outbox import GroupedOutbox
-from ....adapters.postgres.communes import commune_provinces
-from ....adapters.postgres.contribution_rules import read_rules
-from ....contract.digest import digest_key
-from ....contract.events import EventBodySchema, build_event
+from ....contract.events import EventBodySchema
 from ....contract.fast_body import fast_body
-from ....domain.identity import Pseudonymiser
-from ....domain.model import RETRACTED, Event, Retractor
-from ....service_layer.ingestion import Acceptance, Outcome, accept, outbox_entry
-from ....service_layer.retractions import Refusal, refusal
+from ....domain.model import Event
+from ....service_layer.ingestion import Acceptance, Outcome, accept, ingest, outbox_entry
+from ....service_layer.retractions import Refusal
 from .. import metrics
 from ..auth import agent_required
 from ..inputs import parse_json, request_body
 from ..problems import Problem, flatten, printable, problem_response, violation
-from ..resources import Resources, current_resources
-from ....config import Settings
-from .checks import PROVINCE_NOT_ASSIGNED, EventChecks, Refreshing
+from ..resources import Ingestion, Resources, current_resources
+from .checks import PROVINCE_NOT_ASSIGNED
 from .schemas import AcceptedSchema, BatchBodySchema, BatchResultSchema
 
 log = logging.getLogger(__name__)
@@ -52,36 +44,6 @@ blp = Blueprint("events", __name__, url_prefix="/v1/events",
 
 RETRY_AFTER_S = "5"
 _BODY = EventBodySchema()
-
-
-@dataclass
-class Ingestion:
-    """Per-app state of the resource: reference caches and the pseudonymiser for keys."""
-
-    checks: EventChecks
-    pseudonymiser: Pseudonymiser
-    digest_key: bytes
-    outbox: GroupedOutbox
-
-
-def build_ingestion(settings: Settings, pool: Callable[[], ConnectionPool]) -> Ingestion:
-    """The resource's state, built in the process that uses it (`Resources.ingestion`)."""
-    def read(fn):
-        def load():
-            with pool().connection() as conn:
-                return fn(conn)
-        return load
-
-    ttl = settings.reference_refresh_s
-    return Ingestion(
-        checks=EventChecks(Refreshing(read(commune_provinces), ttl), Refreshing(read(read_rules), ttl),
-                           settings.max_clock_skew_s),
-        pseudonymiser=Pseudonymiser(settings.pseudonym_key),
-        digest_key=digest_key(settings.pseudonym_key),
-        outbox=GroupedOutbox(lambda: psycopg.connect(settings.database_url, connect_timeout=3,
-                                                     application_name="enrolment-api-outbox"),
-                             timeout_s=settings.publish_timeout_s),
-    )
 
 
 def _is_json(mimetype: str) -> bool:
@@ -113,22 +75,8 @@ def _validate(item: Any, ing: Ingestion, provinces: frozenset[str], now: datetim
 TITLES = {403: "Forbidden", 404: "Not Found", 422: "Unprocessable Content"}  # of a retraction's refusals
 
 
-def retraction_refusals(res: Resources, retractor: Retractor, retractions: list[tuple[int, dict]]
-                        ) -> dict[int, Refusal]:
-    """Position -> why the retraction there is refused now, for loaded retraction bodies (one
-    query, only when a request retracts something). An event not known yet is no refusal: an
-    offline agent's queue may hold the retraction before the event."""
-    if not retractions:
-        return {}
-    with res.pool.connection() as conn:
-        known = known_events.find(conn, sorted({d["retraction"]["event_id"] for _, d in retractions}))
-    out = {}
-    for position, data in retractions:
-        found = refusal(retractor, known.get(data["retraction"]["event_id"]), target_field="retraction.event_id",
-                        must_be_known=False, locality_code=data["locality_code"])
-        if found is not None:
-            out[position] = found
-    return out
+def _refusal_errors(refused: Refusal) -> list[dict[str, str]]:
+    return [violation(refused.field, refused.rule, refused.message)]
 
 
 def _count_rejections(errors: list[dict[str, str]]) -> None:
@@ -198,16 +146,16 @@ def post_event() -> Response:
         return problem_response(403 if forbidden else 422, "Forbidden" if forbidden else "Unprocessable Content",
                                 "the event breaks the rules listed in errors", errors,
                                 type_="province-not-assigned" if forbidden else "invalid-event")
-    if data["kind"] == RETRACTED:
-        refused = retraction_refusals(res, Retractor(agent=g.agent), [(0, data)]).get(0)
-        if refused is not None:
-            errors = [violation(refused.field, refused.rule, refused.message)]
-            _count_rejections(errors)
-            return problem_response(refused.status, TITLES[refused.status],
-                                    "the retraction breaks the rules listed in errors", errors,
-                                    type_=refused.rule.replace("_", "-"))
-    event = build_event(data, g.agent)
-    if _accept(res, ing, [event], now).outcomes[0] is Outcome.CONFLICT:
+    verdict = ingest([data], g.agent, res.known_events, lambda events: _accept(res, ing, events, now))[0]
+    if verdict.refusal is not None:
+        refused = verdict.refusal
+        errors = _refusal_errors(refused)
+        _count_rejections(errors)
+        return problem_response(refused.status, TITLES[refused.status],
+                                "the retraction breaks the rules listed in errors", errors,
+                                type_=refused.rule.replace("_", "-"))
+    event = verdict.event
+    if verdict.outcome is Outcome.CONFLICT:
         return problem_response(409, "Conflict", "this event_id names another event", [_CONFLICT],
                                 type_="event-id-conflict")
     return _json_response({"event_id": str(event.event_id), "status": "accepted"}, 202)
@@ -236,38 +184,29 @@ def post_batch() -> Response:
     now = res.clock()
     agent, provinces = g.agent, g.agent_provinces  # flask.g is a proxy: read it once, not per item
     results: list[dict] = []
-    events: list[tuple[int, Event]] = []  # (position in results, event) of the valid items
-    retractions: list[tuple[int, dict]] = []  # (index, loaded body) of the valid retractions
+    valid: list[dict] = []  # the loaded bodies of the valid items
+    positions: list[int] = []  # their positions in results
     for index, item in enumerate(items):
-        posted_id = item.get("event_id") if isinstance(item, dict) else None
         data, errors = _validate(item, ing, provinces, now)
         if data is None:
+            posted_id = item.get("event_id") if isinstance(item, dict) else None
             _count_rejections(errors)
             results.append({"index": index, "event_id": printable(posted_id) if isinstance(posted_id, str) else None,
                             "status": "rejected", "errors": errors})
             continue
-        if data["kind"] == RETRACTED:
-            retractions.append((index, data))
-        event = build_event(data, agent)
-        events.append((len(results), event))
-        results.append({"index": index, "event_id": str(event.event_id), "status": "accepted"})
-    refusals = retraction_refusals(res, Retractor(agent=agent), retractions)
-    if refusals:  # known events the agent may not retract: rejected like any rule's breach
-        kept = []
-        for position, event in events:
-            refused = refusals.get(results[position]["index"])
-            if refused is None:
-                kept.append((position, event))
-                continue
-            errors = [violation(refused.field, refused.rule, refused.message)]
+        valid.append(data)
+        positions.append(len(results))
+        results.append({"index": index})
+    verdicts = ingest(valid, agent, res.known_events, lambda events: _accept(res, ing, events, now))
+    for position, verdict in zip(positions, verdicts):
+        result = {**results[position], "event_id": str(verdict.event.event_id), "status": "accepted"}
+        if verdict.refusal is not None:  # a known event the agent may not retract: rejected like any rule's breach
+            errors = _refusal_errors(verdict.refusal)
             _count_rejections(errors)
-            results[position] = {**results[position], "status": "rejected", "errors": errors}
-        events = kept
-    if events:
-        outcomes = _accept(res, ing, [e for _, e in events], now).outcomes
-        for (position, _), outcome in zip(events, outcomes):
-            if outcome is Outcome.CONFLICT:
-                results[position] = {**results[position], "status": "rejected", "errors": [_CONFLICT]}
+            result = {**result, "status": "rejected", "errors": errors}
+        elif verdict.outcome is Outcome.CONFLICT:
+            result = {**result, "status": "rejected", "errors": [_CONFLICT]}
+        results[position] = result
     accepted = sum(r["status"] == "accepted" for r in results)
     rejected = len(items) - accepted
     if rejected:

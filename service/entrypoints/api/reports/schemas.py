@@ -5,10 +5,9 @@ import re
 
 from marshmallow import Schema, ValidationError, fields, validate
 
-from ....adapters.postgres.locality_scope import SCOPE_COLUMNS
-from ....adapters.postgres.reports import BREAKDOWNS, LOCALITY_COLUMNS, REPORTS, TREND_COLUMNS
 from ....contract.base import BaseSchema
-from ....domain.reporting import BASES, LEVELS, MEASURES, PERIOD_TYPES, REPORT_SCHEMES, SUBJECTS
+from ....domain.reporting import (BASES, BREAKDOWNS, LEVELS, LOCALITY_COLUMNS, MEASURES, PERIOD_TYPES, REPORT_CATALOG,
+                                  REPORT_SCHEMES, SCOPE_COLUMNS, SUBJECTS, TREND_COLUMNS)
 from ....domain.suppression import SUPPRESSED
 from ....contract.events import no_control_characters
 from ....domain.model import RetractionReason
@@ -154,7 +153,7 @@ class LoadReportSchema(Schema):
     dry_run = fields.Boolean()
 
 
-# ---- documented response shapes, derived from the column lists of the queries ----
+# ---- documented response shapes, derived from the report catalog (domain/reporting.py) ----
 
 _STRINGS = {"period_type", "period", "locality_code", "locality_name", "level", "scheme", "denominator_measure",
             "denominator_flag", "campaign", "channel", "agent_id", "sex", "age_band", "subject", "basis",
@@ -195,7 +194,7 @@ def page_schema(name: str, item: type[Schema]) -> type[Schema]:
 
 def report_page_schema(report: str, extra: tuple[str, ...] = ()) -> type[Schema]:
     base = report.replace("breakdown:", "Breakdown_").title().replace("_", "")
-    item = item_schema(f"{base}Item", REPORTS[report].columns + extra)
+    item = item_schema(f"{base}Item", REPORT_CATALOG[report].columns + extra)
     return page_schema(f"{base}Page", item)
 
 

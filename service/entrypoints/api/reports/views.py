@@ -7,7 +7,8 @@ outside them is 403 (`OutOfScope`).
 JSON: {"report", "filters", "page", "page_size", "total", "items": [...]}; CSV: the items with
 a header row, and the paging in `X-Total-Count`, `X-Page`, `X-Page-Size` headers.
 The views translate: the use cases (service_layer/reporting.py) decide defaults, filters and
-comparisons, on a store of the report queries on one pooled connection.
+comparisons, on a store of the report queries on one pooled connection (`Resources.reports`);
+reference rows are loaded by `Resources.load_denominators` / `load_targets`.
 """
 from __future__ import annotations
 
@@ -21,14 +22,15 @@ from typing import Any
 from flask import Response, g, request
 from flask_smorest import Blueprint
 
-from ....adapters.postgres import locality_scope, reference, reports
+from ....domain.access import OutOfScope, Scope
 from ....domain.model import reporting_month
+from ....domain.reporting import NATION_CODE, Page
 from ....domain.suppression import SUPPRESSED
 from ....service_layer import reporting as use_cases
 from ..auth import reference_required, reporting_required
 from ..inputs import BodyParser
 from ..problems import Problem, violation
-from ..resources import current_resources
+from ..resources import LoadRows, current_resources
 from . import schemas as s
 
 blp = Blueprint("reports", __name__, url_prefix="/v1/reports",
@@ -39,13 +41,13 @@ CSV_NOTE = "JSON by default; CSV with `Accept: text/csv` or `format=csv`."
 _CSV_ANSWER = {200: {"content": {"text/csv": {"schema": {"type": "string"}}}}}
 
 
-def reader_scope() -> locality_scope.Scope:
+def reader_scope() -> Scope:
     """The signed-in token's localities (set by the auth decorators)."""
-    return locality_scope.Scope(frozenset(g.principal.localities))
+    return Scope(frozenset(g.principal.localities))
 
 
-@blp.errorhandler(locality_scope.OutOfScope)
-def out_of_scope(error: locality_scope.OutOfScope) -> Response:
+@blp.errorhandler(OutOfScope)
+def out_of_scope(error: OutOfScope) -> Response:
     return Problem(403, "Forbidden", str(error), type_="outside-token-localities",
                    errors=[violation(error.parameter, "token_localities", str(error))]).get_response()
 
@@ -92,7 +94,7 @@ def _wants_csv(args: dict) -> bool:
     return best == "text/csv"
 
 
-def render(name: str, page: reports.Page, args: dict, filters: dict, page_no: int = 1, page_size: int | None = None) -> Response:
+def render(name: str, page: Page, args: dict, filters: dict, page_no: int = 1, page_size: int | None = None) -> Response:
     page_size = page_size or len(page.items)
     if _wants_csv(args):
         out = io.StringIO()
@@ -117,9 +119,9 @@ def _paging(args: dict) -> use_cases.Paging:
     return use_cases.Paging(args["page"], args["page_size"])
 
 
-def _page(report: str, args: dict) -> tuple[reports.Page, dict]:
-    with current_resources().pool.connection() as conn:
-        return use_cases.report(reports.ConnectionReportStore(conn), report, args, _paging(args), scope=reader_scope(),
+def _page(report: str, args: dict) -> tuple[Page, dict]:
+    with current_resources().reports() as store:
+        return use_cases.report(store, report, args, _paging(args), scope=reader_scope(),
                                 this_month=this_month(), token_min_cell_size=g.principal.min_cell_size)
 
 
@@ -134,8 +136,8 @@ def _periodic_view(report: str, args: dict) -> Response:
 @blp.response(200, s.ScopeSchema)
 def scope() -> Response:
     principal = g.principal
-    with current_resources().pool.connection() as conn:
-        roots = locality_scope.scope_localities(conn, reader_scope())
+    with current_resources().reports() as store:
+        roots = store.scope_localities(reader_scope())
     body = {"nation": not principal.localities, "localities": roots, "min_cell_size": principal.min_cell_size}
     return Response(json.dumps(body, ensure_ascii=False), mimetype="application/json")
 
@@ -167,8 +169,8 @@ def growth(args: dict) -> Response:
     page, filters = _page("growth", args)
     base = args.get("base_period")
     if base:
-        with current_resources().pool.connection() as conn:
-            use_cases.compare_with_base_period(reports.ConnectionReportStore(conn), page, filters["period_type"], base)
+        with current_resources().reports() as store:
+            use_cases.compare_with_base_period(store, page, filters["period_type"], base)
         filters["base_period"] = base
     return render("growth", page, args, filters, args["page"], args["page_size"])
 
@@ -229,10 +231,10 @@ def plan(args: dict) -> Response:
 @blp.response(200, s.TREND_PAGE)
 def trend(args: dict) -> Response:
     end = date.fromisoformat(args["end"] + "-01") if args.get("end") else None
-    with current_resources().pool.connection() as conn:
+    with current_resources().reports() as store:
         page, filters = use_cases.trend(
-            reports.ConnectionReportStore(conn), locality=args.get("locality"), scheme=args["scheme"],
-            months=args["months"], end=end, scope=reader_scope(), this_month=this_month(), nation=reference.NATION_CODE)
+            store, locality=args.get("locality"), scheme=args["scheme"],
+            months=args["months"], end=end, scope=reader_scope(), this_month=this_month(), nation=NATION_CODE)
     return render("trend", page, args, filters, 1, page.total)
 
 
@@ -242,15 +244,14 @@ def trend(args: dict) -> Response:
 @blp.arguments(s.LocalityArgs, location="query", unknown=None)  # the schema raises on unknown parameters
 @blp.response(200, s.LOCALITY_PAGE)
 def localities(args: dict) -> Response:
-    with current_resources().pool.connection() as conn:
-        page, filters = use_cases.localities(reports.ConnectionReportStore(conn), args, _paging(args), scope=reader_scope())
+    with current_resources().reports() as store:
+        page, filters = use_cases.localities(store, args, _paging(args), scope=reader_scope())
     return render("localities", page, args, filters, args["page"], args["page_size"])
 
 
-def _load(loader, rows: list[dict], dry_run: bool) -> Response:
+def _load(loader: LoadRows, rows: list[dict], dry_run: bool) -> Response:
     """Rows outside the reference token's localities are rejected (207), the others loaded."""
-    with current_resources().pool.connection() as conn:
-        report = loader(conn, rows, dry_run=dry_run, within=g.principal.localities)
+    report = loader(rows, dry_run=dry_run, within=g.principal.localities)
     body = {"added": report.added, "changed": report.changed, "unchanged": report.unchanged,
             "rejected": [{"line": r.line, "locality_code": r.code, "reason": r.reason} for r in report.rejected],
             "dry_run": report.dry_run}
@@ -275,7 +276,7 @@ def list_denominators(args: dict) -> Response:
 @blp.response(200, s.LoadReportSchema)
 @blp.alt_response(207, schema=s.LoadReportSchema, description="some rows rejected")
 def post_denominators(args: dict, body: dict) -> Response:
-    return _load(reference.load_denominators, body["rows"], args["dry_run"])
+    return _load(current_resources().load_denominators, body["rows"], args["dry_run"])
 
 
 @blp.route("/targets", methods=["GET"])
@@ -295,4 +296,4 @@ def list_targets(args: dict) -> Response:
 @blp.response(200, s.LoadReportSchema)
 @blp.alt_response(207, schema=s.LoadReportSchema, description="some rows rejected")
 def post_targets(args: dict, body: dict) -> Response:
-    return _load(reference.load_targets, body["rows"], args["dry_run"])
+    return _load(current_resources().load_targets, body["rows"], args["dry_run"])

@@ -1,0 +1,2 @@
+SET LOCAL statement_timeout = {timeout_ms};
+SELECT 1;
