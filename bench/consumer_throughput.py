@@ -49,7 +49,7 @@ from kafka import KafkaProducer  # noqa: E402
 from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
 
 from service.adapters.embedded import EmbeddedKafka, EmbeddedPostgres, free_port  # noqa: E402
-from service.adapters.kafka.publisher import record_key  # noqa: E402
+from service.contract.topic_record import record_key  # noqa: E402
 from service.adapters.kafka.topics import ensure_topics  # noqa: E402
 from service.adapters.postgres import migrate  # noqa: E402
 from service.adapters.postgres.aggregates import EVENT_COLUMNS, read_aggregates, rows_for  # noqa: E402

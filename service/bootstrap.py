@@ -136,14 +136,25 @@ def build_consumer(settings: Settings, metrics=None):
 
 
 def build_relay(settings: Settings):
-    """The outbox relay, with its own producer and database connection."""
+    """The outbox relay, with its own producer, outbox connection and topic set-up."""
     import psycopg
+    from kafka.errors import KafkaError
 
     from .adapters.kafka.publisher import KafkaPublisher
+    from .adapters.kafka.topics import ensure_topics
+    from .adapters.postgres.outbox import RelayOutbox
     from .entrypoints.relay import Relay
+    from .service_layer.ingestion import PublishUnavailable
 
-    return Relay(settings, KafkaPublisher(settings),
-                 lambda: psycopg.connect(settings.database_url, connect_timeout=5, application_name="enrolment-relay"))
+    def ensure() -> None:
+        try:
+            ensure_topics(settings)
+        except KafkaError as exc:
+            raise PublishUnavailable(f"cannot ensure the topics: {type(exc).__name__}") from exc
+
+    outbox = RelayOutbox(lambda: psycopg.connect(settings.database_url, connect_timeout=5,
+                                                 application_name="enrolment-relay"))
+    return Relay(settings, KafkaPublisher(settings), outbox, ensure)
 
 
 @contextmanager
@@ -262,7 +273,7 @@ def build_dead_letter_topic(settings: Settings):
 def build_record_key(settings: Settings):
     """value -> the key the API gives the record (None when it does not decode): a fixed dead
     letter is published under the key of its participant, as the API would."""
-    from .adapters.kafka.publisher import record_key
+    from .contract.topic_record import record_key
     from .contract.events import decode_record
     from .domain.identity import Pseudonymiser
     from .adapters.postgres.record_rows import POISON

@@ -7,22 +7,12 @@ events, the rule each broke (the field path the API's error names).
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
-
 import requests
+
+from ..service_layer.simulation import Outcome
 
 EVENTS_PATH = "/v1/events"
 BATCH_PATH = "/v1/events/batch"
-
-
-@dataclass
-class Outcome:
-    status: int  # HTTP status, 0 when the connection failed
-    latency_s: float
-    accepted: int = 0
-    duplicates: int = 0
-    rejected_rules: list[str] = field(default_factory=list)  # one entry per rejected event
-    error: str = ""  # connection error or unexpected body, for the summary
 
 
 def error_rules(errors) -> list[str]:

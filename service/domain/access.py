@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
+from datetime import datetime
 
 from .model import Agent
 
@@ -65,3 +66,15 @@ class OutOfScope(LookupError):
     def __init__(self, parameter: str, code: str, scope: Scope):
         self.parameter, self.code = parameter, code
         super().__init__(f"locality {code!r} is outside this token's localities ({', '.join(sorted(scope.roots))})")
+
+
+@dataclass(frozen=True)
+class TokenRow:
+    token_id: int
+    scope: str
+    agent_id: str | None
+    label: str
+    created_at: datetime
+    revoked_at: datetime | None
+    localities: tuple[str, ...] = ()  # subtree roots it is limited to; empty = the nation
+    min_cell_size: int | None = None

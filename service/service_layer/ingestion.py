@@ -20,13 +20,36 @@ from typing import Protocol
 
 import orjson
 
-from ..adapters.kafka.publisher import OutgoingRecord, PublishUnavailable, record_key
-from ..adapters.postgres.outbox import Admission, OutboxEntry
 from ..contract.digest import content_digest
+from ..contract.topic_record import OutgoingRecord, record_key
 from ..contract.events import build_event, record_dict
 from ..domain.identity import Pseudonymiser
 from ..domain.model import RETRACTED, Agent, Event, Retractor
 from .retractions import FindKnown, Refusal, retraction_refusals
+
+
+class PublishUnavailable(Exception):
+    """The broker did not acknowledge every record in time: nothing may be reported published."""
+
+
+@dataclass(frozen=True)
+class OutboxEntry:
+    event_id: uuid.UUID
+    content_digest: bytes
+    key: bytes
+    value: bytes
+    kind: str
+
+
+@dataclass(frozen=True)
+class Admission:
+    new: frozenset[uuid.UUID]  # stored now: to be published
+    known: dict[uuid.UUID, bytes | None]  # accepted before: its digest (None: stored before digests)
+
+    def is_same_event(self, entry: OutboxEntry) -> bool:
+        """`entry` is the event accepted before under its id (as far as can be told)."""
+        digest = self.known.get(entry.event_id)
+        return digest is None or digest == entry.content_digest
 
 
 class Outcome(StrEnum):
@@ -41,7 +64,10 @@ class Outbox(Protocol):
 
 
 class Publisher(Protocol):
-    def publish(self, records: Sequence[OutgoingRecord]) -> None: ...
+    def publish(self, records: Sequence[OutgoingRecord]) -> None:
+        """Raises PublishUnavailable unless the broker acknowledged every record."""
+
+    def close(self) -> None: ...
 
 
 @dataclass(frozen=True)

@@ -13,11 +13,18 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from ..adapters.postgres.rebuild import StoredRows
 from ..domain.model import CONFERENCE, ENROLMENT, RETRACTION
 from .applying import BatchResult
 
 Offsets = dict[tuple[str, int], int]  # (topic, partition) -> the next offset to read
+
+
+@dataclass(frozen=True)
+class StoredRows:
+    """A batch of rows as the event store holds them (pseudonymised, valid already)."""
+    enrolments: Sequence[tuple] = ()
+    conferences: Sequence[tuple] = ()
+    retractions: Sequence[tuple] = ()
 
 
 Batch = StoredRows | Sequence[bytes]  # stored rows, or topic record values to decode

@@ -15,12 +15,23 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from ..adapters.agent_api import Outcome
 from ..domain.model import Channel
 from ..domain.simulation import PlannedRequest, SimAgent, TrafficMix, TrafficPlan
 from .tokens import AGENT, TokenStore, UnknownCodes
 
 DEMO_AGENT_PREFIX = "sim-agent-"
+
+
+@dataclass
+class Outcome:
+    """What one request of an agent app got (adapters/agent_api.py sends it)."""
+
+    status: int  # HTTP status, 0 when the connection failed
+    latency_s: float
+    accepted: int = 0
+    duplicates: int = 0
+    rejected_rules: list[str] = field(default_factory=list)  # one entry per rejected event
+    error: str = ""  # connection error or unexpected body, for the summary
 
 
 class AgentClient(Protocol):

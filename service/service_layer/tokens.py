@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Protocol
 
-from ..adapters.postgres.tokens import AGENT, REFERENCE, REPORTING, SUPERVISOR, TokenRow
+from ..domain.access import AGENT, REFERENCE, REPORTING, SUPERVISOR, TokenRow
 from ..domain.model import Channel
 
 __all__ = ["AGENT", "REFERENCE", "REPORTING", "SUPERVISOR", "TokenStore", "UnknownCodes", "issue_agent_token",

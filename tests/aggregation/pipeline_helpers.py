@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import psycopg
 from kafka import KafkaProducer
 
-from service.adapters.kafka.publisher import outgoing
+from service.contract.topic_record import outgoing
 from service.adapters.postgres.aggregates import read_aggregates
 from service.domain.identity import Pseudonymiser
 

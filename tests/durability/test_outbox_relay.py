@@ -10,6 +10,7 @@ import pytest
 
 from service.adapters.kafka.consumer import make_consumer, read_to_end, topic_partitions
 from service.adapters.kafka.publisher import KafkaPublisher
+from service.adapters.postgres.outbox import RelayOutbox
 from service.adapters.postgres import outbox
 from service.entrypoints.relay import Relay
 
@@ -39,7 +40,7 @@ def test_admission_stores_new_events_and_gives_the_digest_of_known_ones(database
 
 def _relay(settings) -> Relay:
     return Relay(settings.with_(relay_grace_s=0.0), KafkaPublisher(settings),
-                 lambda: psycopg.connect(settings.database_url))
+                 RelayOutbox(lambda: psycopg.connect(settings.database_url)))
 
 
 def read_topic(settings) -> list:
@@ -76,7 +77,7 @@ def test_the_relay_publishes_what_the_broker_never_acknowledged_and_what_a_reset
 
 def test_the_relay_waits_out_the_apis_own_publish(settings):
     relay = Relay(settings.with_(relay_grace_s=3600.0), KafkaPublisher(settings),
-                  lambda: psycopg.connect(settings.database_url))
+                  RelayOutbox(lambda: psycopg.connect(settings.database_url)))
     with psycopg.connect(settings.database_url) as conn:
         outbox.admit(conn, [entry()])
         assert relay.round() == 0  # accepted a moment ago: the API is still publishing it
@@ -88,7 +89,7 @@ def test_the_relay_waits_out_the_apis_own_publish(settings):
 def test_the_relay_survives_an_unreachable_broker(settings):
     relay = Relay(settings.with_(relay_grace_s=0.0, kafka_bootstrap_servers="127.0.0.1:1", publish_timeout_s=0.5),
                   KafkaPublisher(settings.with_(kafka_bootstrap_servers="127.0.0.1:1", publish_timeout_s=0.5)),
-                  lambda: psycopg.connect(settings.database_url))
+                  RelayOutbox(lambda: psycopg.connect(settings.database_url)))
     with psycopg.connect(settings.database_url) as conn:
         outbox.admit(conn, [entry()])
         assert relay.round() == 0

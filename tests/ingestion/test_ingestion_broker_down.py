@@ -9,6 +9,7 @@ import pytest
 from ingestion_helpers import auth, enrolment, read_topic, value
 from service.adapters.embedded import EmbeddedKafka, free_port
 from service.adapters.kafka.publisher import KafkaPublisher
+from service.adapters.postgres.outbox import RelayOutbox
 from service.adapters.kafka.topics import ensure_topics
 from service.adapters.postgres import outbox
 from service.bootstrap import build_api
@@ -26,7 +27,7 @@ def timed_post(client, path, body, token):
 
 def relay_for(settings) -> Relay:
     return Relay(settings.with_(relay_grace_s=0.0), KafkaPublisher(settings),
-                 lambda: psycopg.connect(settings.database_url))
+                 RelayOutbox(lambda: psycopg.connect(settings.database_url)))
 
 
 def test_unreachable_broker_still_accepts_durably_and_the_relay_publishes_later(settings, tokens):

@@ -1,8 +1,8 @@
 """The ingestion use case on fakes: durable first, published once, conflicts refused."""
 import uuid
 
-from service.adapters.kafka.publisher import PublishUnavailable
-from service.adapters.postgres.outbox import Admission, OutboxEntry
+from service.service_layer.ingestion import PublishUnavailable
+from service.service_layer.ingestion import Admission, OutboxEntry
 from service.service_layer.ingestion import Outcome, accept
 
 

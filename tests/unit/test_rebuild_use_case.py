@@ -3,7 +3,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from service.adapters.postgres.rebuild import StoredRows
+from service.service_layer.rebuild import StoredRows
 from service.domain.model import CONFERENCE, ENROLMENT, RETRACTION
 from service.service_layer.applying import BatchResult
 from service.service_layer.rebuild import RebuildRefused, rebuild

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from service.adapters.agent_api import Outcome
+from service.service_layer.simulation import Outcome
 from service.domain.model import Channel
 from service.domain.simulation import SimAgent, TrafficMix
 from service.service_layer.simulation import create_simulated_agents, play_traffic

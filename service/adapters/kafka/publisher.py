@@ -4,11 +4,7 @@ One KafkaProducer per worker process, created on first use in that process (neve
 gunicorn forks: its threads do not survive a fork), acks=all and idempotence set explicitly, values and keys
 passed as bytes (no serializer callables).
 
-The record key is the hex of the participant's pseudonym (`Pseudonymiser`) of the primary id:
-the personal id when the event has one, else the SI number; a conference is keyed by its
-locality code. The default partitioner hashes the key, so one participant's events (under one
-id) stay in order on one partition. See docs/ingestion.md for what that does and does not
-promise.
+The records' keys and headers are the contract's (service/contract/topic_record.py).
 """
 from __future__ import annotations
 
@@ -18,65 +14,19 @@ import socket
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
 
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
 from ...config import Settings
+from ...contract.topic_record import OutgoingRecord
+from ...service_layer.ingestion import PublishUnavailable
 from .clients import make_producer
-from ...contract.events import SCHEMA_VERSION, encode_record
-from ...domain.identity import Pseudonymiser
-from ...domain.model import EVENT_KINDS, ConferenceEvent, Event, RetractionEvent
 
 log = logging.getLogger(__name__)
 
 
 BATCH_BYTES = 256 * 1024
-
-
-class PublishUnavailable(Exception):
-    """The broker did not acknowledge every record in time: nothing may be reported accepted."""
-
-
-@dataclass(frozen=True)
-class OutgoingRecord:
-    key: bytes
-    value: bytes
-    headers: list[tuple[str, bytes]]
-
-    @classmethod
-    def of(cls, event_id: str, kind: str, key: bytes, value: bytes) -> "OutgoingRecord":
-        return cls(key, value, record_headers(event_id, kind))
-
-
-def record_key(event: Event, pseudonymiser: Pseudonymiser) -> bytes:
-    if isinstance(event, ConferenceEvent):
-        return event.locality_code.encode()
-    if isinstance(event, RetractionEvent):  # the retractions of one event share a partition
-        return str(event.retracts).encode()
-    p = event.participant
-    if p.personal_id:
-        return pseudonymiser.personal_id(p.personal_id).hex().encode()
-    assert p.si_number, "an enrolment names a personal id or an SI number (the contract)"
-    return pseudonymiser.si_number(p.si_number).hex().encode()
-
-
-_SCHEMA_VERSION_HEADER = ("schema_version", str(SCHEMA_VERSION).encode())
-_KIND_HEADERS = {kind: ("kind", kind.encode()) for kind in EVENT_KINDS}
-
-
-def record_headers(event_id: str, kind: str) -> list[tuple[str, bytes]]:
-    return [("event_id", event_id.encode()), _SCHEMA_VERSION_HEADER, _KIND_HEADERS[kind]]
-
-
-def outgoing(event: Event, received_at: datetime, pseudonymiser: Pseudonymiser) -> OutgoingRecord:
-    return OutgoingRecord(
-        key=record_key(event, pseudonymiser),
-        value=encode_record(event, received_at),
-        headers=record_headers(str(event.event_id), str(event.kind)),
-    )
 
 
 class KafkaPublisher:

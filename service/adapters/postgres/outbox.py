@@ -7,7 +7,8 @@
   A copy admitted while an apply stores its event is checked again (`undo_stored.sql`).
 - `FORGET_APPLIED` (consumer): deletes the rows of the events an apply stores, in its
   transaction, when the content digests agree.
-- `due` / `mark_published` / `record_reset` (relay): what to publish again, and when.
+- `due` / `mark_published` / `record_reset` (relay, through `RelayOutbox`): what to publish
+  again, and when.
 
 The SQL lives in `sql/outbox/*.sql` (sql_files.py); `admit.sql` and `undo_stored.sql` share
 `stored_events.sql`, the events already stored under some ids.
@@ -18,36 +19,18 @@ import os
 import queue
 import threading
 import uuid
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from functools import cache
 
 import psycopg
 from psycopg import sql
 
+from ...service_layer.ingestion import Admission, OutboxEntry
+from ...service_layer.relaying import OutboxUnavailable
 from .pool import LazyConnection
 from .rows import one_row
 from .sql_files import composed, text
-
-@dataclass(frozen=True)
-class OutboxEntry:
-    event_id: uuid.UUID
-    content_digest: bytes
-    key: bytes
-    value: bytes
-    kind: str
-
-
-@dataclass(frozen=True)
-class Admission:
-    new: frozenset[uuid.UUID]  # stored now: to be published
-    known: dict[uuid.UUID, bytes | None]  # accepted before: its digest (None: stored before digests)
-
-    def is_same_event(self, entry: OutboxEntry) -> bool:
-        """`entry` is the event accepted before under its id (as far as can be told)."""
-        digest = self.known.get(entry.event_id)
-        return digest is None or digest == entry.content_digest
-
 
 def _stored_events(matching: str) -> sql.Composed:
     """`stored_events.sql` for the ids that `matching` (a join or a filter on `s`) picks out."""
@@ -112,6 +95,33 @@ def pending(conn: psycopg.Connection) -> tuple[int, int]:
     total, unpublished = one_row(conn.execute(text("outbox", "pending")))
     conn.commit()
     return total, unpublished
+
+
+class RelayOutbox:
+    """The relay's outbox (`service_layer.relaying.DueOutbox`) on one connection of its own,
+    made again after the database was unreachable (OutboxUnavailable)."""
+
+    def __init__(self, connect: Callable[[], psycopg.Connection]):
+        self._conn = LazyConnection(connect)
+
+    def due(self, *, limit: int, grace_s: float, stale_s: float) -> list[OutboxEntry]:
+        with self._reachable():
+            return due(self._conn.get(), limit=limit, grace_s=grace_s, stale_s=stale_s)
+
+    def mark_published(self, event_ids: Sequence[uuid.UUID]) -> None:
+        with self._reachable():
+            mark_published(self._conn.get(), event_ids)
+
+    def close(self) -> None:
+        self._conn.drop()
+
+    @contextmanager
+    def _reachable(self) -> Iterator[None]:
+        try:
+            yield
+        except psycopg.OperationalError as exc:
+            self._conn.drop()
+            raise OutboxUnavailable(type(exc).__name__) from exc
 
 
 class GroupedOutbox:

@@ -18,12 +18,12 @@ The statements are in `sql/rebuild/`.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import psycopg
 from psycopg import sql
 
+from ...service_layer.rebuild import StoredRows
 from .aggregates import (
     CONFERENCE_COLUMNS, EVENT_COLUMNS, RETRACTION_COLUMNS, BatchResult, apply_batch, stored_offsets,
 )
@@ -39,14 +39,6 @@ REBUILT_TABLES = (
     "agg_active_changes", "agg_active_changes_by_person", "agg_flows",
     "agg_campaign_enrolments", "agg_outreach",
 )
-
-
-@dataclass(frozen=True)
-class StoredRows:
-    """A batch of rows as the event store holds them (pseudonymised, valid already)."""
-    enrolments: Sequence[tuple] = ()
-    conferences: Sequence[tuple] = ()
-    retractions: Sequence[tuple] = ()
 
 
 def create_rebuild_schema(url: str) -> str:

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import datetime
 
 import psycopg
 from psycopg import sql
@@ -17,22 +15,10 @@ from ...domain.access import REFERENCE as REFERENCE
 from ...domain.access import REPORTING as REPORTING
 from ...domain.access import SUPERVISOR as SUPERVISOR
 from ...domain.access import well_formed as well_formed
-from ...domain.access import SCOPES, TOKEN_BYTES, TOKEN_PREFIX, Principal, hash_token
+from ...domain.access import SCOPES, TOKEN_BYTES, TOKEN_PREFIX, Principal, TokenRow, hash_token
 from ...domain.model import Agent, Channel
 from .rows import one_row
 from .sql_files import composed, text
-
-
-@dataclass(frozen=True)
-class TokenRow:
-    token_id: int
-    scope: str
-    agent_id: str | None
-    label: str
-    created_at: datetime
-    revoked_at: datetime | None
-    localities: tuple[str, ...] = ()  # subtree roots it is limited to; empty = the nation
-    min_cell_size: int | None = None
 
 
 def lookup(conn: psycopg.Connection, token_hash: bytes) -> Principal | None:

@@ -11,7 +11,7 @@ from ...config import Settings
 @click.command("relay")
 def relay_command() -> None:
     """Relay the outbox to the events topic (one process per stack; the runner starts it)."""
-    from ...bootstrap import build_relay, build_stack_database, build_topic_setup
+    from ...bootstrap import build_relay, build_stack_database
     from ..logs import configure_logging
 
     settings = Settings.from_env()
@@ -20,7 +20,7 @@ def relay_command() -> None:
     relay = build_relay(settings)
     signal.signal(signal.SIGTERM, relay.request_stop)
     signal.signal(signal.SIGINT, relay.request_stop)
-    relay.run(ensure_topics=build_topic_setup(settings))
+    relay.run()
 
 
 commands = [relay_command]
