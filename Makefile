@@ -22,8 +22,8 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/enrolment run $(ARGS)
 
-## Lint (ruff) and type-check (mypy) first, then the whole test suite (unit + integration
-## against real PostgreSQL and a real broker). Their settings are in pyproject.toml.
+## Lint (ruff), type-check (mypy) and check the layers (import-linter) first, then the whole
+## test suite (unit + integration against real PostgreSQL and a real broker). Their settings are in pyproject.toml.
 test: lint
 	scripts/ensure-system-packages
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
@@ -31,6 +31,7 @@ test: lint
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 bench-api: $(STAMP)
 	$(BIN)/python bench/api_throughput.py

@@ -25,11 +25,9 @@ from pathlib import Path
 
 import psycopg
 
+from ..service_layer.stack import EmbeddedUnavailable
+
 from .postgres.logins import set_password
-
-
-class EmbeddedUnavailable(RuntimeError):
-    """The wheel of an embedded server is not installed."""
 
 
 def _embedded_module(name: str):

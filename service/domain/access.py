@@ -78,3 +78,10 @@ class TokenRow:
     revoked_at: datetime | None
     localities: tuple[str, ...] = ()  # subtree roots it is limited to; empty = the nation
     min_cell_size: int | None = None
+
+
+DEFAULT_CONNECTION_LIMIT = 5  # per analyst login: their sessions cannot use up max_connections
+
+
+class LoginError(ValueError):
+    """A name that cannot be an analyst login, or a role that is not one."""

@@ -30,12 +30,16 @@ class StoredRows:
 Batch = StoredRows | Sequence[bytes]  # stored rows, or topic record values to decode
 
 
+class CatchUpFailed(RuntimeError):
+    """A source could not read what the live consumer applied: nothing is swapped in."""
+
+
 class RecordSource(Protocol):
     def batches(self) -> Iterator[Batch]: ...
 
     def catch_up(self, live: Offsets) -> Iterable[Batch]:
         """What the live consumer applied (up to `live`) beyond the batches read; raises if
-        it cannot be read (nothing is swapped in)."""
+        it cannot be read (CatchUpFailed: nothing is swapped in)."""
 
 
 class RebuildTarget(Protocol):

@@ -15,8 +15,17 @@ from ..domain.pipeline_status import PipelineStatus, Unreachable, consumer_lag
 BROKER_RESET_REASON = "enrolment run started an empty embedded broker"
 
 
+class MigrationError(RuntimeError):
+    """The migration files and the database's record of them disagree; nothing was applied."""
+
+
+class EmbeddedUnavailable(RuntimeError):
+    """The wheel of an embedded server is not installed."""
+
+
 class Database(Protocol):
-    def migrate(self) -> int: ...
+    def migrate(self) -> int:
+        """The migrations applied now; raises MigrationError."""
     def load_contribution_rules(self, path: Path) -> int: ...
     def load_default_reference(self) -> Mapping[str, Any]: ...
     def forget_consumer_offsets(self) -> None: ...

@@ -10,7 +10,8 @@ import psycopg
 import pytest
 from click.testing import CliRunner
 
-from service.adapters.postgres import MigrationError, migrate
+from service.adapters.postgres import migrate
+from service.service_layer.stack import MigrationError
 from service.adapters.postgres.migrations import available
 from service.entrypoints.cli import main
 

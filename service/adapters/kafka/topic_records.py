@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from kafka import KafkaConsumer, TopicPartition
 
 from ...config import Settings
+from ...service_layer.rebuild import CatchUpFailed
 from .consumer import make_consumer, read_to_end, topic_partitions
 
 
@@ -16,10 +17,6 @@ def open_topic_reader(settings: Settings) -> tuple[KafkaConsumer, list[TopicPart
     consumer.assign(partitions)
     consumer.seek_to_beginning(*partitions)
     return consumer, partitions
-
-
-class CatchUpFailed(RuntimeError):
-    pass
 
 
 class TopicRecords:

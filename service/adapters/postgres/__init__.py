@@ -1,5 +1,5 @@
 """PostgreSQL adapter: connection pools and versioned migrations."""
-from .migrations import MigrationError, migrate
+from .migrations import migrate
 from .pool import make_pool
 
-__all__ = ["MigrationError", "make_pool", "migrate"]
+__all__ = ["make_pool", "migrate"]

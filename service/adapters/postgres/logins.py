@@ -18,6 +18,7 @@ from datetime import datetime
 import psycopg
 from psycopg import sql
 
+from ...domain.access import DEFAULT_CONNECTION_LIMIT, LoginError
 from .rows import one_row
 from .sql_files import composed, text
 from .tokens import unknown_localities
@@ -26,13 +27,6 @@ READER_ROLE = "reporting_reader"
 SCOPED_ROLE = "reporting_scoped"
 # Lower-case, unquoted in a psql URL; the pg_ prefix is reserved by PostgreSQL.
 LOGIN_NAME = re.compile(r"(?!pg_)[a-z_][a-z0-9_]{0,62}")
-DEFAULT_CONNECTION_LIMIT = 5  # per login: analysts' sessions cannot use up max_connections
-
-
-class LoginError(ValueError):
-    """A name that cannot be an analyst login, or a role that is not one."""
-
-
 @dataclass(frozen=True)
 class Login:
     name: str

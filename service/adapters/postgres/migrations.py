@@ -29,6 +29,7 @@ from importlib.resources.abc import Traversable
 import psycopg
 from psycopg import sql
 
+from ...service_layer.stack import MigrationError
 from .sql_files import composed, text
 
 log = logging.getLogger(__name__)
@@ -41,10 +42,6 @@ log = logging.getLogger(__name__)
 # apply needs (locks.py), the timeouts bound the load and the snapshots a reader holds.
 READER_LIMITS = {"statement_timeout": "60s", "idle_in_transaction_session_timeout": "5min"}
 NAME = re.compile(r"(\d{4})_([a-z0-9_]+)\.sql")
-
-
-class MigrationError(RuntimeError):
-    """The migration files and the database's record of them disagree; nothing was applied."""
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,7 @@ import importlib
 
 import click
 
-from ...adapters.embedded import EmbeddedUnavailable
-from ...adapters.postgres import MigrationError
+from ...service_layer.stack import EmbeddedUnavailable, MigrationError
 
 # Each module defines `commands: list[click.Command]`.
 COMMAND_MODULES = (

@@ -10,7 +10,7 @@ import sys
 import click
 
 # The login rules' error (translated into a click error) and the default limit of the option.
-from ...adapters.postgres.logins import DEFAULT_CONNECTION_LIMIT, LoginError
+from ...domain.access import DEFAULT_CONNECTION_LIMIT, LoginError
 from ...bootstrap import build_login_store
 from .migrate import database_url_option
 

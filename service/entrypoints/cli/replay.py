@@ -36,7 +36,7 @@ def replay_group(ctx: click.Context, from_topic: bool, from_file: Path | None) -
     if from_topic and from_file:
         raise click.UsageError("--from-topic and --from-file exclude each other")
     # The topic's error when it cannot catch up with the live consumer, translated below.
-    from ...adapters.kafka.topic_records import CatchUpFailed
+    from ...service_layer.rebuild import CatchUpFailed
     from ...bootstrap import build_rebuild
     from ...service_layer.rebuild import RebuildRefused, rebuild
     from ..worker import interpreter_tuned_for_batches
