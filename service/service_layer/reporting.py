@@ -22,7 +22,7 @@ PERIOD_EXAMPLES = {"month": "2024-02", "quarter": "2024-Q1", "year": "2024", "yt
 class ReportStore(Protocol):
     """The report queries (adapters/postgres/reports.py), on one connection."""
 
-    def latest_month(self) -> date | None: ...
+    def latest_month(self, scope: Scope) -> date | None: ...
     def period_exists(self, period_type: str, period: str) -> bool: ...
     def fetch(self, report: str, filters: dict[str, Any], *, scope: Scope, limit: int, offset: int,
               min_cell_size: int | None) -> Page: ...
@@ -53,11 +53,12 @@ def period_of(month: date, period_type: str) -> str:
             "year": f"{month.year}", "ytd": f"{month:%Y-%m}-YTD"}[period_type]
 
 
-def resolve_period(store: ReportStore, period_type: str, period: str | None, this_month: date) -> dict[str, str]:
-    """period_type/period: by default the period holding the latest month with data (this
-    month when there is none); a named period must exist."""
+def resolve_period(store: ReportStore, period_type: str, period: str | None, this_month: date,
+                   scope: Scope) -> dict[str, str]:
+    """period_type/period: by default the period holding the latest month with data within
+    `scope` (this month when there is none); a named period must exist."""
     if period is None:
-        period = period_of(store.latest_month() or this_month, period_type)
+        period = period_of(store.latest_month(scope) or this_month, period_type)
     elif not store.period_exists(period_type, period):
         raise UnknownPeriod("period", period_type, f"not a {period_type} period between 2000 and 2060 "
                                                    f"(e.g. {PERIOD_EXAMPLES[period_type]})")
@@ -87,7 +88,8 @@ def report(store: ReportStore, name: str, args: dict[str, Any], paging: Paging, 
     spec = REPORT_CATALOG[name]
     filters = {k: v for k, v in args.items() if k in spec.filters and v is not None}
     if spec.periodic:
-        filters = resolve_period(store, args.get("period_type", "month"), args.get("period"), this_month) | filters
+        filters = resolve_period(store, args.get("period_type", "month"), args.get("period"), this_month,
+                                 scope) | filters
     page = store.fetch(name, filters, scope=scope, limit=paging.page_size, offset=paging.offset,
                        min_cell_size=min_cell_size(token_min_cell_size, args.get("min_cell_size")))
     return page, filters | page.meta
@@ -125,8 +127,9 @@ def compare_with_base_period(store: ReportStore, page: Page, period_type: str, b
 def trend(store: ReportStore, *, locality: str | None, scheme: str, months: int, end: date | None,
           scope: Scope, this_month: date, nation: str) -> tuple[Page, dict[str, Any]]:
     """The monthly series of a locality (default: the nation, or the scope's first root) and
-    scheme, ending with `end` (default: the latest month with data, else this month)."""
-    end = end or store.latest_month() or this_month
+    scheme, ending with `end` (default: the latest month with data within `scope`, else this
+    month)."""
+    end = end or store.latest_month(scope) or this_month
     locality = locality or min(scope.roots, default=nation)
     items = store.trend(locality, scheme, end, months, scope=scope)
     filters = {"locality": locality, "scheme": scheme, "months": months, "end": f"{end:%Y-%m}"}

@@ -193,6 +193,19 @@ def test_trend_defaults_to_the_token_locality(api):
         assert api("hue", "trend", locality=code).status_code == 403
 
 
+def test_the_default_period_is_the_latest_month_within_the_token_localities(api, settings):
+    """Only Bắc Giang has figures in May: a Huế reader's default period stays February."""
+    with psycopg.connect(settings.database_url) as conn:
+        conn.execute("INSERT INTO agg_flows (locality_code, scheme, month, channel, agent_id, new_participants)"
+                     " VALUES (%s, 'BHXH_TN', '2024-05-01', 'post_office', 'bg-post', 2)", (BG_A,))
+    assert api("nation", "flows").json["filters"]["period"] == "2024-05"
+    assert api("hue", "flows").json["filters"]["period"] == "2024-02"
+    assert api("hue", "coverage", period_type="quarter").json["filters"]["period"] == "2024-Q1"
+    hue = api("hue", "flows").json["items"]
+    assert hue and {r["locality_code"] for r in hue} <= {HUE, HUE_A, HUE_B}
+    assert api("hue", "trend", scheme="BHXH_BB", months=1).json["filters"]["end"] == "2024-02"
+
+
 def _sums_with_one_withheld(items: list[dict], column: str, parents: dict[str, str]) -> list:
     """Sums in the answer (a locality = its children, per sex) with exactly one withheld cell."""
     at = {(i["locality_code"], i["sex"]): i for i in items}

@@ -19,9 +19,11 @@ THIS_MONTH = date(2031, 5, 1)
 class FakeStore:
     def __init__(self, latest=None, periods=(), items=(), base=None):
         self.latest, self.periods, self.items, self.base = latest, set(periods), list(items), base or {}
+        self.scopes_asked = []
         self.calls = []
 
-    def latest_month(self):
+    def latest_month(self, scope):
+        self.scopes_asked.append(scope)
         return self.latest
 
     def period_exists(self, period_type, period):
@@ -181,3 +183,13 @@ def test_only_a_reference_token_writes_reference_data():
     for token in ("read", "agent", "unknown"):
         with pytest.raises(uc.NotAReferenceWriter):
             uc.reference_writer(tokens.get, token)
+
+
+def test_the_default_period_and_trend_end_are_the_readers_latest_month():
+    """A reader of one province gets its latest month with data, not the nation's."""
+    province = Scope(frozenset({"87"}))
+    store = FakeStore(latest=date(2024, 6, 1))
+    run(store, "coverage", {}, scope=province)
+    uc.trend(store, locality=None, scheme="BHXH_BB", months=3, end=None, scope=province,
+             this_month=THIS_MONTH, nation="VN")
+    assert store.scopes_asked == [province, province]

@@ -32,10 +32,10 @@ def check_in_scope(conn: psycopg.Connection, scope: Scope, named: dict[str, str 
 
 
 def scope_condition(scope: Scope, column: str = "locality_code") -> tuple[list[sql.Composable], list[Any]]:
+    """([the condition], [its parameter]) that keeps `scope`'s rows; ([], []) for the nation."""
     if scope.nation:
         return [], []
     return [in_scope(column)], [sorted(scope.roots)]
-
 
 
 def scope_localities(conn: psycopg.Connection, scope: Scope) -> list[dict[str, Any]]:

@@ -110,11 +110,15 @@ _READ = {
 QUERIES: dict[str, ReportQuery] = {name: ReportQuery(shape, **_READ[name]) for name, shape in REPORT_CATALOG.items()}
 
 
-def latest_month(conn: psycopg.Connection) -> date | None:
-    """The last month with a non-zero stock change or flow: the default period of the reports
-    (rows that a re-derivation netted to zero are left behind depending on arrival order)."""
+def latest_month(conn: psycopg.Connection, scope: Scope) -> date | None:
+    """The last month with a non-zero stock change or flow within `scope`: the default period
+    of the reports (rows that a re-derivation netted to zero are left behind depending on
+    arrival order). A reader of one province gets its latest month, not the nation's."""
     any_flow = sql.SQL(" OR ").join(sql.SQL("{} <> 0").format(sql.Identifier(c)) for c in TABLE_VALUES["agg_flows"])
-    (month,) = one_row(conn.execute(composed("reports", "latest_month", any_flow=any_flow)))
+    conditions, params = scope_condition(scope)
+    condition = conditions[0] if conditions else sql.SQL("true")
+    (month,) = one_row(conn.execute(composed("reports", "latest_month", any_flow=any_flow, in_scope=condition),
+                                    params * 2))
     return month
 
 
@@ -286,8 +290,8 @@ class ConnectionReportStore:
 
     conn: psycopg.Connection
 
-    def latest_month(self) -> date | None:
-        return latest_month(self.conn)
+    def latest_month(self, scope: Scope) -> date | None:
+        return latest_month(self.conn, scope)
 
     def period_exists(self, period_type: str, period: str) -> bool:
         return period_exists(self.conn, period_type, period)
