@@ -58,7 +58,7 @@ def build_api_resources(settings: Settings, *, publisher=None, pool=None, clock=
         reports=_report_store(pools.get),
         load_denominators=_on_pooled_connection(pools.get, reference.load_denominators),
         load_targets=_on_pooled_connection(pools.get, reference.load_targets),
-        check_database=lambda timeout_s: answers(pools.get(), timeout_s),
+        check_database=lambda timeout_s: answers(pools.get(), timeout_s),  # raises DatabaseUnavailable
     )
 
 
@@ -89,20 +89,25 @@ def build_ingestion(settings: Settings, pool: Callable[[], ConnectionPool]) -> I
 
 def _on_pooled_connection(pool: Callable[[], ConnectionPool],
                           query: Callable[Concatenate[psycopg.Connection, P], R]) -> Callable[P, R]:
-    """`query` with its connection taken from the pool for each call (committed after it)."""
+    """`query` with its connection taken from the pool for each call (committed after it);
+    an outage is DatabaseUnavailable."""
+    from .adapters.postgres.pool import outage_is_unavailable
+
     def on_connection(*args: P.args, **kwargs: P.kwargs) -> R:
-        with pool().connection() as conn:
+        with outage_is_unavailable(), pool().connection() as conn:
             return query(conn, *args, **kwargs)
     return on_connection
 
 
 def _report_store(pool: Callable[[], ConnectionPool]) -> Callable[[], AbstractContextManager[ReportStore]]:
-    """`with store() as reports:` the report queries on one connection of the pool."""
+    """`with store() as reports:` the report queries on one connection of the pool; an outage
+    is DatabaseUnavailable."""
+    from .adapters.postgres.pool import outage_is_unavailable
     from .adapters.postgres.reports import ConnectionReportStore
 
     @contextmanager
     def store() -> Iterator[ReportStore]:
-        with pool().connection() as conn:
+        with outage_is_unavailable(), pool().connection() as conn:
             yield ConnectionReportStore(conn)
     return store
 

@@ -13,7 +13,8 @@ from collections.abc import Callable
 
 from ..config import Settings
 from ..service_layer.ingestion import Publisher, PublishUnavailable
-from ..service_layer.relaying import DueOutbox, OutboxUnavailable, publish_due
+from ..service_layer.relaying import DueOutbox, publish_due
+from ..service_layer.unavailable import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +71,7 @@ class Relay:
             log.warning("relay: the broker did not acknowledge; retrying", extra={"error": str(exc)})
             self._broker_failed = True
             return 0
-        except OutboxUnavailable as exc:
+        except DatabaseUnavailable as exc:
             log.warning("relay: database unavailable; retrying", extra={"error": str(exc)})
             return 0
         if published:

@@ -15,13 +15,9 @@ from typing import Protocol
 from .ingestion import OutboxEntry, Publisher, outgoing_record
 
 
-class OutboxUnavailable(Exception):
-    """The outbox's database could not be reached; the next round tries again."""
-
-
 class DueOutbox(Protocol):
     """The outbox as the relay reads it (adapters/postgres/outbox.py `RelayOutbox`); raises
-    OutboxUnavailable when the database is unreachable."""
+    DatabaseUnavailable when the database is unreachable."""
 
     def due(self, *, limit: int, grace_s: float, stale_s: float) -> list[OutboxEntry]: ...
     def mark_published(self, event_ids: Sequence[uuid.UUID]) -> None: ...
@@ -30,7 +26,7 @@ class DueOutbox(Protocol):
 
 def publish_due(outbox: DueOutbox, publisher: Publisher, *, limit: int, grace_s: float, stale_s: float) -> int:
     """Publish up to `limit` due rows and note them published; how many. Raises
-    PublishUnavailable (nothing noted: they stay due) or OutboxUnavailable."""
+    PublishUnavailable (nothing noted: they stay due) or DatabaseUnavailable."""
     entries = outbox.due(limit=limit, grace_s=grace_s, stale_s=stale_s)
     if not entries:
         return 0

@@ -20,6 +20,16 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 def wait_for_figures(settings, events, timeout_s=90):
     deadline = time.monotonic() + timeout_s
     while tables(settings) != aggregate(events):
+        if time.monotonic() >= deadline:
+            with psycopg.connect(settings.database_url) as conn:
+                print("OFFSETS", conn.execute("SELECT topic, partition, next_offset FROM consumer_offsets").fetchall())
+                print("EVENTS", conn.execute("SELECT count(*) FROM enrolment_events").fetchall(), len(events))
+                print("RESETS", conn.execute("SELECT * FROM broker_resets").fetchall())
+            from kafka import KafkaConsumer, TopicPartition as TP
+            c = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers)
+            parts = c.partitions_for_topic(settings.events_topic)
+            print("PARTITIONS", parts, c.end_offsets([TP(settings.events_topic, p) for p in parts or []]))
+            c.close()
         assert time.monotonic() < deadline, "the figures never included every event"
         time.sleep(0.3)
 

@@ -7,7 +7,8 @@ import pytest
 from service.config import Settings
 from service.entrypoints.relay import BATCH, Relay
 from service.service_layer.ingestion import OutboxEntry, PublishUnavailable
-from service.service_layer.relaying import OutboxUnavailable, publish_due
+from service.service_layer.relaying import publish_due
+from service.service_layer.unavailable import DatabaseUnavailable
 
 
 def entry(n: int) -> OutboxEntry:
@@ -20,7 +21,7 @@ class FakeOutbox:
 
     def due(self, *, limit, grace_s, stale_s):
         if self.down:
-            raise OutboxUnavailable("OperationalError")
+            raise DatabaseUnavailable("OperationalError")
         self.asked.append((limit, grace_s, stale_s))
         return [e for e in self.entries if e.event_id not in self.marked][:limit]
 

@@ -27,7 +27,7 @@ import psycopg
 from psycopg import sql
 
 from ...service_layer.ingestion import Admission, OutboxEntry
-from ...service_layer.relaying import OutboxUnavailable
+from ...service_layer.unavailable import DatabaseUnavailable
 from .pool import LazyConnection
 from .rows import one_row
 from .sql_files import composed, text
@@ -99,7 +99,7 @@ def pending(conn: psycopg.Connection) -> tuple[int, int]:
 
 class RelayOutbox:
     """The relay's outbox (`service_layer.relaying.DueOutbox`) on one connection of its own,
-    made again after the database was unreachable (OutboxUnavailable)."""
+    made again after the database was unreachable (DatabaseUnavailable)."""
 
     def __init__(self, connect: Callable[[], psycopg.Connection]):
         self._conn = LazyConnection(connect)
@@ -121,7 +121,7 @@ class RelayOutbox:
             yield
         except psycopg.OperationalError as exc:
             self._conn.drop()
-            raise OutboxUnavailable(type(exc).__name__) from exc
+            raise DatabaseUnavailable(type(exc).__name__) from exc
 
 
 class GroupedOutbox:
@@ -130,7 +130,7 @@ class GroupedOutbox:
     statement and one commit on one connection, as a Kafka producer batches sends. While a
     group runs, the next one gathers; a lone request waits for no one.
 
-    `admit` raises psycopg.OperationalError when the database cannot take the entries in
+    `admit` raises DatabaseUnavailable when the database cannot take the entries in
     `timeout_s`: nothing of them is accepted."""
 
     def __init__(self, connect: Callable[[], psycopg.Connection], timeout_s: float):
@@ -146,9 +146,11 @@ class GroupedOutbox:
         request = _Request(list(entries))
         self._queue.put(request)
         if not request.done.wait(self._timeout_s):
-            raise psycopg.OperationalError(f"the outbox did not answer within {self._timeout_s} s")
+            raise DatabaseUnavailable(f"the outbox did not answer within {self._timeout_s} s")
+        if isinstance(request.error, psycopg.OperationalError):
+            raise DatabaseUnavailable(type(request.error).__name__) from request.error
         if request.error is not None:
-            raise request.error
+            raise request.error  # not an outage: a bug
         assert request.admission is not None  # answered: an admission or an error
         return request.admission
 

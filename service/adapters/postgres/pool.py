@@ -1,11 +1,13 @@
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import psycopg
 from psycopg import sql
-from psycopg_pool import ConnectionPool
+from psycopg_pool import ConnectionPool, PoolTimeout
 
+from ...service_layer.unavailable import DatabaseUnavailable
 from .sql_files import statements
 
 CONNECT_TIMEOUT_S = 3
@@ -29,12 +31,25 @@ def make_pool(url: str, *, min_size: int = 1, max_size: int = 8, name: str = "ap
     )
 
 
+@contextmanager
+def outage_is_unavailable() -> Iterator[None]:
+    """psycopg's outage errors (a lost or refused connection, a statement timeout, no pooled
+    connection in time) as the service layer's DatabaseUnavailable; other errors propagate."""
+    try:
+        yield
+    except (psycopg.OperationalError, PoolTimeout) as exc:
+        raise DatabaseUnavailable(type(exc).__name__) from exc
+
+
 def answers(pool: ConnectionPool, timeout_s: float) -> None:
-    """Raise psycopg.Error (PoolTimeout is one) unless a connection of `pool` answers a trivial
-    query, each step within `timeout_s` (readiness)."""
-    with pool.connection(timeout=timeout_s) as conn:
-        for statement in statements("pool", "answers", timeout_ms=sql.Literal(int(timeout_s * 1000))):
-            conn.execute(statement)
+    """Raise DatabaseUnavailable unless a connection of `pool` answers a trivial query, each
+    step within `timeout_s` (readiness: any database error means not ready)."""
+    try:
+        with pool.connection(timeout=timeout_s) as conn:
+            for statement in statements("pool", "answers", timeout_ms=sql.Literal(int(timeout_s * 1000))):
+                conn.execute(statement)
+    except psycopg.Error as exc:  # PoolTimeout is one too
+        raise DatabaseUnavailable(type(exc).__name__) from exc
 
 
 class LazyConnection:

@@ -9,13 +9,12 @@ from __future__ import annotations
 import logging
 import time
 
-import psycopg
 from flask import Flask, Response, g, request, send_from_directory
 from flask_smorest import Api
-from psycopg_pool import PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 from ...config import Settings
+from ...service_layer.unavailable import DatabaseUnavailable
 from . import metrics
 from .events.schemas import ProblemSchema
 from .openapi import ProblemAnswers, register_problem_responses
@@ -76,8 +75,7 @@ def create_app(settings: Settings, resources: Resources) -> Flask:
     })
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     app.before_request(check_query)
-    app.register_error_handler(psycopg.OperationalError, database_unavailable)
-    app.register_error_handler(PoolTimeout, database_unavailable)
+    app.register_error_handler(DatabaseUnavailable, database_unavailable)
     _register_blueprints(app, api)
     _serve_docs_assets(app)
     _observe_requests(app)

@@ -4,9 +4,9 @@ from __future__ import annotations
 import json
 import logging
 
-import psycopg
 from flask import Blueprint, Response
 
+from ...service_layer.unavailable import DatabaseUnavailable
 from . import metrics
 from .resources import current_resources
 
@@ -39,7 +39,7 @@ def _database_answers(res) -> bool:
     try:
         res.check_database(READY_TIMEOUT_S)
         return True
-    except psycopg.Error as exc:  # PoolTimeout is one too
+    except DatabaseUnavailable as exc:
         log.warning("database not ready", extra={"error": type(exc).__name__})
         return False
 

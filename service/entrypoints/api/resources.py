@@ -94,7 +94,7 @@ class Resources:
         self.reports = reports  # `with reports() as store:` the report queries on one pooled connection
         self.load_denominators = load_denominators
         self.load_targets = load_targets
-        self.check_database = check_database  # readiness: raises psycopg.Error unless it answers in time
+        self.check_database = check_database  # readiness: raises DatabaseUnavailable unless it answers in time
         self._pool = pool
         self._publisher = publisher
         self._ingestion = ingestion

@@ -19,17 +19,16 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-import psycopg
 from flask import Response, g, request
 from flask_smorest import Blueprint
 from marshmallow import ValidationError
-from psycopg_pool import PoolTimeout
 
 from ....contract.events import EventBodySchema
 from ....contract.fast_body import fast_body
 from ....domain.model import Event
 from ....service_layer.ingestion import Acceptance, Outcome, accept, ingest, outbox_entry
 from ....service_layer.retractions import Refusal
+from ....service_layer.unavailable import DatabaseUnavailable
 from .. import metrics
 from ..auth import agent_required
 from ..inputs import parse_json, request_body
@@ -96,7 +95,7 @@ def _accept(res: Resources, ing: Ingestion, events: list[Event], now: datetime) 
     started = time.perf_counter()
     try:
         acceptance = accept(entries, ing.outbox, res.publisher)
-    except (psycopg.OperationalError, PoolTimeout) as exc:  # an outage; anything else is a bug
+    except DatabaseUnavailable as exc:  # an outage; anything else is a bug
         metrics.EVENTS.labels("unavailable").inc(len(events))
         log.warning("outbox unavailable", extra={"events": len(events), "error": type(exc).__name__})
         raise Problem(503, "Service Unavailable",
