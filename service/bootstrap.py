@@ -205,7 +205,8 @@ def build_rebuild(settings: Settings, *, from_topic: bool = False, from_file: Pa
 
 
 def build_stack_database(database_url: str, status_timeout_s: float = 3.0):
-    """The database side of `migrate`, `run`, `status` and `reference defaults`."""
+    """The database side of `migrate`, `run` and `status`, and of the migration `worker` and
+    `relay` run at their start."""
     from .adapters.postgres.stack import StackDatabase
 
     return StackDatabase(database_url, status_timeout_s)
@@ -279,9 +280,8 @@ def build_record_key(settings: Settings):
     """value -> the key the API gives the record (None when it does not decode): a fixed dead
     letter is published under the key of its participant, as the API would."""
     from .contract.topic_record import record_key
-    from .contract.events import decode_record
+    from .contract.events import POISON, decode_record
     from .domain.identity import Pseudonymiser
-    from .adapters.postgres.record_rows import POISON
 
     pseudonymiser = Pseudonymiser(settings.pseudonym_key)
 

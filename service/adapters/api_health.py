@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import requests
 
-from ..domain.pipeline_status import Unreachable
+from ..service_layer.unavailable import Unreachable
 
 
 class ApiHealth:

@@ -365,6 +365,12 @@ def encode_record(event: Event, received_at: datetime) -> bytes:
 _TOPIC_RECORD = TopicRecordSchema()
 
 
+# What decoding a record may raise: anything. Decoding, validating and making the row is pure
+# computation on the record's bytes (no I/O), so whatever it raises (ValidationError, orjson's
+# JSONDecodeError, anything a future rule might raise) comes from that record: its poison.
+POISON = (Exception,)
+
+
 def decode_record(value: bytes) -> Event:
     """Parse and validate one topic record. Raises ValueError (orjson.JSONDecodeError: not
     JSON, nested deeper than 1,024, NaN, a lone surrogate) or ValidationError on poison."""

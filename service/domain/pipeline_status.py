@@ -8,11 +8,6 @@ from datetime import datetime
 Partition = tuple[str, int]
 
 
-class Unreachable(Exception):
-    """A part of the pipeline did not answer a status check; the message says which and why,
-    in one line."""
-
-
 def consumer_lag(high_watermarks: Mapping[Partition, int], next_offsets: Mapping[Partition, int],
                  topic: str) -> dict[int, int]:
     """Records on `topic` not yet applied, per partition (a partition never consumed lags by

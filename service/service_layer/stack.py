@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from ..domain.pipeline_status import PipelineStatus, Unreachable, consumer_lag
+from ..domain.pipeline_status import PipelineStatus, consumer_lag
+from .unavailable import Unreachable
 
 BROKER_RESET_REASON = "enrolment run started an empty embedded broker"
 

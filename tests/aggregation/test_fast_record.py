@@ -12,7 +12,8 @@ from service.contract.events import decode_record, encode_record, record_dict
 from service.contract.fast_body import fast_record
 from service.domain.identity import Pseudonymiser
 from service.domain.model import EnrolmentEvent, PlainEnrolment
-from service.adapters.postgres.record_rows import POISON, record_row
+from service.adapters.postgres.record_rows import record_row
+from service.contract.events import POISON
 
 RECEIVED = datetime(2021, 1, 1, tzinfo=UTC)
 PSEUDONYMISER = Pseudonymiser("test-key")

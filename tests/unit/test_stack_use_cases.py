@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from service.domain.pipeline_status import Unreachable
+from service.service_layer.unavailable import Unreachable
 from service.service_layer.stack import (
     BROKER_RESET_REASON, BrokerReset, StatusSources, collect_status, drain_outbox, prepare_database, prepare_stack,
 )

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from kafka import KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
 
-from ...domain.pipeline_status import Unreachable
+from ...service_layer.unavailable import Unreachable
 
 
 def high_watermarks(

@@ -6,17 +6,13 @@ import orjson
 from marshmallow import ValidationError
 
 from ...contract.digest import content_digest
-from ...contract.events import decode_record
+from ...contract.events import POISON, decode_record
 from ...contract.fast_body import fast_record
 from ...domain.identity import Pseudonymiser
 from ...service_layer.applying import Poison
 from .aggregates import event_row
 
 BIGINT_MAX = 2**63 - 1
-# What decoding a record may raise: anything. Decoding, validating and making the row is pure
-# computation on the record's bytes (no I/O), so whatever it raises (ValidationError, orjson's
-# JSONDecodeError, anything a future rule might raise) comes from that record: its poison.
-POISON = (Exception,)
 
 
 def record_row(value: bytes, pseudonymiser: Pseudonymiser, key: bytes | None = None,

@@ -1,5 +1,6 @@
-"""The database side of the CLI's stack commands (`migrate`, `run`, `status`, `reference
-defaults`), on the service's URL: each call opens its own connection and commits.
+"""The database side of the stack's commands (`migrate`, `run`, `status`, and the migration
+that `worker` and `relay` run at their start), on the service's URL: each call opens its own
+connection and commits.
 
 `sql/stack/*.sql` holds the two queries of its own; the rest is the other adapters' (migrations,
 contribution rules, reference data, outbox, stored offsets).
@@ -12,11 +13,12 @@ from pathlib import Path
 
 import psycopg
 
-from ...domain.pipeline_status import Unreachable
+from ...service_layer.unavailable import Unreachable
 from . import aggregates, contribution_rules, outbox, reference
 from .migrations import migrate
 from .rows import one_row
 from .sql_files import text
+
 
 @dataclass(frozen=True)
 class PipelineProgress:
@@ -39,9 +41,8 @@ class StackDatabase:
     def load_contribution_rules(self, path: Path) -> int:
         return contribution_rules.load_seed(self.url, path)
 
-    def load_default_reference(self, *, dry_run: bool = False,
-                               progress: reference.Progress | None = None) -> dict[str, reference.LoadReport]:
-        return reference.load_default_reference(self.url, dry_run=dry_run, progress=progress)
+    def load_default_reference(self) -> dict[str, reference.LoadReport]:
+        return reference.load_default_reference(self.url)
 
     def forget_consumer_offsets(self) -> None:
         aggregates.forget_consumer_offsets(self.url)

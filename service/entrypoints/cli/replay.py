@@ -35,10 +35,9 @@ def replay_group(ctx: click.Context, from_topic: bool, from_file: Path | None) -
         return
     if from_topic and from_file:
         raise click.UsageError("--from-topic and --from-file exclude each other")
-    # The topic's error when it cannot catch up with the live consumer, translated below.
-    from ...service_layer.rebuild import CatchUpFailed
     from ...bootstrap import build_rebuild
-    from ...service_layer.rebuild import RebuildRefused, rebuild
+    # CatchUpFailed: the topic cannot catch up with the live consumer (translated below).
+    from ...service_layer.rebuild import CatchUpFailed, RebuildRefused, rebuild
     from ..worker import interpreter_tuned_for_batches
 
     settings = Settings.from_env()
