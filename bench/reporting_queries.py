@@ -7,9 +7,11 @@ stock table), run alternately with each query. Prints medians and the ratio to t
 
     .venv/bin/python bench/reporting_queries.py            # embedded PostgreSQL in a temp dir
     DATABASE_URL=postgresql://... .venv/bin/python bench/reporting_queries.py   # a scratch database you own
+    .venv/bin/python bench/reporting_queries.py --only "default period"   # the queries whose label has it
 """
 from __future__ import annotations
 
+import argparse
 import os
 import statistics
 import sys
@@ -101,6 +103,10 @@ QUERIES = {
     "API coverage, one month, a token limited to province 01":
         lambda conn: reports.fetch(conn, "coverage", {"period_type": "month", "period": "2025-06"},
                                    scope=Scope(frozenset({"01"})), limit=10_000, offset=0).items,
+    "default period (the latest month with figures), nation":
+        lambda conn: [reports.latest_month(conn, NATION)],
+    "default period (the latest month with figures), a token limited to province 01":
+        lambda conn: [reports.latest_month(conn, Scope(frozenset({"01"})))],
     "API breakdown by age band, a token limited to province 01, no filter":
         lambda conn: reports.fetch(conn, "breakdown:age_band", {"period_type": "month", "period": "2025-06"},
                                    scope=Scope(frozenset({"01"})), limit=10_000, offset=0).items,
@@ -132,7 +138,7 @@ def timed(conn: psycopg.Connection, query) -> tuple[float, float, int]:
     return statistics.median(query_s), statistics.median(base_s), rows
 
 
-def run(url: str) -> None:
+def run(url: str, only: list[str]) -> None:
     migrate(url)
     load_vietnam_localities(url)
     with psycopg.connect(url, autocommit=True) as conn:
@@ -152,18 +158,24 @@ def run(url: str) -> None:
         print(f"baseline, run alternately with each query: {BASELINE}")
         print(f"{'query':<72} {'median ms':>10} {'rows':>8} {'baseline ms':>12} {'x baseline':>10}")
         for label, query in QUERIES.items():
+            if only and not any(text in label for text in only):
+                continue
             seconds, baseline, rows = timed(conn, query)
             print(f"{label:<72} {seconds * 1000:>10.1f} {rows:>8,} {baseline * 1000:>12.1f} {seconds / baseline:>10.2f}")
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", action="append", default=[], metavar="TEXT",
+                        help="time only the queries whose label contains TEXT (repeatable)")
+    only = parser.parse_args().only
     if os.environ.get("DATABASE_URL"):
-        run(os.environ["DATABASE_URL"])
+        run(os.environ["DATABASE_URL"], only)
         return
     with tempfile.TemporaryDirectory() as tmp:
         server = EmbeddedPostgres(Path(tmp) / "pg").start()
         try:
-            run(server.url)
+            run(server.url, only)
         finally:
             server.stop(quiet=True, mode="immediate")
 
