@@ -360,3 +360,18 @@ def build_topic_records(settings: Settings):
         yield topic
     finally:
         topic.close()
+
+
+def build_demo_loader(settings: Settings, base_url: str):
+    """service_layer.demo.load_demo with its collaborators, to be called with `progress=`: the
+    reference loaders and the demo's seed files, the token store, and the API's agent clients at
+    `base_url` (a longer timeout than the simulator's: a demo batch holds up to max_batch_events)."""
+    from functools import partial
+
+    from .adapters.postgres.reference import DEMO_SEEDS
+    from .service_layer.demo import load_demo
+
+    return partial(load_demo, build_reference_files(settings.database_url), DEMO_SEEDS,
+                   partial(build_token_store, settings.database_url),
+                   partial(build_agent_client_factory(base_url), timeout_s=30),
+                   batch_size=settings.max_batch_events)

@@ -1,4 +1,5 @@
-"""HTTP client for the ingestion API as an agent app uses it (the simulator's adapter).
+"""HTTP client for the ingestion API as an agent app uses it (the simulator's and the demo
+loader's `AgentClient`).
 
 One `AgentApiClient` per thread: it keeps a keep-alive `requests.Session`. `send()` posts one
 event or a batch and returns an `Outcome` with the status, the latency and, for rejected

@@ -14,8 +14,8 @@ from psycopg import errors, sql
 
 from login_helpers import drop_role, login_url
 from service.adapters.postgres.logins import create_login
-from service.adapters.postgres.reference import load_default_reference, load_denominators_csv, load_targets_csv
-from service.demo import DEMO_SEEDS
+from service.adapters.postgres.reference import (DEMO_SEEDS, load_default_reference, load_denominators_csv,
+                                                 load_targets_csv)
 from service.entrypoints.cli import main
 
 pytestmark = pytest.mark.integration

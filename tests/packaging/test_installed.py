@@ -84,8 +84,10 @@ def test_the_installed_command_migrates_and_loads_its_seeds(venv, empty_database
     assert f"applied {len(available())} migration(s); loaded {rules} contribution rule(s) from {venv}" in result.stdout
     # The demo's reference data: the default targets and both demo files, all from the install.
     load = run(venv, str(venv / "bin/python"), "-c",
-               "import sys; from service.demo import load_demo_reference; "
-               "reports = load_demo_reference(sys.argv[1]); "
+               "import sys; from service.bootstrap import build_reference_files; "
+               "from service.adapters.postgres.reference import DEMO_SEEDS; "
+               "from service.service_layer.demo import load_demo_reference; "
+               "reports = load_demo_reference(build_reference_files(sys.argv[1]), DEMO_SEEDS); "
                "print({name: r.summary() for name, r in reports.items()}); "
                "sys.exit(any(r.rejected for r in reports.values()))", empty_database_url)
     assert load.returncode == 0, load.stdout + load.stderr

@@ -14,8 +14,7 @@ from werkzeug.serving import make_server
 from reporting_figures import assert_api_figures, assert_sql_figures
 from service.adapters.postgres import tokens as token_store
 from service.adapters.postgres.contribution_rules import load_seed
-from service.demo import load_demo
-from service.bootstrap import build_api
+from service.bootstrap import build_api, build_demo_loader
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -34,7 +33,7 @@ def test_demo_reproduces_the_articles(settings):
     env = {**os.environ, **settings.to_env(), "WORKER_METRICS_PORT": "0", "LOG_LEVEL": "WARNING"}
     worker = subprocess.Popen([sys.executable, "-m", "service.entrypoints.cli", "worker"], env=env)
     try:
-        report = load_demo(settings, f"http://127.0.0.1:{server.server_port}")
+        report = build_demo_loader(settings, f"http://127.0.0.1:{server.server_port}")()
         assert report.rejected == [] and report.accepted == report.events > 45_000, report.summary()
         deadline = time.monotonic() + 120
         while consumed(settings) < report.accepted and time.monotonic() < deadline:

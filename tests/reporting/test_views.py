@@ -10,8 +10,8 @@ import pytest
 
 from reporting_figures import assert_api_figures, assert_sql_figures
 from service.adapters.postgres import tokens as token_store
-from service.adapters.postgres.reference import load_default_reference, load_denominators_csv, load_targets_csv
-from service.demo import DEMO_SEEDS
+from service.adapters.postgres.reference import (DEMO_SEEDS, load_default_reference, load_denominators_csv,
+                                                 load_targets_csv)
 from service.domain.model import Channel
 from service.bootstrap import build_api
 

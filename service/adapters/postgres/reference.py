@@ -307,6 +307,7 @@ def load_targets_csv(
 # --------------------------------------------------------------------------- defaults
 
 RESOLUTION_28_TARGETS = seeds.path("targets_resolution_28.csv")
+DEMO_SEEDS = seeds.path("demo")  # the demo data set's denominators.csv and targets.csv
 
 
 def load_default_reference(

@@ -132,13 +132,16 @@ def demo(api_url: str, database_url: str) -> None:
     from rich.progress import Progress as Bar
 
     from ...config import Settings
-    from ...demo import load_demo
-    from ...demo.dataset import demo_events
+    from ...domain.demo import demo_events
+    from ...service_layer.demo import DemoRefused
 
-    settings = Settings.from_env().with_(database_url=database_url)
+    load_demo = bootstrap.build_demo_loader(Settings.from_env().with_(database_url=database_url), api_url)
     with Bar(console=console) as bar:
         task = bar.add_task("posting demo events", total=len(demo_events()))
-        report = load_demo(settings, api_url, progress=lambda n: bar.advance(task, n))
+        try:
+            report = load_demo(progress=lambda n: bar.advance(task, n))
+        except DemoRefused as refused:
+            raise click.ClickException(f"{refused} at {api_url}") from refused
     for what, ref_report in report.reference.items():
         console.print(f"{what}: {ref_report.summary()}")
     console.print(report.summary())

@@ -212,11 +212,14 @@ def _fresh_dir(path: Path) -> Path:
 
 
 def _load_demo(settings: Settings, base_url: str) -> None:
-    from ...demo import load_demo
+    from ...service_layer.demo import DemoRefused
     from ...service_layer.tokens import REPORTING
 
     click.echo("loading the demo data set through the API …")
-    click.echo(load_demo(settings, base_url).summary())
+    try:
+        click.echo(bootstrap.build_demo_loader(settings, base_url)().summary())
+    except DemoRefused as refused:
+        raise click.ClickException(f"{refused} at {base_url}") from refused
     with bootstrap.build_token_store(settings.database_url) as tokens:
         _, token = tokens.issue(REPORTING, None, label="enrolment run --demo")
     click.echo(f"reporting token for the dashboard and /v1/reports (revoke with `enrolment tokens revoke`): {token}")

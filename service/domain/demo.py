@@ -1,4 +1,5 @@
-"""The demo data set: events that reproduce the situations of the articles (pure, no I/O).
+"""The demo data set: events that reproduce the situations of the articles (pure, no I/O; loaded
+through the API by `service_layer/demo.py`).
 
 Localities are mapped to today's codes (after the 1 July 2025 reorganisation):
 - Sa Đéc (Đồng Tháp) -> Phường Sa Đéc 29905 (province 82): 12,844 BHXH_BB of 14,549 in scope
