@@ -34,6 +34,7 @@ import psycopg  # noqa: E402
 
 from service.adapters.embedded import EmbeddedKafka, EmbeddedPostgres, free_port, wait_for_port  # noqa: E402
 from service.adapters.kafka.topics import ensure_topics  # noqa: E402
+from service.domain import access  # noqa: E402
 from service.adapters.postgres import tokens as token_store  # noqa: E402
 from service.adapters.postgres.reference import load_vietnam_localities  # noqa: E402
 from service.config import Settings  # noqa: E402
@@ -225,7 +226,7 @@ def main() -> None:
                     "SELECT parent_code, code FROM localities WHERE level = 'commune' AND parent_code = '01' LIMIT 1"
                 ).fetchone()
                 token_store.upsert_agent(conn, "bench", "Bench agent", Channel.POST_OFFICE, [province])
-                _, token = token_store.issue(conn, token_store.AGENT, "bench", "bench")
+                _, token = token_store.issue(conn, access.AGENT, "bench", "bench")
             print(f"workers={settings.web_workers} connections={args.connections} "
                   f"seconds={args.seconds} cpus={os.cpu_count()}", flush=True)
 

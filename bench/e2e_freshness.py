@@ -24,6 +24,7 @@ import psycopg
 
 from service.adapters.embedded import free_port, wait_for_port
 from service.adapters.kafka.topics import ensure_topics
+from service.domain import access
 from service.adapters.postgres import tokens as token_store
 from service.adapters.postgres.reference import load_vietnam_localities
 from service.config import Settings
@@ -53,7 +54,7 @@ def measure_freshness(settings: Settings, rate: float, seconds: float, log_dir: 
             "SELECT descendant_code FROM locality_closure c JOIN localities l ON l.code = c.descendant_code"
             " WHERE c.ancestor_code = %s AND l.level = 'commune' ORDER BY 1", (province,))]
         token_store.upsert_agent(conn, "fresh", "Freshness bench agent", Channel.POST_OFFICE, [province])
-        _, token = token_store.issue(conn, token_store.AGENT, "fresh", "bench")
+        _, token = token_store.issue(conn, access.AGENT, "fresh", "bench")
     env = {**os.environ, **settings.to_env()}
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     api = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "python:service.entrypoints.api.gunicorn_conf",

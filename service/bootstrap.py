@@ -311,7 +311,8 @@ def build_token_lookup(database_url: str):
     malformed token is refused without one."""
     import psycopg
 
-    from .adapters.postgres.tokens import hash_token, lookup, well_formed
+    from .adapters.postgres.tokens import lookup
+    from .domain.access import hash_token, well_formed
 
     def find(token: str):
         if not well_formed(token):

@@ -17,7 +17,8 @@ from typing import Protocol
 
 from ..domain.model import Channel
 from ..domain.simulation import PlannedRequest, SimAgent, TrafficMix, TrafficPlan
-from .tokens import AGENT, TokenStore, UnknownCodes
+from ..domain.access import AGENT
+from .tokens import TokenStore, UnknownCodes
 
 DEMO_AGENT_PREFIX = "sim-agent-"
 

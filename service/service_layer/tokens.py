@@ -1,19 +1,17 @@
 """Use cases of `enrolment tokens` (and the simulator's and runner's tokens): issue a token
 once the agent, provinces or localities it names are known to the reference data.
 
-A token is printed once, at issue; the store keeps only its SHA-256. The scope names are the
-token store's (re-exported here for the command line).
+A token is printed once, at issue; the store keeps only its SHA-256. The scopes are
+domain/access.py's.
 """
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from typing import Protocol
 
-from ..domain.access import AGENT, REFERENCE, REPORTING, SUPERVISOR, TokenRow
+from ..domain.access import AGENT, SUPERVISOR, TokenRow
 from ..domain.model import Channel
 
-__all__ = ["AGENT", "REFERENCE", "REPORTING", "SUPERVISOR", "TokenStore", "UnknownCodes", "issue_agent_token",
-           "issue_locality_token", "issue_supervisor_token"]
 
 
 class TokenStore(Protocol):

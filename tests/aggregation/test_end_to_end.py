@@ -8,6 +8,7 @@ import pytest
 
 from eventgen import AGENTS, enrolment, personal_id, si_number
 from pipeline_helpers import tables, wait_consumed
+from service.domain import access
 from service.adapters.postgres import tokens as token_store
 from service.bootstrap import build_api
 from service.contract.events import record_dict
@@ -36,7 +37,7 @@ def test_posted_events_become_exact_figures(settings):
         agent = AGENTS[0]
         assert agent.channel is Channel.POST_OFFICE
         token_store.upsert_agent(conn, agent.agent_id, "Bưu điện Sa Đéc", agent.channel, ["87"])
-        _, token = token_store.issue(conn, token_store.AGENT, agent.agent_id, "test")
+        _, token = token_store.issue(conn, access.AGENT, agent.agent_id, "test")
 
     rng = random.Random(11)
     start = datetime(2024, 1, 15, 2, tzinfo=UTC)

@@ -7,6 +7,7 @@ import psycopg
 import pytest
 
 from ingestion_helpers import LOCALITIES
+from service.domain import access
 from service.adapters.postgres import tokens as token_store
 from service.adapters.postgres.contribution_rules import load_seed
 from service.domain.model import Channel
@@ -37,10 +38,10 @@ def tokens(reference) -> Tokens:
     with psycopg.connect(reference) as conn:
         token_store.upsert_agent(conn, "agent-1", "Bưu điện Ba Đình", Channel.POST_OFFICE, ["01", "87"])
         token_store.upsert_agent(conn, "agent-2", "Tổ chức dịch vụ thu Sài Gòn", Channel.COLLECTION_ORGANISATION, ["79"])
-        agent_id, agent = token_store.issue(conn, token_store.AGENT, "agent-1", "test")
-        _, other = token_store.issue(conn, token_store.AGENT, "agent-2", "test")
-        _, reporting = token_store.issue(conn, token_store.REPORTING, None, "analyst")
-        _, reference_token = token_store.issue(conn, token_store.REFERENCE, None, "statistics office")
+        agent_id, agent = token_store.issue(conn, access.AGENT, "agent-1", "test")
+        _, other = token_store.issue(conn, access.AGENT, "agent-2", "test")
+        _, reporting = token_store.issue(conn, access.REPORTING, None, "analyst")
+        _, reference_token = token_store.issue(conn, access.REFERENCE, None, "statistics office")
     return Tokens(agent, other, reporting, agent_id, reference_token)
 
 

@@ -7,6 +7,7 @@ import pytest
 from ingestion_helpers import LOCALITIES, auth, enrolment
 from service.adapters.embedded import EmbeddedPostgres
 from service.adapters.postgres import migrate
+from service.domain import access
 from service.adapters.postgres import tokens as token_store
 from service.adapters.postgres.contribution_rules import load_seed
 from service.domain.model import Channel
@@ -24,9 +25,9 @@ def test_database_down_answers_503_quickly(settings, tmp_path):
             conn.cursor().executemany("INSERT INTO localities (code, name, level, parent_code)"
                                       " VALUES (%s, %s, %s, %s)", LOCALITIES)
             token_store.upsert_agent(conn, "agent-1", "Bưu điện", Channel.POST_OFFICE, ["01"])
-            _, agent = token_store.issue(conn, token_store.AGENT, "agent-1")
-            _, other_agent = token_store.issue(conn, token_store.AGENT, "agent-1")
-            _, reporting = token_store.issue(conn, token_store.REPORTING, None)
+            _, agent = token_store.issue(conn, access.AGENT, "agent-1")
+            _, other_agent = token_store.issue(conn, access.AGENT, "agent-1")
+            _, reporting = token_store.issue(conn, access.REPORTING, None)
         load_seed(server.url)
         app = build_api(settings.with_(database_url=server.url))
         client = app.test_client()

@@ -26,7 +26,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from ingestion_helpers import auth
-from service.adapters.postgres import tokens as token_store
+from service.domain import access
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -76,10 +76,10 @@ def test_every_operation_conforms_to_the_openapi_document(app, tokens):
                                                "GET /v1/reports/coverage", "POST /v1/reports/targets"}
     runs = []
     for op in operations:
-        own_scope = (token_store.AGENT if op.path.startswith("/v1/events")
-                     else token_store.REFERENCE if op.method.upper() == "POST" else token_store.REPORTING)
-        for scope, token in ((token_store.AGENT, tokens.agent), (token_store.REPORTING, tokens.reporting),
-                             (token_store.REFERENCE, tokens.reference)):
+        own_scope = (access.AGENT if op.path.startswith("/v1/events")
+                     else access.REFERENCE if op.method.upper() == "POST" else access.REPORTING)
+        for scope, token in ((access.AGENT, tokens.agent), (access.REPORTING, tokens.reporting),
+                             (access.REFERENCE, tokens.reference)):
             if scope == own_scope:
                 runs += [(op, EXAMPLES, token, mode) for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)]
             else:  # 403 whatever the data: positive data only (each run costs a strategy build)

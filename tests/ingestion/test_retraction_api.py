@@ -9,6 +9,7 @@ import pytest
 
 from ingestion_helpers import HCM_COMMUNE, LOCALITIES, auth, conference, enrolment, read_topic, value
 from published_schema import ecma_valid, published
+from service.domain import access
 from service.adapters.postgres import tokens as token_store
 from service.adapters.postgres.aggregates import CONFERENCE, ENROLMENT, RETRACTION, apply_batch, read_aggregates
 from service.adapters.postgres.reference import LocalityRow, load_localities
@@ -26,8 +27,8 @@ def supervisors(tokens, reference):
     tree's closure loaded (the ingestion fixture inserts the localities alone)."""
     with psycopg.connect(reference) as conn:
         load_localities(conn, [LocalityRow(*row) for row in LOCALITIES])
-        _, hanoi = token_store.issue(conn, token_store.SUPERVISOR, None, "BHXH Hà Nội", localities=["01"])
-        _, hcm = token_store.issue(conn, token_store.SUPERVISOR, None, "BHXH TP.HCM", localities=["79"])
+        _, hanoi = token_store.issue(conn, access.SUPERVISOR, None, "BHXH Hà Nội", localities=["01"])
+        _, hcm = token_store.issue(conn, access.SUPERVISOR, None, "BHXH TP.HCM", localities=["79"])
     return hanoi, hcm
 
 

@@ -14,6 +14,7 @@ import pytest
 import requests
 from werkzeug.serving import make_server
 
+from service.domain import access
 from service.adapters.postgres import tokens as token_store
 from service.bootstrap import build_api
 
@@ -47,7 +48,7 @@ class Site:
     def issue(self, label: str, **kw) -> str:
         """A further reporting token (e.g. `localities=["82"]`)."""
         with psycopg.connect(self.database_url) as conn:
-            return token_store.issue(conn, token_store.REPORTING, None, label, **kw)[1]
+            return token_store.issue(conn, access.REPORTING, None, label, **kw)[1]
 
     def api(self, path: str, token: str | None = None, **params) -> dict:
         response = requests.get(f"{self.base_url}/v1/reports/{path}", params=params,

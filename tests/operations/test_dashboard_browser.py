@@ -12,6 +12,7 @@ import pytest
 
 from dashboard_browser import NEEDS_CHROMIUM, dashboard, en_percent, figures, served, table, vi_number, vi_percent, wait_until
 from dashboard_seed import SA_DEC, WITHOUT_ANYTHING, WITHOUT_BHYT_KHAC, WITHOUT_DENOMINATORS, seed
+from service.domain import access
 from service.adapters.postgres import tokens as token_store
 from service.domain.reporting import PERIOD_TYPES, REPORT_SCHEMES
 
@@ -24,7 +25,7 @@ pytestmark = [pytest.mark.integration, NEEDS_CHROMIUM]
 def site(settings):
     last_month = seed(settings.database_url)
     with psycopg.connect(settings.database_url) as conn:
-        _, token = token_store.issue(conn, token_store.REPORTING, None, "dashboard test")
+        _, token = token_store.issue(conn, access.REPORTING, None, "dashboard test")
     with served(settings, token, f"{last_month:%Y-%m}") as site:
         yield site
 

@@ -11,6 +11,7 @@ import pytest
 
 from dashboard_browser import NEEDS_CHROMIUM, dashboard, figures, served, table, vi_number, wait_until
 from dashboard_seed import SA_DEC, WITHOUT_DENOMINATORS, seed
+from service.domain import access
 from service.adapters.postgres import tokens as token_store
 
 pytestmark = [pytest.mark.integration, NEEDS_CHROMIUM]
@@ -23,7 +24,7 @@ DE_MONTHS = ["Januar", "Februar", "März", "Mai", "Juni", "Juli", "Oktober", "De
 def site(settings):
     last_month = seed(settings.database_url)
     with psycopg.connect(settings.database_url) as conn:
-        _, token = token_store.issue(conn, token_store.REPORTING, None, "nation")
+        _, token = token_store.issue(conn, access.REPORTING, None, "nation")
     with served(settings, token, f"{last_month:%Y-%m}") as site:
         yield site
 

@@ -15,6 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings as hypothesis_settings
 from hypothesis import strategies as st
 
+from service.domain import access
 from service.adapters.postgres import tokens as token_store
 from service.adapters.postgres.reference import load_default_reference
 from service.bootstrap import build_api
@@ -48,14 +49,14 @@ def api(settings):
             " VALUES (%s, %s, %s, %s, %s, %s, %s)", FLOWS)
         cur.executemany("INSERT INTO agg_active_changes_by_person VALUES (%s, %s, %s, %s, %s, %s)", BY_PERSON)
         tokens = {
-            "nation": token_store.issue(conn, token_store.REPORTING, None, "nation")[1],
-            "hue": token_store.issue(conn, token_store.REPORTING, None, "hue", localities=[HUE])[1],
-            "commune": token_store.issue(conn, token_store.REPORTING, None, "commune", localities=[HUE_A])[1],
-            "two": token_store.issue(conn, token_store.REPORTING, None, "two", localities=[HUE_B, BAC_GIANG])[1],
-            "hue5": token_store.issue(conn, token_store.REPORTING, None, "hue, publication", localities=[HUE],
+            "nation": token_store.issue(conn, access.REPORTING, None, "nation")[1],
+            "hue": token_store.issue(conn, access.REPORTING, None, "hue", localities=[HUE])[1],
+            "commune": token_store.issue(conn, access.REPORTING, None, "commune", localities=[HUE_A])[1],
+            "two": token_store.issue(conn, access.REPORTING, None, "two", localities=[HUE_B, BAC_GIANG])[1],
+            "hue5": token_store.issue(conn, access.REPORTING, None, "hue, publication", localities=[HUE],
                                       min_cell_size=5)[1],
-            "reference": token_store.issue(conn, token_store.REFERENCE, None, "statistics office")[1],
-            "hue_reference": token_store.issue(conn, token_store.REFERENCE, None, "hue office", localities=[HUE])[1],
+            "reference": token_store.issue(conn, access.REFERENCE, None, "statistics office")[1],
+            "hue_reference": token_store.issue(conn, access.REFERENCE, None, "hue office", localities=[HUE])[1],
         }
     app = build_api(settings)
     client = app.test_client()
@@ -69,7 +70,7 @@ def api(settings):
 
     def issue(roots: list[str]) -> str:
         with psycopg.connect(url) as conn:
-            tokens[",".join(roots)] = token_store.issue(conn, token_store.REPORTING, None, "any", localities=roots)[1]
+            tokens[",".join(roots)] = token_store.issue(conn, access.REPORTING, None, "any", localities=roots)[1]
         return ",".join(roots)
 
     get.post, get.issue = post, issue

@@ -12,6 +12,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from reporting_figures import assert_api_figures, assert_sql_figures
+from service.domain import access
 from service.adapters.postgres import tokens as token_store
 from service.adapters.postgres.contribution_rules import load_seed
 from service.bootstrap import build_api, build_demo_loader
@@ -43,7 +44,7 @@ def test_demo_reproduces_the_articles(settings):
 
         assert_sql_figures(settings.database_url)
         with psycopg.connect(settings.database_url) as conn:
-            _, token = token_store.issue(conn, token_store.REPORTING, None, "analyst")
+            _, token = token_store.issue(conn, access.REPORTING, None, "analyst")
         client = app.test_client()
 
         def get(path, **params):

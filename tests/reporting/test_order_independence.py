@@ -24,6 +24,7 @@ from reporting_tree import COMMUNES, PROVINCES, load_tree
 from eventgen import ALL_AGENTS, random_history
 from pipeline_helpers import produce, tables, wait_consumed
 from reporting_views import assert_same_views, rows_with_nothing, snapshot
+from service.domain import access
 from service.adapters.postgres import tokens as token_store
 from service.bootstrap import build_api
 from service.contract.events import record_dict
@@ -57,7 +58,7 @@ def prepare(url: str) -> dict[str, str]:
             " VALUES (%s, %s, %s, %s, %s, %s, %s)", TARGETS)
         for agent in ALL_AGENTS:
             token_store.upsert_agent(conn, agent.agent_id, agent.agent_id, agent.channel, PROVINCES)
-            tokens[agent.agent_id] = token_store.issue(conn, token_store.AGENT, agent.agent_id, "test")[1]
+            tokens[agent.agent_id] = token_store.issue(conn, access.AGENT, agent.agent_id, "test")[1]
     return tokens
 
 

@@ -5,6 +5,7 @@ import psycopg
 import pytest
 from click.testing import CliRunner
 
+from service.domain import access
 from service.adapters.postgres import tokens as token_store
 from service.entrypoints.cli import main
 
@@ -23,8 +24,8 @@ def test_reference_commands(database_url, tmp_path):
     path.write_text("locality_code,year,measure,value\n82,2024,labour_force,1000000\n82,2024,labour_force,x\n",
                     encoding="utf-8")
     with psycopg.connect(database_url) as conn:
-        _, reporting = token_store.issue(conn, token_store.REPORTING, None, "analyst")
-        _, writer = token_store.issue(conn, token_store.REFERENCE, None, "statistics office")
+        _, reporting = token_store.issue(conn, access.REPORTING, None, "analyst")
+        _, writer = token_store.issue(conn, access.REFERENCE, None, "statistics office")
     for refused, message in (([], "Missing option '--token'"), (["--token", reporting], "scope 'reference', not 'reporting'"),
                              (["--token", "enr_" + "x" * 43], "unknown or revoked token"), (["--token", "x"], "unknown")):
         result = runner.invoke(main, ["reference", "denominators", str(path), *refused], env=env)
@@ -42,7 +43,7 @@ def test_a_reference_token_limited_to_a_province_writes_only_there(database_url,
     env = {"DATABASE_URL": database_url}
     assert runner.invoke(main, ["reference", "localities"], env=env).exit_code == 0
     with psycopg.connect(database_url) as conn:
-        _, writer = token_store.issue(conn, token_store.REFERENCE, None, "Huế office", localities=["46"])
+        _, writer = token_store.issue(conn, access.REFERENCE, None, "Huế office", localities=["46"])
     path = tmp_path / "t.csv"
     path.write_text("locality_code,year,subject,basis,target_count,target_rate_pct,denominator_measure\n"
                     "46,2025,BHXH_TN,active,500,,\n82,2025,BHXH_TN,active,700,,\n", encoding="utf-8")
@@ -75,5 +76,5 @@ def test_token_commands_take_localities(database_url):
                                            ["reference", "-", "29905,46", "-", "stats"]]
     token = province.stdout.strip().splitlines()[-1]
     with psycopg.connect(database_url) as conn:
-        found = token_store.lookup(conn, token_store.hash_token(token))
-    assert found.localities == {"46"} and found.min_cell_size == 5 and found.scope == token_store.REPORTING
+        found = token_store.lookup(conn, access.hash_token(token))
+    assert found.localities == {"46"} and found.min_cell_size == 5 and found.scope == access.REPORTING

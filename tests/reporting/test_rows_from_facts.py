@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings as hsettings, strategies as 
 from reporting_tree import load_tree
 from eventgen import ALL_AGENTS, conference, enrolment, event_sets, personal_id, si_number
 from reporting_views import assert_same_views, rows_with_nothing, snapshot
+from service.domain import access
 from service.adapters.postgres import tokens as token_store
 from service.adapters.postgres.aggregates import apply_batch, rows_for
 from service.domain.aggregation import TABLE_KEYS, TABLE_VALUES, aggregate
@@ -193,7 +194,7 @@ def test_rest_reports_follow_the_rule(settings, url):
         # A stock change netted to zero in a later month, as a re-derivation leaves it.
         conn.execute("INSERT INTO agg_active_changes VALUES ('87003', 'BHXH_BB', '2024-09-01', 0)")
         conn.execute("INSERT INTO agg_active_changes_by_person VALUES ('87003', 'BHXH_BB', '2024-09-01', 'male', 1980, 0)")
-        _, token = token_store.issue(conn, token_store.REPORTING, None, "analyst")
+        _, token = token_store.issue(conn, access.REPORTING, None, "analyst")
     app = build_api(settings)
     client = app.test_client()
     auth = {"Authorization": f"Bearer {token}"}

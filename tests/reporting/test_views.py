@@ -9,6 +9,7 @@ import psycopg
 import pytest
 
 from reporting_figures import assert_api_figures, assert_sql_figures
+from service.domain import access
 from service.adapters.postgres import tokens as token_store
 from service.adapters.postgres.reference import (DEMO_SEEDS, load_default_reference, load_denominators_csv,
                                                  load_targets_csv)
@@ -66,9 +67,9 @@ def loaded(database_url: str) -> str:
 @pytest.fixture
 def api(settings, loaded):
     with psycopg.connect(loaded) as conn:
-        _, reporting = token_store.issue(conn, token_store.REPORTING, None, "analyst")
+        _, reporting = token_store.issue(conn, access.REPORTING, None, "analyst")
         token_store.upsert_agent(conn, "a1", "agent", Channel.POST_OFFICE, ["82"])
-        _, agent = token_store.issue(conn, token_store.AGENT, "a1", "agent")
+        _, agent = token_store.issue(conn, access.AGENT, "a1", "agent")
     app = build_api(settings)
     yield app.test_client(), reporting, agent
     app.extensions["enrolment"].close()
@@ -170,7 +171,7 @@ def test_csv_pagination_and_auth(api):
 def test_post_denominators_dry_run_and_rejections(api, loaded):
     client, reporting, _ = api
     with psycopg.connect(loaded) as conn:
-        _, token = token_store.issue(conn, token_store.REFERENCE, None, "statistics office")
+        _, token = token_store.issue(conn, access.REFERENCE, None, "statistics office")
     auth = {"Authorization": f"Bearer {token}"}
     rows = [{"locality_code": "82", "year": 2021, "measure": "labour_force", "value": 900_000},
             {"locality_code": "99999", "year": 2021, "measure": "labour_force", "value": 5}]

@@ -65,6 +65,7 @@ def stack(data_dir: Path) -> Settings:
 
 def agent_token(data_dir: Path) -> tuple[str, str]:
     """A token of an agent of a province, and one of its communes."""
+    from service.domain import access
     from service.adapters.postgres import tokens
     from service.domain.model import Channel
 
@@ -73,7 +74,7 @@ def agent_token(data_dir: Path) -> tuple[str, str]:
             "SELECT c.code, p.code FROM localities c JOIN localities p ON p.code = c.parent_code "
             "WHERE p.level = 'province' ORDER BY c.code LIMIT 1").fetchone()
         tokens.upsert_agent(conn, "crash-agent", "Bưu điện", Channel.POST_OFFICE, [province])
-        _, token = tokens.issue(conn, tokens.AGENT, "crash-agent", "crash test")
+        _, token = tokens.issue(conn, access.AGENT, "crash-agent", "crash test")
     return token, commune
 
 

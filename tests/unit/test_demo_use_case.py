@@ -13,7 +13,8 @@ from service.domain.reference_data import LoadReport
 from service.service_layer.demo import (ATTEMPTS, DemoRefused, load_demo, load_demo_reference, post_events,
                                         send_until_answered)
 from service.service_layer.simulation import Outcome
-from service.service_layer.tokens import AGENT, UnknownCodes
+from service.domain.access import AGENT
+from service.service_layer.tokens import UnknownCodes
 
 SEEDS = Path("/seeds/demo")
 

@@ -11,7 +11,8 @@ from service.service_layer.simulation import Outcome
 from service.domain.model import Channel
 from service.domain.simulation import SimAgent, TrafficMix
 from service.service_layer.simulation import create_simulated_agents, play_traffic
-from service.service_layer.tokens import AGENT, UnknownCodes
+from service.domain.access import AGENT
+from service.service_layer.tokens import UnknownCodes
 
 AGENTS = [SimAgent("a1", "enr_1", Channel.POST_OFFICE, ("00004", "00007")),
           SimAgent("a2", "enr_2", Channel.EMPLOYER, ("26734",))]

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from service.domain.model import Channel
+from service.domain.access import AGENT, REPORTING, SUPERVISOR
 from service.service_layer.tokens import (
-    AGENT, REPORTING, SUPERVISOR, UnknownCodes, issue_agent_token, issue_locality_token, issue_supervisor_token,
+    UnknownCodes, issue_agent_token, issue_locality_token, issue_supervisor_token,
 )
 
 

@@ -9,12 +9,6 @@ from collections.abc import Iterable
 import psycopg
 from psycopg import sql
 
-# The tokens' vocabulary is the domain's (domain/access.py); the CLI and the tests read it here too.
-from ...domain.access import AGENT as AGENT
-from ...domain.access import REFERENCE as REFERENCE
-from ...domain.access import REPORTING as REPORTING
-from ...domain.access import SUPERVISOR as SUPERVISOR
-from ...domain.access import well_formed as well_formed
 from ...domain.access import SCOPES, TOKEN_BYTES, TOKEN_PREFIX, Principal, TokenRow, hash_token
 from ...domain.model import Agent, Channel
 from .rows import one_row

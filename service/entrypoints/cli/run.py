@@ -213,7 +213,7 @@ def _fresh_dir(path: Path) -> Path:
 
 def _load_demo(settings: Settings, base_url: str) -> None:
     from ...service_layer.demo import DemoRefused
-    from ...service_layer.tokens import REPORTING
+    from ...domain.access import REPORTING
 
     click.echo("loading the demo data set through the API …")
     try:

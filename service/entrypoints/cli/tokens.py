@@ -7,6 +7,7 @@ import click
 
 from ...bootstrap import build_token_store
 from ...domain.model import Channel
+from ...domain import access
 from ...service_layer import tokens as use_cases
 from .migrate import database_url_option
 
@@ -59,7 +60,7 @@ def _issue_limited(database_url: str, scope: str, label: str, localities: tuple[
               help="withhold breakdown cells below this many people (publication-safe; default: off)")
 def issue_reporting(database_url: str, label: str, localities: tuple[str, ...], min_cell_size: int | None) -> None:
     """Issue a token for the report API and the dashboard (reads only)."""
-    _issue_limited(database_url, use_cases.REPORTING, label, localities, min_cell_size=min_cell_size)
+    _issue_limited(database_url, access.REPORTING, label, localities, min_cell_size=min_cell_size)
 
 
 @tokens.command("issue-reference")
@@ -68,7 +69,7 @@ def issue_reporting(database_url: str, label: str, localities: tuple[str, ...], 
 @locality_option
 def issue_reference(database_url: str, label: str, localities: tuple[str, ...]) -> None:
     """Issue a token that writes reference data (denominators, targets) in its localities."""
-    _issue_limited(database_url, use_cases.REFERENCE, label, localities)
+    _issue_limited(database_url, access.REFERENCE, label, localities)
 
 
 @tokens.command("issue-supervisor")
@@ -113,7 +114,7 @@ def list_tokens(database_url: str) -> None:
         rows = store.list_tokens()
     for r in rows:
         revoked = r.revoked_at.isoformat(timespec="seconds") if r.revoked_at else "active"
-        where = ",".join(r.localities) or ("-" if r.scope == use_cases.AGENT else "nation")
+        where = ",".join(r.localities) or ("-" if r.scope == access.AGENT else "nation")
         cells = f"min-cell-size {r.min_cell_size}" if r.min_cell_size else "-"
         click.echo(f"{r.token_id}\t{r.scope}\t{r.agent_id or '-'}\t{where}\t{cells}\t{r.label}\t"
                    f"{r.created_at.isoformat(timespec='seconds')}\t{revoked}")
