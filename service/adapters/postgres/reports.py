@@ -30,7 +30,6 @@ from ...domain.reporting import (LEVELS, LOCALITY_COLUMNS, PERIOD_COLUMNS, PLACE
                                  ReportShape)
 from ...domain.suppression import SUPPRESSED, Cells, suppress
 from .locality_scope import check_in_scope, in_scope, scope_condition, scope_localities
-from .rows import one_row
 from .sql_files import composed, text
 
 LEVEL_ORDER = "CASE level " + " ".join(f"WHEN '{level}' THEN {rank}" for rank, level in enumerate(LEVELS)) + " END"
@@ -114,12 +113,15 @@ def latest_month(conn: psycopg.Connection, scope: Scope) -> date | None:
     """The last month with a non-zero stock change or flow within `scope`: the default period
     of the reports (rows that a re-derivation netted to zero are left behind depending on
     arrival order). A reader of one province gets its latest month, not the nation's."""
-    any_flow = sql.SQL(" OR ").join(sql.SQL("{} <> 0").format(sql.Identifier(c)) for c in TABLE_VALUES["agg_flows"])
-    conditions, params = scope_condition(scope)
-    condition = conditions[0] if conditions else sql.SQL("true")
-    (month,) = one_row(conn.execute(composed("reports", "latest_month", any_flow=any_flow, in_scope=condition),
-                                    params * 2))
-    return month
+    any_flow = sql.SQL(" OR ").join(sql.SQL("{} <> 0").format(sql.Identifier("f", c)) for c in TABLE_VALUES["agg_flows"])
+    active: sql.Composable = sql.SQL("true")
+    flows: sql.Composable = sql.SQL("true")
+    params: list[list[str]] = []
+    if not scope.nation:
+        active, flows, params = in_scope("a.locality_code"), in_scope("f.locality_code"), [sorted(scope.roots)] * 2
+    row = conn.execute(composed("reports", "latest_month", any_flow=any_flow, active_in_scope=active,
+                                flows_in_scope=flows), params).fetchone()
+    return row[0] if row else None
 
 
 def period_exists(conn: psycopg.Connection, period_type: str, period: str) -> bool:
