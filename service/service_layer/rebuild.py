@@ -14,9 +14,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from ..domain.model import CONFERENCE, ENROLMENT, RETRACTION
-from .applying import BatchResult
-
-Offsets = dict[tuple[str, int], int]  # (topic, partition) -> the next offset to read
+from .applying import BatchResult, Decode, Offsets
 
 
 @dataclass(frozen=True)
@@ -55,10 +53,6 @@ class RebuildTarget(Protocol):
         """(events in the live event store, events in the rebuild)."""
 
     def swap_in(self) -> None: ...
-
-
-# Decodes one record value into (its store: ENROLMENT, CONFERENCE or RETRACTION, its row).
-Decode = Callable[[bytes], tuple[str, tuple]]
 
 
 class RebuildRefused(Exception):
