@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from ..domain.model import CONFERENCE, ENROLMENT, RETRACTION
-from .applying import BatchResult, Decode, Offsets
+from .applying import BatchResult, Decode, Offsets, Poison
 
 
 @dataclass(frozen=True)
@@ -74,8 +74,8 @@ class Tally:
 def rebuild(target: RebuildTarget, source: RecordSource, decode: Decode,
             on_batch: Callable[[Tally], None] = lambda tally: None) -> Tally:
     """Apply the source to `target`, catch up under the apply lock, refuse a rebuild smaller
-    than the live store, else swap it in. `decode` may raise anything for a record that is no
-    valid event: decoding is pure computation on the record's bytes, so that is its poison."""
+    than the live store, else swap it in. `decode` raises Poison for a record that is no valid
+    event (the live worker dead-lettered it already): counted, not applied."""
     tally = Tally()
     for batch in source.batches():
         _apply(target, batch, decode, tally)
@@ -99,7 +99,7 @@ def _apply(target: RebuildTarget, batch: Batch, decode: Decode, tally: Tally) ->
         for value in batch:
             try:
                 store, row = decode(value)
-            except Exception:  # noqa: BLE001 - the record's poison, counted (see `rebuild`)
+            except Poison:
                 tally.poison += 1
                 continue
             decoded[store].append(row)
