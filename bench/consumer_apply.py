@@ -1,4 +1,4 @@
-"""The consumer's apply step alone: `apply_batch` on pre-built rows, no Kafka, no decoding.
+"""The consumer's apply step alone: `apply_rows` on pre-built rows, no Kafka, no decoding.
 
 Rows come from the consumer benchmark's generator (bench/consumer_throughput.py: 10 % late,
 2 % re-sent, identity links) and are applied in CONSUMER_MAX_BATCH-sized batches to a fresh
@@ -30,7 +30,7 @@ import psycopg  # noqa: E402
 
 import consumer_throughput  # noqa: E402
 from service.adapters.embedded import EmbeddedPostgres  # noqa: E402
-from service.adapters.postgres import aggregates, apply_sql, retractions  # noqa: E402
+from service.adapters.postgres import aggregates, apply_sql, retractions, staging_rows  # noqa: E402
 from service.config import Settings  # noqa: E402
 from service.domain.identity import Pseudonymiser  # noqa: E402
 from service.entrypoints.cli.migrate import prepare_database  # noqa: E402
@@ -101,7 +101,7 @@ def main() -> None:
 
     events = consumer_throughput.generate(args.events)
     started = time.perf_counter()
-    rows, conferences, _ = aggregates.rows_for(events, Pseudonymiser(secrets.token_hex(16)))
+    rows, conferences, _ = staging_rows.rows_for(events, Pseudonymiser(secrets.token_hex(16)))
     print(f"building rows (decoded events -> pseudonymised rows): {1e6 * (time.perf_counter() - started) / len(events):.1f} µs/event")
     with fresh_database() as url:
         prepare_database(url)
@@ -112,7 +112,7 @@ def main() -> None:
             wal0 = consumer_throughput.wal_written(url)
             pg0, py0, t0 = cpu(backend), cpu(me), time.perf_counter()
             for i in range(0, len(rows), batch):
-                aggregates.apply_batch(conn, rows[i:i + batch], conferences if i == 0 else [])
+                aggregates.apply_rows(conn, rows[i:i + batch], conferences if i == 0 else [])
             elapsed = time.perf_counter() - t0
             pg_cpu, py_cpu = cpu(backend) - pg0, cpu(me) - py0
             # A backend reports its statistics at most once a second; the last batch's must count.

@@ -52,7 +52,8 @@ from service.adapters.embedded import EmbeddedKafka, EmbeddedPostgres, free_port
 from service.contract.topic_record import record_key  # noqa: E402
 from service.adapters.kafka.topics import ensure_topics  # noqa: E402
 from service.adapters.postgres import migrate  # noqa: E402
-from service.adapters.postgres.aggregates import EVENT_COLUMNS, read_aggregates, rows_for  # noqa: E402
+from service.adapters.postgres.aggregates import read_aggregates  # noqa: E402
+from service.adapters.postgres.staging_rows import EVENT_COLUMNS, rows_for  # noqa: E402
 from service.config import Settings  # noqa: E402
 from service.contract.events import encode_record  # noqa: E402
 from service.domain.aggregation import aggregate  # noqa: E402

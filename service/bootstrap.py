@@ -165,16 +165,15 @@ def build_relay(settings: Settings):
 @contextmanager
 def build_rebuild(settings: Settings, *, from_topic: bool = False, from_file: Path | None = None):
     """(target, source, decode) for service_layer.rebuild: a fresh rebuild schema (dropped on
-    exit, swapped in or not) and the event store, the events topic or a JSON-lines file."""
-    from functools import partial
-
+    exit, swapped in or not) and the event store, the events topic or a JSON-lines file; the
+    decode step is the worker's (`RecordDecoder`)."""
     from .adapters.jsonlines import JsonLinesFile
     from .adapters.kafka.topic_records import TopicRecords
     from .adapters.postgres import migrate
     from .adapters.postgres.rebuild import RebuildTables, StoredEvents, create_rebuild_schema, drop_rebuild_schema
     from .contract.digest import digest_key
     from .domain.identity import Pseudonymiser
-    from .adapters.postgres.record_rows import record_row
+    from .adapters.postgres.record_rows import RecordDecoder
     from .service_layer.rebuild import RecordSource
 
     migrate(settings.database_url)
@@ -192,8 +191,7 @@ def build_rebuild(settings: Settings, *, from_topic: bool = False, from_file: Pa
             source = topic
         else:
             source = StoredEvents(settings.database_url, schema, settings.consumer_max_batch)
-        decode = partial(record_row, pseudonymiser=Pseudonymiser(settings.pseudonym_key),
-                         key=digest_key(settings.pseudonym_key))
+        decode = RecordDecoder(Pseudonymiser(settings.pseudonym_key), digest_key(settings.pseudonym_key))
         yield target, source, decode
     finally:
         for close in reversed(closers):

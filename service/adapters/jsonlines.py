@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+from ..service_layer.applying import Offsets
+
 
 class JsonLinesFile:
     def __init__(self, path: Path, batch: int):
@@ -27,7 +29,7 @@ class JsonLinesFile:
         if chunk:
             yield chunk
 
-    def catch_up(self, live: dict[tuple[str, int], int]) -> list[list[bytes]]:
+    def catch_up(self, live: Offsets) -> list[list[bytes]]:
         # A file holds no offsets: what the live consumer applied beyond it is not in it. A
         # rebuild that lacks events is refused by the use case's count.
         return []

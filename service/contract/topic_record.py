@@ -10,11 +10,10 @@ what that does and does not promise.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 
 from ..domain.identity import Pseudonymiser
 from ..domain.model import EVENT_KINDS, ConferenceEvent, Event, RetractionEvent
-from .events import SCHEMA_VERSION, encode_record
+from .events import SCHEMA_VERSION
 
 
 @dataclass(frozen=True)
@@ -47,11 +46,3 @@ _KIND_HEADERS = {kind: ("kind", kind.encode()) for kind in EVENT_KINDS}
 def record_headers(event_id: str, kind: str) -> list[tuple[str, bytes]]:
     return [("event_id", event_id.encode()), _SCHEMA_VERSION_HEADER, _KIND_HEADERS[kind]]
 
-
-def outgoing(event: Event, received_at: datetime, pseudonymiser: Pseudonymiser) -> OutgoingRecord:
-    """The whole record of `event` as the API publishes it (tests and benchmarks produce with it)."""
-    return OutgoingRecord(
-        key=record_key(event, pseudonymiser),
-        value=encode_record(event, received_at),
-        headers=record_headers(str(event.event_id), str(event.kind)),
-    )

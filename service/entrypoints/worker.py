@@ -39,9 +39,9 @@ from kafka import ConsumerRebalanceListener, KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
 
 from ..config import Settings
-from ..service_layer.applying import Applied, BatchStore, DeadLetters, Decode, Poison, apply_batch
+from ..service_layer.applying import Applied, BatchStore, DeadLetters, Decode, Poison, Record, apply_batch
 from ..service_layer.retrying import Retry, StopRequested
-from .consumer.batch import Batch, Record
+from .consumer.batch import Batch
 from .worker_metrics import ConsumerMetrics
 
 log = logging.getLogger(__name__)

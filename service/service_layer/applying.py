@@ -5,7 +5,10 @@ one database transaction; re-delivered events are deduplicated there by event_id
 it refused — content failing in the database, another event's content under a stored event_id
 (`event_id_conflict`), retractions their sender may not make — are then sent to the dead-letter
 topic and flushed: after the database commit, before the caller commits the offsets to Kafka.
-A crash in between re-reads them; they are refused, and dead-lettered, again.
+A crash in between re-reads them; they are refused, and dead-lettered, again. Which records
+those are (`refused_letters`) follows from the batch's rows beside their records, the store's
+result and the rows it refused; a retraction refused when its event arrives, batches after it
+was read, is known only from the database (`StoredRecord`).
 
 The store port's answers (`BatchResult`, `Refused`, `RefusedRetraction`) are defined here: the
 adapters return them, the worker and its metrics read them.
@@ -25,7 +28,9 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 Offsets = Mapping[tuple[str, int], int]  # (topic, partition) -> the next offset to read
-Record = Any  # a topic record: kafka-python's ConsumerRecord, or one known from the database
+Record = Any  # a topic record: kafka-python's ConsumerRecord, or a StoredRecord
+
+EVENT_ID_CONFLICT = "event_id_conflict: this event_id is stored with other content (a different event under a taken id)"
 
 
 @dataclass(frozen=True)
@@ -35,6 +40,23 @@ class RefusedRetraction:
     record_value: bytes | None  # the topic record, when known (for a dead letter)
     source_partition: int | None
     source_offset: int | None
+
+
+@dataclass(frozen=True)
+class StoredRecord:
+    """A topic record known from the database, not in hand: a retraction refused when its event
+    arrives, batches after it was read (a partition or offset of -1: not known)."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+
+    @classmethod
+    def of(cls, topic: str, refused: RefusedRetraction) -> "StoredRecord":
+        return cls(topic, -1 if refused.source_partition is None else refused.source_partition,
+                   -1 if refused.source_offset is None else refused.source_offset, None, refused.record_value)
 
 
 @dataclass(frozen=True)
@@ -99,7 +121,8 @@ class DeadLetters(Protocol):
 
 
 class DecodedBatch(Protocol):
-    """The batch step (entrypoints/consumer/batch.py): rows by store, beside their records."""
+    """The batch step (entrypoints/consumer/batch.py): rows by store, beside their records, row
+    for row (rows: the event_id first, the content digest last)."""
 
     @property
     def enrolments(self) -> Sequence[tuple]: ...
@@ -108,10 +131,13 @@ class DecodedBatch(Protocol):
     @property
     def retractions(self) -> Sequence[tuple]: ...
     @property
+    def enrolment_records(self) -> Sequence[Record]: ...
+    @property
+    def conference_records(self) -> Sequence[Record]: ...
+    @property
+    def retraction_records(self) -> Sequence[Record]: ...
+    @property
     def offsets(self) -> Mapping[Any, int]: ...  # keyed by (topic, partition) pairs (kafka's TopicPartition)
-
-    def refused_letters(self, result: BatchResult, refused: Sequence[Refused],
-                        events_topic: str) -> tuple[list[tuple[Record, str]], int]: ...
 
 
 class Retrying(Protocol):
@@ -135,7 +161,7 @@ def apply_batch(batch: DecodedBatch, store: BatchStore, dead_letters: DeadLetter
     offsets = {(topic, partition): offset for (topic, partition), offset in batch.offsets.items()}
     result, refused = retry(lambda: store.apply(batch.enrolments, batch.conferences, batch.retractions,
                                                 offsets, locked_python), "apply")
-    letters, conflicts = batch.refused_letters(result, refused, events_topic)
+    letters, conflicts = refused_letters(batch, result, refused, events_topic)
     for record, error in letters:
         dead_letters.send(record, error)
         log.warning("record sent to the dead-letter topic",
@@ -143,3 +169,26 @@ def apply_batch(batch: DecodedBatch, store: BatchStore, dead_letters: DeadLetter
     if letters:
         retry(dead_letters.flush, "dead-letter publish")
     return Applied(result, len(letters), conflicts)
+
+
+def refused_letters(batch: DecodedBatch, result: BatchResult, refused: Sequence[Refused],
+                    events_topic: str) -> tuple[list[tuple[Record, str]], int]:
+    """(record, error) of every record the apply refused, and how many of them are event_id
+    conflicts: content failing in the database (`refused`), other content under a stored event_id,
+    retractions the sender may not make (this batch's by their record, earlier ones, whose
+    event arrived now, from the record stored with them)."""
+    lists = ((batch.enrolments, batch.enrolment_records), (batch.conferences, batch.conference_records),
+             (batch.retractions, batch.retraction_records))  # in Refused.list_index order
+    letters: list[tuple[Record, str]] = [(lists[r.list_index][1][r.index], r.error) for r in refused]
+    conflicts = 0
+    if result.conflicts:
+        for rows, records in lists:
+            found = [(record, EVENT_ID_CONFLICT) for row, record in zip(rows, records)
+                     if (row[0], row[-1]) in result.conflicts]
+            letters += found
+            conflicts += len(found)
+    in_batch = {row[0]: record for row, record in zip(batch.retractions, batch.retraction_records)}
+    for retraction in result.refused_retractions:
+        letters.append((in_batch.get(retraction.event_id) or StoredRecord.of(events_topic, retraction),
+                        retraction.error))
+    return letters, conflicts

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Sequence
 from typing import Any, Protocol
 
-Record = tuple[bytes | None, bytes | None]  # (key, value)
+KeyAndValue = tuple[bytes | None, bytes | None]  # (key, value)
 
 
 class DeadLetter(Protocol):
@@ -17,7 +17,7 @@ class DeadLetter(Protocol):
 
 
 def redrive_letters(letters: Sequence[DeadLetter], offsets: Collection[int],
-                    publish: Callable[[Sequence[Record]], None]) -> int:
+                    publish: Callable[[Sequence[KeyAndValue]], None]) -> int:
     """Publish the letters at `offsets` (none given: all), key and value unchanged; how many."""
     chosen = [(d.key, d.value) for d in letters if not offsets or d.dead_letter_offset in offsets]
     publish(chosen)
@@ -25,11 +25,11 @@ def redrive_letters(letters: Sequence[DeadLetter], offsets: Collection[int],
 
 
 def redrive_export(lines: Sequence[dict[str, Any]], offsets: Collection[int],
-                   key_of: Callable[[bytes], bytes | None], publish: Callable[[Sequence[Record]], None]) -> int:
+                   key_of: Callable[[bytes], bytes | None], publish: Callable[[Sequence[KeyAndValue]], None]) -> int:
     """Publish the `value` of the export's lines whose `dead_letter_offset` is in `offsets`
     (none given: all), each under the key the API would give it (`key_of`; None when it still
     does not decode); how many."""
-    chosen: list[Record] = []
+    chosen: list[KeyAndValue] = []
     for line in lines:
         if not offsets or line.get("dead_letter_offset") in offsets:
             value = line["value"].encode()

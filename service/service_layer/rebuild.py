@@ -14,9 +14,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from ..domain.model import CONFERENCE, ENROLMENT, RETRACTION
-from .applying import BatchResult
-
-Offsets = dict[tuple[str, int], int]  # (topic, partition) -> the next offset to read
+from .applying import BatchResult, Decode, Offsets, Poison
 
 
 @dataclass(frozen=True)
@@ -57,10 +55,6 @@ class RebuildTarget(Protocol):
     def swap_in(self) -> None: ...
 
 
-# Decodes one record value into (its store: ENROLMENT, CONFERENCE or RETRACTION, its row).
-Decode = Callable[[bytes], tuple[str, tuple]]
-
-
 class RebuildRefused(Exception):
     def __init__(self, live: int, rebuilt: int):
         self.live, self.rebuilt = live, rebuilt
@@ -80,8 +74,8 @@ class Tally:
 def rebuild(target: RebuildTarget, source: RecordSource, decode: Decode,
             on_batch: Callable[[Tally], None] = lambda tally: None) -> Tally:
     """Apply the source to `target`, catch up under the apply lock, refuse a rebuild smaller
-    than the live store, else swap it in. `decode` may raise anything for a record that is no
-    valid event: decoding is pure computation on the record's bytes, so that is its poison."""
+    than the live store, else swap it in. `decode` raises Poison for a record that is no valid
+    event (the live worker dead-lettered it already): counted, not applied."""
     tally = Tally()
     for batch in source.batches():
         _apply(target, batch, decode, tally)
@@ -105,7 +99,7 @@ def _apply(target: RebuildTarget, batch: Batch, decode: Decode, tally: Tally) ->
         for value in batch:
             try:
                 store, row = decode(value)
-            except Exception:  # noqa: BLE001 - the record's poison, counted (see `rebuild`)
+            except Poison:
                 tally.poison += 1
                 continue
             decoded[store].append(row)

@@ -10,9 +10,20 @@ from datetime import UTC, datetime
 import psycopg
 from kafka import KafkaProducer
 
-from service.contract.topic_record import outgoing
 from service.adapters.postgres.aggregates import read_aggregates
+from service.contract.events import encode_record
+from service.contract.topic_record import OutgoingRecord, record_headers, record_key
 from service.domain.identity import Pseudonymiser
+from service.domain.model import Event
+
+
+def outgoing(event: Event, received_at: datetime, pseudonymiser: Pseudonymiser) -> OutgoingRecord:
+    """The whole record of `event` as the API publishes it."""
+    return OutgoingRecord(
+        key=record_key(event, pseudonymiser),
+        value=encode_record(event, received_at),
+        headers=record_headers(str(event.event_id), str(event.kind)),
+    )
 
 
 def produce(settings, events, raw_values=()) -> int:

@@ -11,7 +11,8 @@ from hypothesis import HealthCheck, given, settings as hsettings, strategies as 
 
 from eventgen import enrolment, event_sets, personal_id, si_number
 from reference import assert_matches_reference
-from service.adapters.postgres.aggregates import apply_batch, read_aggregates, rows_for
+from service.adapters.postgres.aggregates import apply_rows, read_aggregates
+from service.adapters.postgres.staging_rows import rows_for
 from service.domain.aggregation import aggregate
 from service.domain.identity import Pseudonymiser
 
@@ -35,7 +36,7 @@ def apply_in_batches(conn, pseudonymiser, events, rng):
     i = 0
     while i < len(deliveries):
         size = rng.randint(1, 12)
-        apply_batch(conn, *rows_for(deliveries[i:i + size], pseudonymiser))
+        apply_rows(conn, *rows_for(deliveries[i:i + size], pseudonymiser))
         i += size
 
 
@@ -83,7 +84,7 @@ def test_appending_and_rederiving_across_batches_equals_domain(database_url, eve
         while i < len(deliveries):
             size = rng.choice([1, 1, 2, 3, 5, 8])
             batch = deliveries[i:i + size]
-            apply_batch(conn, *rows_for(batch, pseudonymiser))
+            apply_rows(conn, *rows_for(batch, pseudonymiser))
             seen.update((e.event_id, e) for e in batch)
             assert read_aggregates(conn) == aggregate(list(seen.values()))
             i += size
@@ -124,11 +125,11 @@ def test_on_time_events_are_appended_without_rederivation(database_url):
     with psycopg.connect(database_url) as conn:
         for batch in steps:
             applied += batch
-            assert apply_batch(conn, *rows_for(batch, pseudonymiser)).rederived == 0
+            assert apply_rows(conn, *rows_for(batch, pseudonymiser)).rederived == 0
             assert read_aggregates(conn) == aggregate(applied)
         for batch in (late, attribute):
             applied += batch
-            assert apply_batch(conn, *rows_for(batch, pseudonymiser)).rederived == 1
+            assert apply_rows(conn, *rows_for(batch, pseudonymiser)).rederived == 1
             assert read_aggregates(conn) == aggregate(applied)
         assert_matches_reference(read_aggregates(conn), applied)
 
@@ -142,10 +143,10 @@ def test_late_linking_event_merges_participants_retroactively(database_url):
     before = [enrolment("registered", t, sin=sin), enrolment("renewed", t + timedelta(days=200), pid=pid)]
     link = enrolment("renewed", t + timedelta(days=100), pid=pid, sin=sin)
     with psycopg.connect(database_url) as conn:
-        apply_batch(conn, *rows_for(before, pseudonymiser))
+        apply_rows(conn, *rows_for(before, pseudonymiser))
         flows = read_aggregates(conn)["agg_flows"]
         assert sum(v[0] for v in flows.values()) == 2  # two "new participants"
-        apply_batch(conn, *rows_for([link], pseudonymiser))
+        apply_rows(conn, *rows_for([link], pseudonymiser))
         tables = read_aggregates(conn)
         assert tables == aggregate(before + [link])
         assert sum(v[0] for v in tables["agg_flows"].values()) == 1

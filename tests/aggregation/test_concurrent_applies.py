@@ -11,7 +11,8 @@ import psycopg
 import pytest
 
 from eventgen import enrolment, personal_id
-from service.adapters.postgres.aggregates import apply_batch, read_aggregates, rows_for
+from service.adapters.postgres.aggregates import apply_rows, read_aggregates
+from service.adapters.postgres.staging_rows import rows_for
 from service.adapters.postgres.rebuild import (
     connect_to_rebuild, create_rebuild_schema, drop_rebuild_schema, lock_and_read_live_offsets, swap_in,
 )
@@ -42,12 +43,12 @@ def test_swap_waits_for_an_apply_in_flight_and_neither_deadlocks(database_url):
     errors: list[BaseException] = []
     try:
         with connect_to_rebuild(database_url, schema) as rebuild, psycopg.connect(database_url) as live:
-            apply_batch(rebuild, *rows_for(events[:20], pseudonymiser))  # the rebuilt figures
+            apply_rows(rebuild, *rows_for(events[:20], pseudonymiser))  # the rebuilt figures
             lock_and_read_live_offsets(rebuild, "group")  # the swap transaction holds the locks
 
             def live_apply():
                 try:
-                    apply_batch(live, *rows_for(events[20:], pseudonymiser))
+                    apply_rows(live, *rows_for(events[20:], pseudonymiser))
                 except BaseException as exc:  # reported to the test below
                     errors.append(exc)
 
@@ -80,7 +81,7 @@ def test_two_applies_storing_the_same_event_count_it_once(database_url):
 
         def apply(conn, events):
             try:
-                apply_batch(conn, *rows_for(events, pseudonymiser))
+                apply_rows(conn, *rows_for(events, pseudonymiser))
             except BaseException as exc:  # reported to the test below
                 errors.append(exc)
 
@@ -108,13 +109,13 @@ def test_an_apply_reports_how_long_it_waited_for_and_held_the_apply_lock(databas
     results = []
     with psycopg.connect(database_url) as holder, psycopg.connect(database_url) as conn:
         holder.execute(take_apply_lock())
-        applying = threading.Thread(target=lambda: results.append(apply_batch(conn, *rows_for(events, pseudonymiser))))
+        applying = threading.Thread(target=lambda: results.append(apply_rows(conn, *rows_for(events, pseudonymiser))))
         applying.start()
         assert wait_until_waiting_on_a_lock(database_url, conn.info.backend_pid) == "relation"
         time.sleep(0.3)
         holder.commit()
         applying.join(30)
-        alone = apply_batch(conn, *rows_for([enrolment("renewed", datetime(2020, 7, 10, tzinfo=UTC),
+        alone = apply_rows(conn, *rows_for([enrolment("renewed", datetime(2020, 7, 10, tzinfo=UTC),
                                                          pid=personal_id(0))], pseudonymiser))
     (waited,) = results
     assert waited.applied == 3 and waited.lock_wait_s >= 0.3 and waited.lock_held_s > 0
@@ -146,7 +147,7 @@ def test_the_locked_python_stretch_runs_under_the_lock_before_the_aggregates_are
             yield
             seen.append(("exit", holds_apply_lock(), flow_rows() - before))
 
-        result = apply_batch(conn, *rows_for(events, pseudonymiser), locked_python=locked_python())
+        result = apply_rows(conn, *rows_for(events, pseudonymiser), locked_python=locked_python())
         after = flow_rows()
     assert seen == [("enter", True), ("exit", True, 0)]
     assert result.applied == len(events) and after > before

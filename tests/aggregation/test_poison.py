@@ -13,13 +13,13 @@ from eventgen import conference, enrolment, personal_id, si_number
 from pipeline_helpers import produce, tables, wait_consumed
 from service.adapters.embedded import free_port
 from service.adapters.kafka.consumer import DeadLetter, read_to_end
-from service.adapters.postgres.aggregates import apply_batch, stored_offsets
+from service.adapters.postgres.aggregates import apply_rows, stored_offsets
 from service.adapters.postgres.isolating import apply_isolating
 from service.contract.digest import content_digest, digest_key
 from service.contract.events import encode_record, record_dict
 from service.domain.aggregation import aggregate
 from service.domain.identity import Pseudonymiser
-from service.adapters.postgres.aggregates import CONFERENCE, ENROLMENT
+from service.domain.model import CONFERENCE, ENROLMENT
 from service.adapters.postgres.record_rows import record_row
 from service.entrypoints.worker_metrics import ConsumerMetrics
 from test_worker import in_process_worker
@@ -77,9 +77,9 @@ def test_an_event_id_with_other_content_is_a_conflict_the_same_content_a_duplica
     twin_a = enrolment("registered", NOW - timedelta(days=3), sin=si_number(7))
     twin_b = enrolment("registered", NOW - timedelta(days=3), sin=si_number(8), event_id=twin_a.event_id)
     with psycopg.connect(settings.database_url) as conn:
-        apply_batch(conn, *rows(first, settings.pseudonym_key))
+        apply_rows(conn, *rows(first, settings.pseudonym_key))
         e, c = rows([first[1], other, twin_a, twin_b], settings.pseudonym_key)
-        result = apply_batch(conn, e, c)
+        result = apply_rows(conn, e, c)
     assert result.applied == 1 and result.duplicates == 3
     assert result.conflicts == {(other.event_id, e[1][-1]), (twin_a.event_id, e[3][-1])}
     # the API computes the same digest from the dict it publishes

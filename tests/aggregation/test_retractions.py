@@ -13,7 +13,8 @@ from eventgen import AGENTS, PARENTS, conference, enrolment, event_sets, persona
     with_retractions
 from reference import assert_matches_reference
 from test_apply import MIGRATION_0011, STORE_TABLES, deliver_mostly_in_order
-from service.adapters.postgres.aggregates import apply_batch, read_aggregates, rows_for
+from service.adapters.postgres.aggregates import apply_rows, read_aggregates
+from service.adapters.postgres.staging_rows import rows_for
 from service.adapters.postgres.reference import LocalityRow, load_localities
 from service.adapters.postgres.retractions import CANNOT_RETRACT_A_RETRACTION, NOT_IN_PROVINCES, NOT_THE_SENDER
 from service.domain.aggregation import aggregate
@@ -64,7 +65,7 @@ def assert_state_equals_backfill(conn):
 
 def apply(conn, pseudonymiser, events):
     conn.commit()  # end the reads' transaction: each apply commits on its own
-    return apply_batch(conn, *rows_for(events, pseudonymiser))
+    return apply_rows(conn, *rows_for(events, pseudonymiser))
 
 
 @hsettings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -14,7 +14,7 @@ from service.contract.jsonschema import RECORD_FILE
 from service.adapters.postgres.isolating import apply_isolating
 from service.contract.digest import digest_key
 from service.domain.identity import Pseudonymiser
-from service.adapters.postgres.aggregates import CONFERENCE, ENROLMENT, RETRACTION
+from service.domain.model import CONFERENCE, ENROLMENT, RETRACTION
 from service.adapters.postgres.record_rows import describe, record_row
 from service.contract.events import POISON
 

@@ -12,7 +12,8 @@ import pytest
 from psycopg import errors
 
 from eventgen import enrolment, personal_id
-from service.adapters.postgres.aggregates import apply_batch, read_aggregates, rows_for
+from service.adapters.postgres.aggregates import apply_rows, read_aggregates
+from service.adapters.postgres.staging_rows import rows_for
 from service.adapters.postgres.locks import APPLY_LOCK, SWAP_LOCK
 from service.adapters.postgres.rebuild import (
     connect_to_rebuild, create_rebuild_schema, drop_rebuild_schema, lock_and_read_live_offsets, swap_in,
@@ -49,7 +50,7 @@ def _apply_within_deadline(url: str, events, pseudonymiser: Pseudonymiser) -> fl
     def run():
         try:
             with psycopg.connect(url) as conn:
-                done.append(apply_batch(conn, *rows_for(events, pseudonymiser)))
+                done.append(apply_rows(conn, *rows_for(events, pseudonymiser)))
         except BaseException as exc:  # reported below
             done.append(exc)
 
@@ -68,7 +69,7 @@ def test_a_reporting_login_can_take_no_lock_an_apply_or_a_swap_needs(migrated_ur
     pseudonymiser = Pseudonymiser(secrets.token_hex(8))
     first, second = _events(0, 30, 1), _events(100, 30, 2)
     with psycopg.connect(migrated_url) as service:
-        apply_batch(service, *rows_for(first, pseudonymiser))
+        apply_rows(service, *rows_for(first, pseudonymiser))
         readable = sorted(tables_under_reporting_views(service))
     assert "agg_flows" in readable and "agg_active_changes" in readable
 
@@ -100,7 +101,7 @@ def test_a_reporting_login_can_take_no_lock_an_apply_or_a_swap_needs(migrated_ur
         schema = create_rebuild_schema(migrated_url)
         try:
             with connect_to_rebuild(migrated_url, schema) as rebuild:
-                apply_batch(rebuild, *rows_for(first + second, pseudonymiser))
+                apply_rows(rebuild, *rows_for(first + second, pseudonymiser))
                 lock_and_read_live_offsets(rebuild, "group")
                 swapping = threading.Thread(target=swap_in, args=(rebuild, schema), daemon=True)
                 swapping.start()

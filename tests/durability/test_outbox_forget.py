@@ -19,7 +19,8 @@ import psycopg
 import pytest
 
 from service.adapters.postgres import outbox
-from service.adapters.postgres.aggregates import CONFERENCE, ENROLMENT, apply_batch
+from service.adapters.postgres.aggregates import apply_rows
+from service.domain.model import CONFERENCE, ENROLMENT
 from service.adapters.postgres.locks import take_apply_lock
 from service.contract.digest import digest_key
 from service.domain.identity import Pseudonymiser
@@ -79,7 +80,7 @@ def test_an_apply_forgets_rows_whose_acknowledgement_commits_while_it_waits(data
 
         def apply() -> None:
             try:
-                apply_batch(worker, [r for tag, r in rows if tag == ENROLMENT], [r for tag, r in rows if tag == CONFERENCE])
+                apply_rows(worker, [r for tag, r in rows if tag == ENROLMENT], [r for tag, r in rows if tag == CONFERENCE])
             except BaseException as exc:  # re-raised by the test's thread
                 failures.append(exc)
 
@@ -123,7 +124,7 @@ def test_a_copy_admitted_while_an_apply_stores_the_event_is_known_not_new(databa
             psycopg.connect(database_url) as api, psycopg.connect(database_url) as worker:
         assert outbox.admit(api, [first]).new == {first.event_id}
         worker.execute("SELECT 1")  # a transaction of the test's: the apply below commits with it
-        apply_batch(worker, [row], [])  # stored, and its outbox row deleted: not committed yet
+        apply_rows(worker, [row], [])  # stored, and its outbox row deleted: not committed yet
         admissions: list[outbox.Admission] = []
         failures: list[BaseException] = []
 

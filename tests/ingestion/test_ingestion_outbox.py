@@ -4,10 +4,10 @@ import psycopg
 import pytest
 
 from ingestion_helpers import auth, conference, enrolment, read_topic
-from service.adapters.postgres.aggregates import apply_batch
+from service.adapters.postgres.aggregates import apply_rows
 from service.contract.digest import digest_key
 from service.domain.identity import Pseudonymiser
-from service.adapters.postgres.aggregates import CONFERENCE, ENROLMENT, RETRACTION
+from service.domain.model import CONFERENCE, ENROLMENT, RETRACTION
 from service.adapters.postgres.record_rows import record_row
 
 pytestmark = pytest.mark.integration
@@ -23,7 +23,7 @@ def apply_topic(settings, records) -> None:
     pseudonymiser, key = Pseudonymiser(settings.pseudonym_key), digest_key(settings.pseudonym_key)
     rows = [record_row(r.value, pseudonymiser, key) for r in records]
     with psycopg.connect(settings.database_url) as conn:
-        apply_batch(conn, *([row for t, row in rows if t == table] for table in (ENROLMENT, CONFERENCE, RETRACTION)))
+        apply_rows(conn, *([row for t, row in rows if t == table] for table in (ENROLMENT, CONFERENCE, RETRACTION)))
 
 
 def test_an_accepted_event_stays_in_the_outbox_until_the_consumer_stores_it(settings, client, tokens):

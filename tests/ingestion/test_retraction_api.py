@@ -11,7 +11,8 @@ from ingestion_helpers import HCM_COMMUNE, LOCALITIES, auth, conference, enrolme
 from published_schema import ecma_valid, published
 from service.domain import access
 from service.adapters.postgres import tokens as token_store
-from service.adapters.postgres.aggregates import CONFERENCE, ENROLMENT, RETRACTION, apply_batch, read_aggregates
+from service.adapters.postgres.aggregates import apply_rows, read_aggregates
+from service.domain.model import CONFERENCE, ENROLMENT, RETRACTION
 from service.adapters.postgres.reference import LocalityRow, load_localities
 from service.contract.digest import digest_key
 from service.contract.jsonschema import RECORD_FILE
@@ -46,7 +47,7 @@ def apply_topic(settings, records):
     pseudonymiser, key = Pseudonymiser(settings.pseudonym_key), digest_key(settings.pseudonym_key)
     rows = [record_row(r.value, pseudonymiser, key) for r in records]
     with psycopg.connect(settings.database_url) as conn:
-        return apply_batch(conn, *([row for t, row in rows if t == table] for table in (ENROLMENT, CONFERENCE, RETRACTION)))
+        return apply_rows(conn, *([row for t, row in rows if t == table] for table in (ENROLMENT, CONFERENCE, RETRACTION)))
 
 
 def test_an_agent_retracts_its_own_event_durably_and_it_is_published(settings, client, tokens):

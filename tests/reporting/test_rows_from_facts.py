@@ -17,7 +17,8 @@ from eventgen import ALL_AGENTS, conference, enrolment, event_sets, personal_id,
 from reporting_views import assert_same_views, rows_with_nothing, snapshot
 from service.domain import access
 from service.adapters.postgres import tokens as token_store
-from service.adapters.postgres.aggregates import apply_batch, rows_for
+from service.adapters.postgres.aggregates import apply_rows
+from service.adapters.postgres.staging_rows import rows_for
 from service.domain.aggregation import TABLE_KEYS, TABLE_VALUES, aggregate
 from service.domain.identity import Pseudonymiser
 from service.bootstrap import build_api
@@ -41,7 +42,7 @@ def apply(url: str, key: str, *batches) -> None:
     pseudonymiser = Pseudonymiser(key)
     with psycopg.connect(url) as conn:
         for batch in batches:
-            apply_batch(conn, *rows_for(batch, pseudonymiser))
+            apply_rows(conn, *rows_for(batch, pseudonymiser))
 
 
 def rows(url: str, query: str, *params) -> list[tuple]:

@@ -1,16 +1,41 @@
 """The "apply a batch" use case on fakes (no broker, no database): the store applies, the
 records it refused become dead letters, flushed before the use case returns (so before the
 caller commits the offsets to Kafka), conflicts are counted; nothing is sent when nothing is
-refused; transient failures go through the retry given."""
+refused; transient failures go through the retry given. Which records are dead-lettered
+(`refused_letters`): the rows the database refused, event_id conflicts and refused retractions,
+each naming its own record."""
 import uuid
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from types import SimpleNamespace
 
-from service.domain.model import CONFERENCE, ENROLMENT
-from service.entrypoints.consumer.batch import EVENT_ID_CONFLICT, Batch
-from service.service_layer.applying import BatchResult, Refused, apply_batch
+from service.domain.model import CONFERENCE, ENROLMENT, RETRACTION
+from service.service_layer.applying import (
+    EVENT_ID_CONFLICT, BatchResult, Refused, RefusedRetraction, StoredRecord, apply_batch, refused_letters,
+)
 
 TOPIC = "events"
+NOTHING = BatchResult(applied=0, conferences=0, duplicates=0, newest_occurred_at=None)
+
+
+@dataclass
+class FakeBatch:
+    """The batch step's shape (applying.DecodedBatch): rows by store beside their records."""
+
+    offsets: dict = field(default_factory=dict)
+    enrolments: list = field(default_factory=list)
+    conferences: list = field(default_factory=list)
+    retractions: list = field(default_factory=list)
+    enrolment_records: list = field(default_factory=list)
+    conference_records: list = field(default_factory=list)
+    retraction_records: list = field(default_factory=list)
+
+    def add(self, record, store: str, row: tuple) -> None:
+        rows, records = {ENROLMENT: (self.enrolments, self.enrolment_records),
+                         CONFERENCE: (self.conferences, self.conference_records),
+                         RETRACTION: (self.retractions, self.retraction_records)}[store]
+        rows.append(row)
+        records.append(record)
 
 
 def record(offset: int):
@@ -21,8 +46,8 @@ def row():
     return (uuid.uuid4(), "a", "b", uuid.uuid4().bytes)  # the event_id first, the content digest last
 
 
-def batch_of(*stores: str) -> Batch:
-    batch = Batch(offsets={(TOPIC, 0): len(stores)})
+def batch_of(*stores: str) -> FakeBatch:
+    batch = FakeBatch(offsets={(TOPIC, 0): len(stores)})
     for offset, store in enumerate(stores):
         batch.add(record(offset), store, row())
     return batch
@@ -113,3 +138,31 @@ def test_the_locked_python_hook_is_entered_by_the_store():
     apply_batch(batch_of(ENROLMENT), FakeStore([]), FakeDeadLetters([]), once, events_topic=TOPIC,
                 locked_python=paused)
     assert entered == ["paused"]
+
+
+def test_refusals_conflicts_and_refused_retractions_name_their_records_in_order():
+    batch = batch_of(ENROLMENT, CONFERENCE, ENROLMENT, RETRACTION, CONFERENCE)
+    refused = [Refused(list_index=1, index=1, error="check violation")]
+    conflicting = batch.enrolments[1]
+    earlier = RefusedRetraction(event_id=uuid.uuid4(), error="not yours", record_value=b"stored",
+                                source_partition=2, source_offset=40)
+    unplaced = RefusedRetraction(event_id=uuid.uuid4(), error="not placed", record_value=b"old",
+                                 source_partition=None, source_offset=None)
+    this_batch = RefusedRetraction(event_id=batch.retractions[0][0], error="not yours either", record_value=None,
+                                   source_partition=None, source_offset=None)
+    result = BatchResult(applied=0, conferences=0, duplicates=1, newest_occurred_at=None,
+                         conflicts=frozenset({(conflicting[0], conflicting[-1]), (uuid.uuid4(), b"other")}),
+                         refused_retractions=(this_batch, earlier, unplaced))
+    letters, conflicts = refused_letters(batch, result, refused, TOPIC)
+    assert conflicts == 1
+    assert letters == [
+        (batch.conference_records[1], "check violation"),
+        (batch.enrolment_records[1], EVENT_ID_CONFLICT),
+        (batch.retraction_records[0], "not yours either"),
+        (StoredRecord(TOPIC, 2, 40, None, b"stored"), "not yours"),
+        (StoredRecord(TOPIC, -1, -1, None, b"old"), "not placed"),
+    ]
+
+
+def test_an_apply_refusing_nothing_makes_no_letters():
+    assert refused_letters(batch_of(ENROLMENT, RETRACTION), NOTHING, [], TOPIC) == ([], 0)

@@ -5,7 +5,7 @@ from hypothesis import strategies as st
 
 from service.service_layer.rebuild import StoredRows
 from service.domain.model import CONFERENCE, ENROLMENT, RETRACTION
-from service.service_layer.applying import BatchResult
+from service.service_layer.applying import BatchResult, Poison
 from service.service_layer.rebuild import RebuildRefused, rebuild
 
 STORES = (ENROLMENT, CONFERENCE, RETRACTION)
@@ -59,10 +59,13 @@ class FakeSource:
 
 
 def decode(value: bytes):
-    """b"E1" -> an enrolment with id 1; anything else is poison."""
-    kind, _, rest = value.decode().partition(":")
-    store = {"E": ENROLMENT, "C": CONFERENCE, "R": RETRACTION}[kind]
-    return store, (int(rest),)
+    """b"E:1" -> an enrolment with id 1; anything else is poison (as RecordDecoder raises it)."""
+    try:
+        kind, _, rest = value.decode().partition(":")
+        store = {"E": ENROLMENT, "C": CONFERENCE, "R": RETRACTION}[kind]
+        return store, (int(rest),)
+    except (UnicodeDecodeError, KeyError, ValueError) as exc:
+        raise Poison(f"{type(exc).__name__}: {exc}") from exc
 
 
 def test_a_rebuild_with_fewer_events_than_the_live_store_is_refused_and_not_swapped():
@@ -97,6 +100,16 @@ def test_a_rebuild_holding_more_than_the_live_store_is_swapped_in():
     assert target.swapped
 
 
+def test_an_error_other_than_poison_stops_the_rebuild_before_the_swap():
+    def broken(value: bytes):
+        raise RuntimeError("a bug in the decode step, not the record's fault")
+
+    target = FakeTarget(live=0)
+    with pytest.raises(RuntimeError):
+        rebuild(target, FakeSource([[b"E:1"]]), broken)
+    assert not target.swapped
+
+
 values = st.one_of(
     st.tuples(st.sampled_from("ECR"), st.integers(0, 20)).map(lambda t: f"{t[0]}:{t[1]}".encode()),
     st.binary(max_size=6),  # mostly poison
@@ -118,6 +131,6 @@ def test_every_record_is_counted_once_as_applied_duplicate_or_poison(batches):
 def _valid(value: bytes) -> bool:
     try:
         decode(value)
-    except Exception:  # noqa: BLE001 - the fake decoder's poison
+    except Poison:
         return False
     return True

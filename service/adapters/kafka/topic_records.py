@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from kafka import KafkaConsumer, TopicPartition
 
 from ...config import Settings
+from ...service_layer.applying import Offsets
 from ...service_layer.rebuild import CatchUpFailed
 from .consumer import make_consumer, read_to_end, topic_partitions
 
@@ -33,7 +34,7 @@ class TopicRecords:
         for records in read_to_end(self.consumer, self.partitions):
             yield [r.value for r in records]
 
-    def catch_up(self, live: dict[tuple[str, int], int]) -> Iterator[list[bytes]]:
+    def catch_up(self, live: Offsets) -> Iterator[list[bytes]]:
         """Up to the offsets the live consumer has applied."""
         until = {tp: live.get((tp.topic, tp.partition), 0) for tp in self.partitions}
         behind = {tp: o for tp, o in until.items() if self.consumer.position(tp) < o}

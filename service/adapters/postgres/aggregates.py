@@ -45,20 +45,10 @@ from . import apply_sql, outbox, retractions, sql_files
 from .apply_sql import statement
 from .locks import take_apply_lock
 from .rows import Statement, one_row
-from .staging_rows import (
-    CONFERENCE, CONFERENCE_COLUMNS, ENROLMENT, EVENT_COLUMNS, EVENT_TYPES, RETRACTION, RETRACTION_COLUMNS,
-    event_row, rows_for,
-)
-
-# The staging rows' names, for the callers that build rows and apply them (the worker, the replay).
-__all__ = [
-    "CONFERENCE", "CONFERENCE_COLUMNS", "ENROLMENT", "EVENT_COLUMNS", "EVENT_TYPES", "RETRACTION",
-    "RETRACTION_COLUMNS", "BatchResult", "Offsets", "apply_batch", "event_row", "forget_consumer_offsets",
-    "read_aggregates", "rows_for", "stored_offsets",
-]
+from .staging_rows import CONFERENCE_COLUMNS, EVENT_COLUMNS, EVENT_TYPES, RETRACTION_COLUMNS
 
 
-def apply_batch(
+def apply_rows(
     conn: psycopg.Connection,
     enrolments: Sequence[tuple],
     conferences: Sequence[tuple],

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 import psycopg
 
 from ...service_layer.applying import BatchResult, Refused
-from .aggregates import apply_batch
+from .aggregates import apply_rows
 
 log = logging.getLogger(__name__)
 
@@ -29,11 +29,11 @@ CONTENT_ERRORS = (psycopg.DataError, psycopg.IntegrityError, ValueError, TypeErr
 
 def apply_isolating(conn: psycopg.Connection, enrolments: Sequence[tuple], conferences: Sequence[tuple],
                     retractions: Sequence[tuple] = (), **options) -> tuple[BatchResult, list[Refused]]:
-    """`apply_batch(conn, enrolments, conferences, retractions, **options)`, and the rows it
+    """`apply_rows(conn, enrolments, conferences, retractions, **options)`, and the rows it
     refused because of their content (none, usually)."""
     lists = (enrolments, conferences, retractions)
     try:
-        return apply_batch(conn, *lists, **options), []
+        return apply_rows(conn, *lists, **options), []
     except CONTENT_ERRORS as exc:
         first = exc
     log.warning("batch failed on a record's content; splitting it to find the record",
@@ -44,7 +44,7 @@ def apply_isolating(conn: psycopg.Connection, enrolments: Sequence[tuple], confe
     with conn.transaction():
         _bisect(conn, items, lists, results, refused, first)
         # the offsets (and status) in the same transaction as the applied rows
-        results.append(apply_batch(conn, [], [], [], options.get("offsets"), options.get("consumer_group", "")))
+        results.append(apply_rows(conn, [], [], [], options.get("offsets"), options.get("consumer_group", "")))
     return combined(results), refused
 
 
@@ -54,8 +54,8 @@ def _bisect(conn: psycopg.Connection, items: list[tuple[int, int]],
     if error is None:
         enrolments, conferences, retractions = ([rows[i] for w, i in items if w == which]
                                                 for which, rows in enumerate(lists))
-        try:  # nested in the caller's transaction: apply_batch's own block is a savepoint
-            results.append(apply_batch(conn, enrolments, conferences, retractions))
+        try:  # nested in the caller's transaction: apply_rows's own block is a savepoint
+            results.append(apply_rows(conn, enrolments, conferences, retractions))
             return
         except CONTENT_ERRORS as exc:
             error = exc

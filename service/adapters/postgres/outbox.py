@@ -75,7 +75,7 @@ def mark_published(conn: psycopg.Connection, event_ids: Sequence[uuid.UUID]) -> 
         conn.commit()
 
 
-FORGET_APPLIED = text("outbox", "forget_applied")  # run by aggregates.apply_batch, in its transaction
+FORGET_APPLIED = text("outbox", "forget_applied")  # run by aggregates.apply_rows, in its transaction
 
 
 def due(conn: psycopg.Connection, *, limit: int, grace_s: float, stale_s: float) -> list[OutboxEntry]:

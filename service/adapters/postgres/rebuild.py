@@ -1,6 +1,6 @@
 """Rebuilding the aggregates into fresh tables and swapping them in.
 
-A rebuild applies events (the same `apply_batch`) into the tables of a new schema
+A rebuild applies events (the same `apply_rows`) into the tables of a new schema
 `replay_<timestamp>` — same definitions as the live ones — through a connection whose
 search_path puts that schema first. The swap then runs in one transaction under the apply
 lock, so no live consumer applies meanwhile: the caller first catches the rebuild up to the
@@ -23,12 +23,12 @@ from datetime import UTC, datetime
 import psycopg
 from psycopg import sql
 
+from ...service_layer.applying import BatchResult, Offsets
 from ...service_layer.rebuild import StoredRows
-from .aggregates import (
-    CONFERENCE_COLUMNS, EVENT_COLUMNS, RETRACTION_COLUMNS, BatchResult, apply_batch, stored_offsets,
-)
+from .aggregates import apply_rows, stored_offsets
 from .locks import take_apply_lock, take_swap_lock_exclusive
 from .rows import one_row
+from .staging_rows import CONFERENCE_COLUMNS, EVENT_COLUMNS, RETRACTION_COLUMNS
 from .sql_files import composed, text
 
 # Everything the consumer derives; consumer_offsets stays live (it says what the live
@@ -130,7 +130,7 @@ class RebuildTables:
     def apply(self, enrolments: Sequence[tuple], conferences: Sequence[tuple],
               retractions: Sequence[tuple]) -> BatchResult:
         # The live consumer forgets the outbox rows of what it applied; the rebuild leaves them.
-        return apply_batch(self.conn, enrolments, conferences, retractions, forget_outbox=False)
+        return apply_rows(self.conn, enrolments, conferences, retractions, forget_outbox=False)
 
     def live_event_count(self) -> int:
         n = stored_event_count(self.conn)
@@ -159,7 +159,7 @@ class StoredEvents:
     def batches(self) -> Iterator[StoredRows]:
         return self._read(None)
 
-    def catch_up(self, live: dict[tuple[str, int], int]) -> list[StoredRows]:
+    def catch_up(self, live: Offsets) -> list[StoredRows]:
         # Under the swap and apply locks no live apply is in flight: what the live store holds
         # beyond the rebuild now is exactly what it stored meanwhile. The catch-up runs inside
         # the swap's transaction: it is read whole before it is applied.

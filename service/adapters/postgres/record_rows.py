@@ -10,14 +10,14 @@ from ...contract.events import POISON, decode_record
 from ...contract.fast_body import fast_record
 from ...domain.identity import Pseudonymiser
 from ...service_layer.applying import Poison
-from .aggregates import event_row
+from .staging_rows import event_row
 
 BIGINT_MAX = 2**63 - 1
 
 
 def record_row(value: bytes, pseudonymiser: Pseudonymiser, key: bytes | None = None,
                fast: bool = True) -> tuple[str, tuple]:
-    """(its store: aggregates.ENROLMENT, CONFERENCE or RETRACTION, staging row) of one topic
+    """(its store: domain.model.ENROLMENT, CONFERENCE or RETRACTION, staging row) of one topic
     record; raises one of POISON if the record
     is not a valid event under the contract. Plainly valid records take the fast path
     (`contract.fast_body.fast_record`); marshmallow decides about the rest. With `key`, the

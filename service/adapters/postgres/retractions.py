@@ -29,12 +29,12 @@ from functools import cache
 import psycopg
 from psycopg import sql
 
+from ...domain.model import CONFERENCE, ENROLMENT, RETRACTION
 from ...domain.participants import group_participants
 from ...service_layer.applying import RefusedRetraction
 from . import apply_sql
 from .apply_sql import statement
 from .rows import Statement, one_row
-from .staging_rows import CONFERENCE, ENROLMENT, RETRACTION
 
 CANNOT_RETRACT_A_RETRACTION = "retraction_refused: a retraction cannot be retracted (retract the event again instead)"
 NOT_THE_SENDER = "retraction_refused: an agent may retract only the events it sent"

@@ -1,4 +1,4 @@
-"""The staging rows of decoded events: what `apply_batch` copies into its staging tables, in
+"""The staging rows of decoded events: what `apply_rows` copies into its staging tables, in
 the column order of the event store (enrolment_events, conference_events, event_retractions).
 Identifiers go in as pseudonyms, never raw."""
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ...domain.identity import Pseudonymiser, decode_personal_id
-from ...domain.model import (  # the store names too, for the callers that build rows
+from ...domain.model import (
     CONFERENCE, ENROLMENT, RETRACTION, ConferenceEvent, Event, PlainEnrolment, RetractionEvent, reporting_month,
 )
 
@@ -84,7 +84,7 @@ def event_row(event: PlainEnrolment | Event, pseudonymiser: Pseudonymiser,
 
 
 def rows_for(events: Iterable[Event], pseudonymiser: Pseudonymiser) -> tuple[list[tuple], list[tuple], list[tuple]]:
-    """(enrolment, conference, retraction) staging rows: `apply_batch(conn, *rows_for(events, p))`."""
+    """(enrolment, conference, retraction) staging rows: `apply_rows(conn, *rows_for(events, p))`."""
     rows: dict[str, list[tuple]] = {ENROLMENT: [], CONFERENCE: [], RETRACTION: []}
     for e in events:
         table, row = event_row(e, pseudonymiser)
