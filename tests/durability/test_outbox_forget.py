@@ -28,6 +28,7 @@ from service.domain.model import (
     Agent, Channel, ConferenceEvent, EnrolmentEvent, EnrolmentKind, Participant, Scheme,
 )
 from service.adapters.postgres.record_rows import record_row
+from service.adapters.postgres.sql_files import text
 from service.service_layer.ingestion import outbox_entry
 
 pytestmark = pytest.mark.integration
@@ -89,7 +90,7 @@ def test_an_apply_forgets_rows_whose_acknowledgement_commits_while_it_waits(data
         _wait_until_blocked_by(observer, worker.info.backend_pid, other_worker.info.backend_pid)
         # GroupedOutbox's next group: the acknowledgements of the apply's events, then, while the
         # apply waits for those rows, the admission of other events; one transaction.
-        api.execute(outbox.MARK_PUBLISHED, (ids,))
+        api.execute(text("outbox", "mark_published"), (ids,))
         other_worker.commit()
         _wait_until_blocked_by(observer, worker.info.backend_pid, api.info.backend_pid)
         assert outbox.admit(api, others).new == {e.event_id for e in others}  # commits

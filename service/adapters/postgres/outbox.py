@@ -5,8 +5,8 @@
   already known (in the outbox or the event store), the digest of the event accepted under it:
   the same digest is a duplicate, another a conflict. The caller publishes only the new ones.
   A copy admitted while an apply stores its event is checked again (`undo_stored.sql`).
-- `FORGET_APPLIED` (consumer): deletes the rows of the events an apply stores, in its
-  transaction, when the content digests agree.
+- `forget_applied.sql` (consumer): deletes the rows of the events an apply stores, in its
+  transaction (`aggregates.apply_rows`), when the content digests agree.
 - `due` / `mark_published` / `record_reset` (relay, through `RelayOutbox`): what to publish
   again, and when.
 
@@ -66,16 +66,14 @@ def admit(conn: psycopg.Connection, entries: Sequence[OutboxEntry]) -> Admission
     return Admission(frozenset(event_id for event_id, is_new, _ in rows if is_new and event_id not in known), known)
 
 
-MARK_PUBLISHED = text("outbox", "mark_published")
 
 
 def mark_published(conn: psycopg.Connection, event_ids: Sequence[uuid.UUID]) -> None:
     if event_ids:
-        conn.execute(MARK_PUBLISHED, (list(event_ids),))
+        conn.execute(text("outbox", "mark_published"), (list(event_ids),))
         conn.commit()
 
 
-FORGET_APPLIED = text("outbox", "forget_applied")  # run by aggregates.apply_rows, in its transaction
 
 
 def due(conn: psycopg.Connection, *, limit: int, grace_s: float, stale_s: float) -> list[OutboxEntry]:
@@ -187,7 +185,7 @@ class GroupedOutbox:
         try:
             conn = self._conn.get()
             if marks:
-                conn.execute(MARK_PUBLISHED, (marks,))
+                conn.execute(text("outbox", "mark_published"), (marks,))
             admission = admit(conn, [entry for _, entry in first.values()])  # commits the marks too
         except psycopg.Error as exc:
             self._conn.drop()
