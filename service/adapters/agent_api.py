@@ -2,7 +2,7 @@
 loader's `AgentClient`).
 
 One `AgentApiClient` per thread: it keeps a keep-alive `requests.Session`. `send()` posts one
-event or a batch and returns an `Outcome` with the status, the latency and, for rejected
+event or a batch and returns an `RequestOutcome` with the status, the latency and, for rejected
 events, the rule each broke (the field path the API's error names).
 """
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 import requests
 
-from ..service_layer.simulation import Outcome
+from ..service_layer.simulation import RequestOutcome
 
 EVENTS_PATH = "/v1/events"
 BATCH_PATH = "/v1/events/batch"
@@ -44,7 +44,7 @@ class AgentApiClient:
     def close(self) -> None:
         self._session.close()
 
-    def send(self, token: str, events: list[dict], batch: bool) -> Outcome:
+    def send(self, token: str, events: list[dict], batch: bool) -> RequestOutcome:
         headers = {"Authorization": f"Bearer {token}"}
         url = self._base + (BATCH_PATH if batch else EVENTS_PATH)
         body = {"events": events} if batch else events[0]
@@ -52,7 +52,7 @@ class AgentApiClient:
         try:
             response = self._session.post(url, json=body, headers=headers, timeout=self._timeout)
         except requests.RequestException as exc:
-            return Outcome(0, time.perf_counter() - started, error=type(exc).__name__)
+            return RequestOutcome(0, time.perf_counter() - started, error=type(exc).__name__)
         latency = time.perf_counter() - started
         try:
             payload = response.json()
@@ -61,8 +61,8 @@ class AgentApiClient:
         return self._outcome(response.status_code, latency, payload, len(events), batch)
 
     @staticmethod
-    def _outcome(status: int, latency: float, payload, sent: int, batch: bool) -> Outcome:
-        outcome = Outcome(status, latency)
+    def _outcome(status: int, latency: float, payload, sent: int, batch: bool) -> RequestOutcome:
+        outcome = RequestOutcome(status, latency)
         if status in (401, 413, 429) or status >= 500:
             outcome.error = str(payload.get("title", "")) if isinstance(payload, dict) else ""
             return outcome

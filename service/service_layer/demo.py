@@ -20,7 +20,7 @@ from typing import Protocol
 from ..domain.demo import AGENTS, DemoEvent, demo_events
 from ..domain.model import Channel
 from ..domain.reference_data import LoadReport
-from .simulation import AgentClient, Outcome
+from .simulation import AgentClient, RequestOutcome
 from .tokens import TokenStore, issue_agent_token
 
 log = logging.getLogger(__name__)
@@ -75,7 +75,7 @@ def issue_demo_tokens(store: TokenStore) -> dict[str, tuple[int, str]]:
 
 
 def send_until_answered(client: AgentClient, token: str, bodies: list[dict], *,
-                        sleep: Callable[[float], None] = time.sleep) -> Outcome:
+                        sleep: Callable[[float], None] = time.sleep) -> RequestOutcome:
     """Post one batch, again while the API answers a RETRYABLE status (safe: event ids are
     idempotency keys), pausing 0.25 s doubling up to MAX_PAUSE_S; DemoRefused after ATTEMPTS."""
     for attempt in range(ATTEMPTS):
@@ -98,7 +98,7 @@ def post_events(new_client: Callable[[], AgentClient], tokens: dict[str, str], e
         batches += [(agent_id, bodies[i:i + batch_size]) for i in range(0, len(bodies), batch_size)]
     report = DemoReport(events=len(events))
 
-    def send(batch: tuple[str, list[dict]]) -> Outcome:
+    def send(batch: tuple[str, list[dict]]) -> RequestOutcome:
         agent_id, bodies = batch
         client = new_client()
         try:

@@ -24,7 +24,7 @@ DEMO_AGENT_PREFIX = "sim-agent-"
 
 
 @dataclass
-class Outcome:
+class RequestOutcome:
     """What one request of an agent app got (adapters/agent_api.py sends it)."""
 
     status: int  # HTTP status, 0 when the connection failed
@@ -36,7 +36,7 @@ class Outcome:
 
 
 class AgentClient(Protocol):
-    def send(self, token: str, events: list[dict], batch: bool) -> Outcome: ...
+    def send(self, token: str, events: list[dict], batch: bool) -> RequestOutcome: ...
     def close(self) -> None: ...
 
 
@@ -54,7 +54,7 @@ class SimulationSummary:
     latencies_s: list[float] = field(default_factory=list)
     elapsed_s: float = 0.0
 
-    def add(self, request: PlannedRequest, outcome: Outcome) -> None:
+    def add(self, request: PlannedRequest, outcome: RequestOutcome) -> None:
         n = len(request.events)
         self.requests += 1
         self.events_sent += n

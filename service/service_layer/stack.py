@@ -75,7 +75,7 @@ class HealthProbe(Protocol):
     def check(self) -> tuple[bool, bool, dict[str, bool]]: ...
 
 
-class Progress(Protocol):
+class ConsumerProgress(Protocol):
     offsets: dict[tuple[str, int], int]
     last_applied_at: Any
     newest_occurred_at: Any
@@ -83,7 +83,7 @@ class Progress(Protocol):
 
 
 class ProgressStore(Protocol):
-    def progress(self, consumer_group: str) -> Progress: ...
+    def progress(self, consumer_group: str) -> ConsumerProgress: ...
 
 
 class Watermarks(Protocol):
@@ -139,14 +139,14 @@ def collect_status(sources: StatusSources) -> PipelineStatus:
 
 
 
-class Outbox(Protocol):
+class PendingOutbox(Protocol):
     def pending_in_outbox(self) -> int: ...
 
 
 DRAIN_POLL_S = 0.5
 
 
-def drain_outbox(outbox: Outbox, keep_running: Callable[[], None], say: Callable[[str], None], *,
+def drain_outbox(outbox: PendingOutbox, keep_running: Callable[[], None], say: Callable[[str], None], *,
                  timeout_s: float, clock: Callable[[], float], sleep: Callable[[float], None]) -> int | None:
     """Wait until the outbox is empty (every accepted event is in the event store), saying how
     many are left when that changes, for `timeout_s` at most, calling `keep_running` (restart

@@ -12,7 +12,7 @@ from service.domain.demo import AGENTS, DemoEvent
 from service.domain.reference_data import LoadReport
 from service.service_layer.demo import (ATTEMPTS, DemoRefused, load_demo, load_demo_reference, post_events,
                                         send_until_answered)
-from service.service_layer.simulation import Outcome
+from service.service_layer.simulation import RequestOutcome
 from service.domain.access import AGENT
 from service.service_layer.tokens import UnknownCodes
 
@@ -83,8 +83,8 @@ class ScriptedClient:
             self.sent.append((token, len(events), batch))
             status = self.statuses.pop(0) if self.statuses else 202
         if status == 202:
-            return Outcome(status, 0.001, accepted=len(events))
-        return Outcome(status, 0.001, error=f"status {status}")
+            return RequestOutcome(status, 0.001, accepted=len(events))
+        return RequestOutcome(status, 0.001, error=f"status {status}")
 
     def close(self):
         self.closed.append(self)

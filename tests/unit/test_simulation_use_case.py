@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from service.service_layer.simulation import Outcome
+from service.service_layer.simulation import RequestOutcome
 from service.domain.model import Channel
 from service.domain.simulation import SimAgent, TrafficMix
 from service.service_layer.simulation import create_simulated_agents, play_traffic
@@ -24,10 +24,10 @@ class AcceptingClient:
     def __init__(self, sent: list, closed: list, lock: threading.Lock):
         self.sent, self.closed, self.lock = sent, closed, lock
 
-    def send(self, token: str, events: list[dict], batch: bool) -> Outcome:
+    def send(self, token: str, events: list[dict], batch: bool) -> RequestOutcome:
         with self.lock:
             self.sent.append((token, len(events), batch))
-        return Outcome(status=202, latency_s=0.001, accepted=len(events))
+        return RequestOutcome(status=202, latency_s=0.001, accepted=len(events))
 
     def close(self) -> None:
         self.closed.append(self)

@@ -41,7 +41,7 @@ from psycopg import sql
 from ...domain.aggregation import TABLE_KEYS, TABLE_VALUES, Tables
 from ...domain.participants import resolve
 from ...service_layer.applying import BatchResult, Offsets
-from . import apply_sql, retractions, sql_files
+from . import apply_sql, outbox, retractions, sql_files
 from .apply_sql import statement
 from .locks import take_apply_lock
 from .rows import Statement, one_row
@@ -108,7 +108,7 @@ def apply_rows(
             statements.append((statement("aggregates", "store_offsets"), (consumer_group, [t for t, _ in keys],
                                                                [p for _, p in keys], [offsets[k] for k in keys])))
         if forget_outbox:
-            statements.append((sql_files.text("outbox", "forget_applied"), None))
+            statements.append((outbox.forget_applied(), None))
         statements.append((statement("aggregates", "status"), {
             "newest": newest, "applied": applied, "duplicates": duplicates, "conferences": new_conferences,
             "retractions": stored[1], "retracted": retracted.events}))

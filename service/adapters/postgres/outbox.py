@@ -76,6 +76,12 @@ def mark_published(conn: psycopg.Connection, event_ids: Sequence[uuid.UUID]) -> 
 
 
 
+def forget_applied() -> str:
+    """The statement an apply runs in its transaction (`aggregates.apply_rows`) to delete the
+    outbox rows of the events it stores."""
+    return text("outbox", "forget_applied")
+
+
 def due(conn: psycopg.Connection, *, limit: int, grace_s: float, stale_s: float) -> list[OutboxEntry]:
     rows = conn.execute(text("outbox", "due"), {"limit": limit, "grace_s": grace_s, "stale_s": stale_s}).fetchall()
     conn.commit()
