@@ -50,6 +50,7 @@ def make_consumer(settings: Settings, *, group_id: str | None, client_id: str = 
         max_poll_records=settings.consumer_max_batch,
         session_timeout_ms=settings.consumer_session_timeout_ms,
         heartbeat_interval_ms=settings.consumer_heartbeat_interval_ms,
+        max_poll_interval_ms=settings.consumer_max_poll_interval_ms,
         fetch_max_wait_ms=max(10, settings.consumer_max_wait_ms),
         reconnect_backoff_max_ms=5000,
         kafka_client=partial(KafkaNetClient, slow_task_threshold_secs=IO_STALL_WARNING_S),
