@@ -188,12 +188,20 @@ _VALIDATION_PIECES = {
     "denominator_measure_reason": sql.Literal("denominator_measure must be one of " + ", ".join(MEASURES)),
 }
 
+
+
+def _validation(module: str, name: str) -> list[sql.Composed]:
+    """The checks every staged denominator or target passes, then those of `module`/`name`."""
+    return (statements("reference", "validate_place_and_year", **_VALIDATION_PIECES)
+            + statements(module, name, **_VALIDATION_PIECES))
+
+
 _DENOMINATORS = _Staged(
     table="denominators",
     columns=DENOMINATOR_COLUMNS,
     key=("locality_code", "year", "measure"),
     casts={"year": "integer", "value": "bigint"},
-    validation=lambda: statements("reference", "validate_denominators", **_VALIDATION_PIECES),
+    validation=lambda: _validation("reference", "validate_denominators"),
 )
 
 _TARGETS = _Staged(
@@ -201,7 +209,7 @@ _TARGETS = _Staged(
     columns=TARGET_COLUMNS,
     key=("locality_code", "year", "subject", "basis"),
     casts={"year": "integer", "target_count": "bigint", "target_rate_pct": "numeric"},
-    validation=lambda: statements("reference", "validate_targets", **_VALIDATION_PIECES),
+    validation=lambda: _validation("reference", "validate_targets"),
 )
 
 

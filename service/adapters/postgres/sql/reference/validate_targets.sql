@@ -1,14 +1,6 @@
--- Validation of staged targets, in order; each step only looks at rows not rejected by an
--- earlier one. The patterns, subjects, bases and measures are filled in by reference.py (from
--- domain.reporting).
-UPDATE ref_in s SET reason = 'locality_code is empty' WHERE reason IS NULL AND coalesce(locality_code, '') = '';
-
-UPDATE ref_in s SET reason = 'unknown locality_code (load localities first)'
-WHERE reason IS NULL AND NOT EXISTS (SELECT 1 FROM localities l WHERE l.code = s.locality_code);
-
-UPDATE ref_in s SET reason = 'year must be a year between 1990 and 2100'
-WHERE reason IS NULL AND coalesce(year, '') !~ {year_pattern};
-
+-- Validation of staged targets after validate_place_and_year.sql, in order; each step only
+-- looks at rows not rejected by an earlier one. The patterns, subjects, bases and measures are
+-- filled in by reference.py (from domain.reporting).
 UPDATE ref_in s SET reason = {subject_reason} WHERE reason IS NULL AND coalesce(subject, '') NOT IN ({subjects});
 
 UPDATE ref_in s SET reason = 'basis must be active, new or held' WHERE reason IS NULL AND coalesce(basis, '') NOT IN ({bases});
