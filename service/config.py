@@ -103,8 +103,8 @@ class Settings:
     consumer_session_timeout_ms: int = 6000
     consumer_heartbeat_interval_ms: int = 2000
     # The longest a worker may go between polls before the group hands its partitions to others,
-    # which is also how long a broker holds a JoinGroup for members that are gone: a memory broker
-    # restarted under the group kept a worker rebalancing for kafka-python's default 300 s.
+    # which is also how long a rebalance waits for a member that does not poll (kafka-python's
+    # default: 300 s). docs/durability.md, "Consumer group recovery".
     consumer_max_poll_interval_ms: int = 30000
     consumer_max_batch: int = 20000
     consumer_max_wait_ms: int = 200

@@ -41,7 +41,7 @@ IO_STALL_WARNING_S = 1.0
 
 
 def make_consumer(settings: Settings, *, group_id: str | None, client_id: str = "enrolment-worker") -> KafkaConsumer:
-    return KafkaConsumer(
+    consumer = KafkaConsumer(
         bootstrap_servers=settings.kafka_bootstrap_servers,
         group_id=group_id,
         client_id=client_id,
@@ -56,6 +56,31 @@ def make_consumer(settings: Settings, *, group_id: str | None, client_id: str = 
         kafka_client=partial(KafkaNetClient, slow_task_threshold_secs=IO_STALL_WARNING_S),
         **client_options(settings),
     )
+    if group_id is not None:
+        rejoin_after_metadata_change(consumer)
+    return consumer
+
+
+def rejoin_after_metadata_change(consumer: KafkaConsumer) -> None:
+    """Make a rebalance that a change of the topic's partitions starts one kafka-python finishes.
+
+    kafka-python 3.0.12 rejoins the group when the subscribed topic's partitions change (a memory
+    broker restarted and auto-created the topic with its own partition count) without setting
+    its rejoin flag. A broker holds the JoinGroup for seconds, so the join usually completes
+    between two polls; by then the leader's new assignment has cleared the reason to rejoin, and
+    the completed join is never taken up: the worker stayed "rebalancing", reading nothing, until
+    it was stopped. Kafka's Java client sets the flag there too (KAFKA-9815); so does this, and
+    the next poll completes the join. (Private attributes: kafka-python has no hook for it.)"""
+    coordinator = consumer._coordinator
+    need_rejoin = coordinator.need_rejoin
+
+    def need_rejoin_flagged() -> bool:
+        snapshot = coordinator._assignment_snapshot
+        if snapshot is not None and snapshot != coordinator._metadata_snapshot:
+            coordinator.request_rejoin()
+        return need_rejoin()
+
+    coordinator.need_rejoin = need_rejoin_flagged
 
 
 def make_dead_letter_producer(settings: Settings, client_id: str) -> KafkaProducer:
