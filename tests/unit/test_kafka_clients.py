@@ -1,5 +1,7 @@
 """Every Kafka client the service builds authenticates as configured and keeps its own tuning.
 (The options only: the SASL brokers of docker-compose are not available to the tests.)"""
+from types import SimpleNamespace
+
 import pytest
 
 from service.adapters.kafka import clients, consumer
@@ -18,6 +20,8 @@ def built(monkeypatch) -> list[dict]:
     class Recorder:
         def __init__(self, *args, **kwargs):
             options.append(kwargs)
+            # what make_consumer's rejoin patch reads of a group consumer (tests/unit/test_consumer_rejoin.py)
+            self._coordinator = SimpleNamespace(need_rejoin=lambda: False)
 
     monkeypatch.setattr(clients, "KafkaProducer", Recorder)
     monkeypatch.setattr(consumer, "KafkaConsumer", Recorder)
